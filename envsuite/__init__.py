@@ -1,0 +1,39 @@
+"""envsuite: continual-learning environment suite; every task and sequence is a gymnasium id.
+
+Importing it registers every sequence under ``tasks/`` as ``envsuite/<Name>-v<N>``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from envsuite.core import (
+    ContinualEnv,
+    ScheduleSpec,
+    Sequence,
+    SequenceSpec,
+    SpecError,
+    TaskSpec,
+    make_sequence,
+    registered_ids,
+    sequence_ids,
+)
+from envsuite.core.registry import register_sequences
+
+try:
+    __version__ = version("envsuite")
+except PackageNotFoundError:  # a checkout on sys.path without an install
+    __version__ = "0+unknown"
+
+register_sequences()
+
+__all__ = [
+    "ContinualEnv",
+    "ScheduleSpec",
+    "Sequence",
+    "SequenceSpec",
+    "SpecError",
+    "TaskSpec",
+    "__version__",
+    "make_sequence",
+    "registered_ids",
+    "sequence_ids",
+]

@@ -1,0 +1,169 @@
+"""The ``envsuite`` command: list registered ids, show a sequence, roll a random policy through one.
+
+Run ``envsuite --help``; ``make demo`` calls ``envsuite list`` and ``envsuite rollout``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from collections.abc import Sequence as Sequence_
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+import envsuite
+from envsuite.core.errors import SpecError
+from envsuite.core.registry import family_of, find_sequence_spec, registered_ids, sequence_ids
+from envsuite.core.schedule import build_schedule
+from envsuite.core.spec import SequenceSpec
+
+
+def main(argv: Sequence_[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="envsuite", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    list_parser = commands.add_parser("list", help="print every registered envsuite id")
+    list_parser.add_argument("--family", help="only ids of this family (e.g. classic, minigames)")
+
+    show_parser = commands.add_parser("show", help="print a sequence's spec, spaces and schedule")
+    show_parser.add_argument("id", help="sequence id, name or YAML path")
+    show_parser.add_argument("--blocks", type=int, default=12, help="schedule blocks to preview")
+
+    rollout_parser = commands.add_parser(
+        "rollout", help="play a uniformly random policy through a sequence; per-task table"
+    )
+    rollout_parser.add_argument("id", help="sequence id, name or YAML path")
+    rollout_parser.add_argument("--steps-per-task", type=int, help="override the spec's budget")
+    rollout_parser.add_argument("--seed", type=int, default=0)
+
+    arguments = parser.parse_args(argv)
+    console = Console()
+    try:
+        if arguments.command == "list":
+            return list_ids(console, arguments.family)
+        if arguments.command == "show":
+            return show(console, arguments.id, arguments.blocks)
+        return rollout(console, arguments.id, arguments.steps_per_task, arguments.seed)
+    except SpecError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        return 2
+
+
+def list_ids(console: Console, family: str | None) -> int:
+    ids = registered_ids(family)
+    if not ids:
+        families = sorted({family_of(env_id) for env_id in registered_ids()})
+        console.print(f"no ids in family {family!r}; families: {families}")
+        return 1
+    sequences = set(sequence_ids())
+    table = Table(title=f"envsuite ids ({len(ids)})")
+    for column in ("id", "kind", "family", "description"):
+        table.add_column(column)
+    for env_id in ids:
+        if env_id in sequences:
+            spec = find_sequence_spec(env_id)
+            table.add_row(env_id, "sequence", spec.family, spec.description)
+        else:
+            table.add_row(env_id, "task", family_of(env_id), "")
+    console.print(table)
+    return 0
+
+
+def show(console: Console, name_or_id: str, preview_blocks: int) -> int:
+    spec = find_sequence_spec(name_or_id)
+    sequence = envsuite.Sequence(spec)
+    console.print(f"[bold]{spec.id}[/bold]  ({spec.source})")
+    console.print(f"  {spec.description}")
+    console.print(
+        f"  family={spec.family}  steps_per_task={spec.steps_per_task}  "
+        f"schedule={_describe_schedule(spec)}  task_id_mode={spec.task_id_mode}  seed={spec.seed}"
+    )
+    console.print(f"  observation space: {sequence.unified_spaces.observation_space}")
+    console.print(f"  action space: {sequence.unified_spaces.action_space}")
+
+    tasks = Table(title="tasks")
+    for column in ("index", "name", "id", "kwargs"):
+        tasks.add_column(column)
+    for index, task in enumerate(spec.tasks):
+        tasks.add_row(str(index), task.name, task.id, str(dict(task.kwargs)))
+    console.print(tasks)
+
+    blocks = build_schedule(spec)
+    schedule = Table(title=f"schedule: {len(blocks)} blocks, {spec.total_steps} steps")
+    for column in ("block", "task", "start step", "steps"):
+        schedule.add_column(column)
+    start = 0
+    for index, block in enumerate(blocks):
+        if index < preview_blocks:
+            schedule.add_row(
+                str(index), spec.tasks[block.task_index].name, str(start), str(block.steps)
+            )
+        start += block.steps
+    if len(blocks) > preview_blocks:
+        schedule.add_row("...", f"{len(blocks) - preview_blocks} more", "", "")
+    console.print(schedule)
+    return 0
+
+
+def rollout(console: Console, name_or_id: str, steps_per_task: int | None, seed: int) -> int:
+    """Play a uniformly random policy through the whole schedule: the random-policy baseline."""
+    spec = find_sequence_spec(name_or_id)
+    if steps_per_task is not None:
+        spec = spec.with_overrides(source="--steps-per-task", steps_per_task=steps_per_task)
+    env = envsuite.Sequence(spec).make_env()
+    env.action_space.seed(seed)
+    returns: dict[str, list[float]] = defaultdict(list)
+    steps: dict[str, int] = defaultdict(int)
+    _, info = env.reset(seed=seed)
+    episode_return = 0.0
+    for _ in range(spec.total_steps):
+        _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        episode_return += float(reward)
+        steps[info["task_name"]] += 1
+        if terminated or truncated:
+            returns[info["task_name"]].append(episode_return)
+            episode_return = 0.0
+            env.reset()
+    env.close()
+    _print_rollout(console, spec, returns, steps)
+    return 0
+
+
+def _print_rollout(
+    console: Console,
+    spec: SequenceSpec,
+    returns: dict[str, list[float]],
+    steps: dict[str, int],
+) -> None:
+    table = Table(title=f"random policy on {spec.id} ({spec.total_steps} steps)")
+    for column in ("task", "steps", "episodes", "mean return", "std return"):
+        table.add_column(column, justify="right" if column != "task" else "left")
+    for task in spec.tasks:
+        episode_returns = np.asarray(returns[task.name])
+        mean, std = (
+            (f"{episode_returns.mean():.2f}", f"{episode_returns.std():.2f}")
+            if episode_returns.size
+            else ("-", "-")
+        )
+        table.add_row(task.name, str(steps[task.name]), str(episode_returns.size), mean, std)
+    console.print(table)
+
+
+def _describe_schedule(spec: SequenceSpec) -> str:
+    schedule = spec.schedule
+    if schedule.type == "cycles":
+        return f"cycles(cycles={schedule.cycles})"
+    if schedule.type == "powerlaw":
+        return f"powerlaw(alpha={schedule.alpha}, blocks_per_task={schedule.blocks_per_task})"
+    if schedule.type == "random":
+        return f"random(blocks_per_task={schedule.blocks_per_task})"
+    if schedule.type == "explicit":
+        return "explicit(" + ", ".join(spec.tasks[index].name for index in schedule.order) + ")"
+    return schedule.type
+
+
+if __name__ == "__main__":
+    sys.exit(main())

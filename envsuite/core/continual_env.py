@@ -1,0 +1,173 @@
+"""The sequence environment: one Gymnasium env that plays a schedule of tasks by its step count."""
+
+from __future__ import annotations
+
+from itertools import accumulate
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+
+from envsuite.core.schedule import build_schedule
+from envsuite.core.spec import SequenceSpec
+from envsuite.core.task_env import make_base_env, unify_sequence_spaces
+
+
+class ContinualEnv(gym.Env):
+    """Plays a sequence's tasks in the order of its schedule, switching by global step count.
+
+    ## Description
+    A continual-learning sequence as one environment. The schedule cuts every task's
+    ``steps_per_task`` steps into blocks; the env counts its own steps and, when a block is used
+    up, ends the current episode with ``truncated=True``. The next ``reset`` starts the next
+    block's task. Past the schedule's last step the last block's task keeps playing.
+
+    ## Action Space
+    The union of the tasks' action spaces. Discrete sets are unified to the largest; a task with
+    ``n`` actions plays unified action ``a`` as its action ``a % n``. Continuous (Box) action
+    spaces must be equal across tasks; non-finite actions raise ``ValueError``.
+
+    ## Observation Space
+    Box observations padded with zeros to the union: vectors along their only axis, images along
+    their channel axis (other axes must agree). With ``task_id_mode="onehot"`` a one-hot task id
+    is appended to vectors, or images become a ``Dict`` with keys ``observation`` and ``task_id``.
+
+    ## Rewards
+    The current task's reward, unchanged.
+
+    ## Episode End
+    The current task's termination and truncation, plus ``truncated=True`` at every block end.
+
+    ## Info
+    The task's own keys (``success`` among them where the task reports it) and ``task_index``,
+    ``task_name``, ``task_step`` (steps this task has played over all its blocks),
+    ``global_step`` (steps played in the sequence) and ``task_switched`` (``True`` on the step
+    that ends a block: the next reset starts another task).
+
+    ## Arguments
+    ``spec``: the :class:`SequenceSpec`; ``render_mode``: passed to every task.
+    ``steps_per_task``, ``schedule``, ``task_id_mode`` and ``seed`` override the spec's fields,
+    e.g. ``gymnasium.make("envsuite/ClassicPendulumGravity-v0", steps_per_task=1000)``.
+    ``reset(seed=s)`` seeds every task with a seed drawn from ``s``; it does not rewind the
+    schedule.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    def __init__(self, spec: SequenceSpec, render_mode: str | None = None, **overrides: Any):
+        if overrides:
+            spec = spec.with_overrides(source=f"{spec.id} keyword arguments", **overrides)
+        self.sequence_spec = spec
+        self.render_mode = render_mode
+        self.task_envs = [make_base_env(task, render_mode, inner=True) for task in spec.tasks]
+        unified = unify_sequence_spaces(
+            spec,
+            [env.observation_space for env in self.task_envs],
+            [env.action_space for env in self.task_envs],
+        )
+        self.observation_space = unified.observation_space
+        self.action_space = unified.action_space
+        self.observation_adapters = unified.observation_adapters
+        self.action_adapters = unified.action_adapters
+        render_modes = set.intersection(
+            *(set(env.metadata.get("render_modes", [])) for env in self.task_envs)
+        )
+        self.metadata = {"render_modes": sorted(render_modes), "render_fps": None}
+
+        self.blocks = build_schedule(spec)
+        self.block_ends = list(accumulate(block.steps for block in self.blocks))
+        self.global_step = 0
+        self.block_index = 0
+        self._unseeded_tasks: dict[int, int] = {}
+        self._needs_reset = True
+        self._enter_block(0)
+
+    @property
+    def total_steps(self) -> int:
+        """Steps in the whole schedule; past them the last block's task keeps playing."""
+        return self.block_ends[-1]
+
+    def task_steps_played(self, task_index: int) -> int:
+        """Steps task ``task_index`` has played so far, over all its blocks."""
+        played = 0
+        block_start = 0
+        for block, block_end in zip(self.blocks, self.block_ends, strict=True):
+            if block.task_index == task_index:
+                played += max(0, min(self.global_step, block_end) - block_start)
+            block_start = block_end
+        if self.global_step > self.total_steps and self.blocks[-1].task_index == task_index:
+            played += self.global_step - self.total_steps
+        return played
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            task_seeds = np.random.SeedSequence(seed).generate_state(len(self.task_envs))
+            self._unseeded_tasks = {task: int(value) for task, value in enumerate(task_seeds)}
+        if self.global_step == self._switch_step:
+            self._enter_block(self.block_index + 1)
+        self._needs_reset = False
+        observation, info = self._env.reset(
+            seed=self._unseeded_tasks.pop(self.task_index, None), options=options
+        )
+        info.update(self._block_info)
+        info["task_step"] = self.global_step - self._task_step_offset
+        info["global_step"] = self.global_step
+        info["task_switched"] = False
+        return self._adapt_observation(observation), info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        if self._needs_reset:
+            raise gym.error.ResetNeeded(
+                "call reset() before step(): at the start, and after a block ends "
+                "(the step that returned task_switched=True, "
+                f"here at global step {self.global_step})"
+            )
+        observation, reward, terminated, truncated, info = self._env.step(
+            self._adapt_action(action)
+        )
+        global_step = self.global_step = self.global_step + 1
+        switched = global_step == self._switch_step
+        info.update(self._block_info)
+        info["task_step"] = global_step - self._task_step_offset
+        info["global_step"] = global_step
+        info["task_switched"] = switched
+        if switched:
+            truncated = self._needs_reset = True
+        return self._adapt_observation(observation), reward, terminated, truncated, info
+
+    def render(self) -> Any:
+        return self._env.render()
+
+    def close(self) -> None:
+        for env in self.task_envs:
+            env.close()
+        super().close()
+
+    def _enter_block(self, block_index: int) -> None:
+        """Point the hot path at block ``block_index``'s task, adapters and switch step."""
+        self.block_index = block_index
+        self.task_index = self.blocks[block_index].task_index
+        self._env = self.task_envs[self.task_index]
+        self._block_info = {
+            "task_index": self.task_index,
+            "task_name": self.sequence_spec.tasks[self.task_index].name,
+        }
+        block_start = self.block_ends[block_index - 1] if block_index else 0
+        # info["task_step"] is global_step minus this offset: the steps of other tasks so far.
+        self._task_step_offset = block_start - self.task_steps_played(self.task_index)
+        is_last = block_index == len(self.blocks) - 1
+        self._switch_step = -1 if is_last else self.block_ends[block_index]
+        observation_adapter = self.observation_adapters[self.task_index]
+        action_adapter = self.action_adapters[self.task_index]
+        self._adapt_observation = (
+            _unchanged if observation_adapter.identity else observation_adapter
+        )
+        self._adapt_action = action_adapter
+
+
+def _unchanged(observation: Any) -> Any:
+    return observation

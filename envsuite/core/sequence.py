@@ -1,0 +1,88 @@
+"""A handle on one sequence: its spec, its schedule, the sequence env and per-task envs."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.envs.registration import EnvSpec
+
+from envsuite.core.registry import SEQUENCE_ENTRY_POINT, SEQUENCE_MAKE_OPTIONS, find_sequence_spec
+from envsuite.core.schedule import Block, build_schedule
+from envsuite.core.spaces import UnifiedSpaces
+from envsuite.core.spec import SequenceSpec
+from envsuite.core.task_env import UnifiedTaskEnv, make_base_env, unify_sequence_spaces, wrap_task
+
+
+class Sequence:
+    """A continual-learning sequence: make its env, its per-task envs, and read its schedule.
+
+    Example:
+        >>> import envsuite
+        >>> sequence = envsuite.make_sequence("ClassicPendulumGravity")
+        >>> env = sequence.make_env()                  # plays the whole schedule
+        >>> evaluation_env = sequence.make_task_env(2)  # task 2 alone, same spaces
+    """
+
+    def __init__(self, spec: SequenceSpec) -> None:
+        self.spec = spec
+
+    @property
+    def num_tasks(self) -> int:
+        return self.spec.num_tasks
+
+    @property
+    def task_names(self) -> list[str]:
+        return [task.name for task in self.spec.tasks]
+
+    def schedule(self) -> tuple[Block, ...]:
+        """The blocks the sequence plays, in order."""
+        return build_schedule(self.spec)
+
+    def make_env(self, render_mode: str | None = None) -> gym.Env:
+        """The sequence env, made through ``gymnasium.make`` with its usual wrappers."""
+        env_spec = EnvSpec(
+            id=self.spec.id,
+            entry_point=SEQUENCE_ENTRY_POINT,
+            kwargs={"spec": self.spec},
+            **SEQUENCE_MAKE_OPTIONS,
+        )
+        return gym.make(env_spec, render_mode=render_mode)
+
+    def make_task_env(self, task: int | str, render_mode: str | None = None) -> UnifiedTaskEnv:
+        """Task ``task`` (index or name) alone, in the sequence's spaces: for evaluation."""
+        index = self._task_index(task)
+        env = make_base_env(self.spec.tasks[index], render_mode)
+        return wrap_task(self.spec, index, env, self.unified_spaces)
+
+    @cached_property
+    def unified_spaces(self) -> UnifiedSpaces:
+        observation_spaces, action_spaces = [], []
+        for task in self.spec.tasks:
+            env = make_base_env(task)
+            observation_spaces.append(env.observation_space)
+            action_spaces.append(env.action_space)
+            env.close()
+        return unify_sequence_spaces(self.spec, observation_spaces, action_spaces)
+
+    def _task_index(self, task: int | str) -> int:
+        if isinstance(task, str) and task in self.task_names:
+            return self.task_names.index(task)
+        if isinstance(task, int) and 0 <= task < self.num_tasks:
+            return task
+        raise ValueError(
+            f"task must be an index below {self.num_tasks} or a name in {self.task_names}, "
+            f"got {task!r}"
+        )
+
+
+def make_sequence(name_or_id: str, **overrides: Any) -> Sequence:
+    """Look a sequence up by id, name (latest version) or YAML path, optionally overriding fields.
+
+    ``overrides`` may set ``steps_per_task``, ``schedule``, ``task_id_mode`` and ``seed``.
+    """
+    spec = find_sequence_spec(name_or_id)
+    if overrides:
+        spec = spec.with_overrides(source="make_sequence keyword arguments", **overrides)
+    return Sequence(spec)

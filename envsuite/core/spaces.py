@@ -1,0 +1,216 @@
+"""Unify the tasks' observation and action spaces into one pair a single agent can act in.
+
+Vector observations are zero-padded to the longest, images are channel-padded, discrete action
+sets become the largest; a one-hot task id is appended (vectors) or added as a ``Dict`` key.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from envsuite.core.errors import SpecError
+
+OBSERVATION_KEY = "observation"
+TASK_ID_KEY = "task_id"
+
+
+@dataclass(frozen=True)
+class UnifiedSpaces:
+    """The sequence's spaces and, per task, how to map into and out of them."""
+
+    observation_space: spaces.Space
+    action_space: spaces.Space
+    observation_adapters: tuple[ObservationAdapter, ...]
+    action_adapters: tuple[ActionAdapter, ...]
+
+
+class ObservationAdapter:
+    """Maps one task's observation into the unified observation space.
+
+    ``template`` is the unified observation with this task's part zeroed (and, for vectors, the
+    one-hot task id already in place); the task's observation is copied into its first ``width``
+    entries along the last axis. ``task_id`` is set when the unified space is a ``Dict`` carrying
+    the one-hot id as a key.
+    """
+
+    def __init__(
+        self, template: np.ndarray, width: int, task_id: np.ndarray | None, task_dtype: np.dtype
+    ) -> None:
+        self.template = template
+        self.width = width
+        self.task_id = task_id
+        self.identity = (
+            task_id is None and template.shape[-1] == width and task_dtype == template.dtype
+        )
+
+    def __call__(self, observation: np.ndarray) -> Any:
+        if self.identity:
+            return observation
+        padded = self.template.copy()
+        padded[..., : self.width] = observation
+        if self.task_id is not None:
+            return {OBSERVATION_KEY: padded, TASK_ID_KEY: self.task_id.copy()}
+        return padded
+
+
+class ActionAdapter:
+    """Maps an action of the unified action space to one task's action, rejecting invalid ones.
+
+    Discrete union: unified action ``a`` plays the task's action ``start + a % n`` (tasks with
+    fewer actions wrap around). Box actions pass through after a finiteness check.
+    """
+
+    def __init__(self, action_space: spaces.Space, unified: spaces.Space) -> None:
+        self.unified = unified
+        self.check_finite = isinstance(unified, spaces.Box)
+        # A lookup table beats arithmetic on numpy scalars, and its numpy values keep the task's
+        # own Discrete.contains (asserted in many tasks' step) on its fast path.
+        self.table: dict[int, np.integer] | None = None
+        if isinstance(action_space, spaces.Discrete):
+            count, start = int(action_space.n), int(action_space.start)
+            self.table = {
+                action: action_space.dtype.type(start + action % count)
+                for action in range(int(unified.n))
+            }
+
+    def __call__(self, action: Any) -> Any:
+        if self.table is not None:
+            try:
+                mapped = self.table.get(action)
+            except TypeError:  # unhashable: a 0-d array
+                mapped = self.table.get(np.asarray(action).item())
+            if mapped is None:
+                raise ValueError(
+                    f"action {action!r} is outside the sequence's action space {self.unified}"
+                )
+            return mapped
+        if self.check_finite:
+            # tolist() and math.isfinite beat np.isfinite(...).all() several times on small actions.
+            values = (
+                action.ravel().tolist()
+                if isinstance(action, np.ndarray)
+                else np.ravel(action).tolist()
+            )
+            if not all(map(math.isfinite, values)):
+                raise ValueError(f"action must be finite, got {action!r}")
+        return action
+
+
+def unify_spaces(
+    observation_spaces: list[spaces.Space],
+    action_spaces: list[spaces.Space],
+    task_names: list[str],
+    onehot_task_id: bool,
+    source: str,
+) -> UnifiedSpaces:
+    """Build the unified spaces of a sequence; :class:`SpecError` if they cannot be unified."""
+    action_space = _unify_actions(action_spaces, task_names, source)
+    observation_space, observation_adapters = _unify_observations(
+        observation_spaces, task_names, onehot_task_id, source
+    )
+    return UnifiedSpaces(
+        observation_space=observation_space,
+        action_space=action_space,
+        observation_adapters=observation_adapters,
+        action_adapters=tuple(ActionAdapter(space, action_space) for space in action_spaces),
+    )
+
+
+def _unify_actions(
+    action_spaces: list[spaces.Space], task_names: list[str], source: str
+) -> spaces.Space:
+    first = action_spaces[0]
+    if all(isinstance(space, spaces.Discrete) for space in action_spaces):
+        return spaces.Discrete(max(int(space.n) for space in action_spaces))
+    for index, space in enumerate(action_spaces):
+        if type(space) is not type(first) or (not isinstance(space, spaces.Box) and space != first):
+            raise SpecError(
+                source,
+                f"tasks[{index}].id",
+                f"action space {space} of task {task_names[index]!r} cannot be unified with "
+                f"{first} of task {task_names[0]!r}: discrete sets are unified by size, any other "
+                "action spaces must be equal",
+            )
+        if isinstance(space, spaces.Box) and not _same_box(space, first):
+            raise SpecError(
+                source,
+                f"tasks[{index}].id",
+                f"Box action space {space} of task {task_names[index]!r} does not match {first} "
+                f"of task {task_names[0]!r}: continuous actions must have equal shape, dtype "
+                "and bounds",
+            )
+    return first
+
+
+def _same_box(a: spaces.Box, b: spaces.Box) -> bool:
+    return (
+        a.shape == b.shape
+        and a.dtype == b.dtype
+        and np.array_equal(a.low, b.low)
+        and np.array_equal(a.high, b.high)
+    )
+
+
+def _unify_observations(
+    observation_spaces: list[spaces.Space],
+    task_names: list[str],
+    onehot_task_id: bool,
+    source: str,
+) -> tuple[spaces.Space, tuple[ObservationAdapter, ...]]:
+    for index, space in enumerate(observation_spaces):
+        if not isinstance(space, spaces.Box):
+            raise SpecError(
+                source,
+                f"tasks[{index}].id",
+                f"observation space {space} of task {task_names[index]!r} is not a Box; "
+                "sequences unify Box observations (vectors or images)",
+            )
+    boxes: list[spaces.Box] = observation_spaces  # type: ignore[assignment]
+    leading_shape = boxes[0].shape[:-1]
+    for index, box in enumerate(boxes):
+        if box.shape[:-1] != leading_shape:
+            raise SpecError(
+                source,
+                f"tasks[{index}].id",
+                f"observation shape {box.shape} of task {task_names[index]!r} cannot be padded to "
+                f"match {boxes[0].shape} of task {task_names[0]!r}: only the last axis may differ",
+            )
+    num_tasks = len(boxes)
+    width = max(box.shape[-1] for box in boxes)
+    dtype = np.result_type(*(box.dtype for box in boxes))
+    # Padded entries are always 0, so 0 joins every task's bounds on the padded part.
+    low = np.full((*leading_shape, width), np.inf)
+    high = np.full((*leading_shape, width), -np.inf)
+    for box in boxes:
+        padded_low = np.zeros((*leading_shape, width))
+        padded_high = np.zeros((*leading_shape, width))
+        padded_low[..., : box.shape[-1]] = box.low
+        padded_high[..., : box.shape[-1]] = box.high
+        low, high = np.minimum(low, padded_low), np.maximum(high, padded_high)
+    is_vector = len(leading_shape) == 0
+    append_task_id = onehot_task_id and is_vector
+    if append_task_id:
+        low = np.concatenate((low, np.zeros(num_tasks)))
+        high = np.concatenate((high, np.ones(num_tasks)))
+    observation_space: spaces.Space = spaces.Box(low.astype(dtype), high.astype(dtype), dtype=dtype)
+    if onehot_task_id and not is_vector:
+        task_id_space = spaces.Box(0.0, 1.0, (num_tasks,), np.float32)
+        observation_space = spaces.Dict(
+            {OBSERVATION_KEY: observation_space, TASK_ID_KEY: task_id_space}
+        )
+
+    adapters = []
+    for index, box in enumerate(boxes):
+        onehot = np.zeros(num_tasks, dtype=dtype if is_vector else np.float32)
+        onehot[index] = 1
+        template = np.zeros((*leading_shape, width), dtype=dtype)
+        if append_task_id:
+            template = np.concatenate((template, onehot))
+        task_id = onehot if onehot_task_id and not is_vector else None
+        adapters.append(ObservationAdapter(template, box.shape[-1], task_id, box.dtype))
+    return observation_space, tuple(adapters)

@@ -60,7 +60,9 @@ def list_ids(console: Console, family: str | None) -> int:
         return 1
     sequences = set(sequence_ids())
     table = Table(title=f"envsuite ids ({len(ids)})")
-    for column in ("id", "kind", "family", "description"):
+    # Ids are copied from here into code: never shorten them to fit a narrow terminal.
+    table.add_column("id", no_wrap=True, min_width=max(len(env_id) for env_id in ids))
+    for column in ("kind", "family", "description"):
         table.add_column(column)
     for env_id in ids:
         if env_id in sequences:

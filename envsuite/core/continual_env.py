@@ -48,8 +48,9 @@ class ContinualEnv(gym.Env):
     ``spec``: the :class:`SequenceSpec`; ``render_mode``: passed to every task.
     ``steps_per_task``, ``schedule``, ``task_id_mode`` and ``seed`` override the spec's fields,
     e.g. ``gymnasium.make("envsuite/ClassicPendulumGravity-v0", steps_per_task=1000)``.
-    ``reset(seed=s)`` seeds every task with a seed drawn from ``s``; it does not rewind the
-    schedule.
+    ``reset(seed=s)`` starts the sequence afresh at global step 0 and seeds every task with a
+    seed drawn from ``s`` (each task takes its seed at its first reset); ``reset()`` without a
+    seed continues the schedule.
 
     ## Version History
     * v0: initial version.
@@ -105,9 +106,13 @@ class ContinualEnv(gym.Env):
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
         if seed is not None:
+            # A seeded reset starts the sequence afresh, so that (seed, actions) determine the
+            # whole run as gymnasium's contract asks; training loops seed only their first reset.
             task_seeds = np.random.SeedSequence(seed).generate_state(len(self.task_envs))
             self._unseeded_tasks = {task: int(value) for task, value in enumerate(task_seeds)}
-        if self.global_step == self._switch_step:
+            self.global_step = 0
+            self._enter_block(0)
+        elif self.global_step == self._switch_step:
             self._enter_block(self.block_index + 1)
         self._needs_reset = False
         observation, info = self._env.reset(

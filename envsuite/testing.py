@@ -1,0 +1,214 @@
+"""A reusable test harness for any registered id: ``check_task("envsuite/...")``.
+
+It runs gymnasium's ``check_env``, a seeded two-env determinism rollout, a pickle round-trip,
+observation-in-space and finiteness checks, and compares ``gym.make_vec`` (sync and async)
+with single envs. Every failure is an ``AssertionError`` naming the id, the check and the step.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils.env_checker import check_env
+from gymnasium.vector import AutoresetMode
+
+
+@dataclass
+class Transition:
+    """What one call returned: a reset (``reward`` None) or a step."""
+
+    observation: Any
+    reward: float | None
+    terminated: bool
+    truncated: bool
+    info: dict[str, Any]
+
+
+def check_task(
+    env_id: str,
+    *,
+    steps: int = 300,
+    seed: int = 0,
+    num_envs: int = 2,
+    vector_modes: tuple[str, ...] = ("sync", "async"),
+    **make_kwargs: Any,
+) -> None:
+    """Run every check on ``env_id``; ``make_kwargs`` go to ``gym.make`` and ``gym.make_vec``.
+
+    For a sequence, pass a small ``steps_per_task`` so that the rollouts cross task switches.
+    """
+    check_gymnasium_conformance(env_id, **make_kwargs)
+    actions = sample_actions(env_id, steps, seed, **make_kwargs)
+    check_determinism(env_id, actions, seed, **make_kwargs)
+    check_pickle_round_trip(env_id, actions, seed, **make_kwargs)
+    for mode in vector_modes:
+        check_vector_matches_single(env_id, steps, seed, num_envs, mode, **make_kwargs)
+
+
+def check_gymnasium_conformance(env_id: str, **make_kwargs: Any) -> None:
+    """gymnasium's own ``check_env`` on the unwrapped env (spaces, seeding, step determinism)."""
+    env = gym.make(env_id, **make_kwargs)
+    try:
+        check_env(env.unwrapped, skip_render_check=True)
+    except AssertionError as error:
+        raise AssertionError(f"{env_id}: gymnasium check_env failed: {error}") from error
+    finally:
+        env.close()
+
+
+def sample_actions(env_id: str, steps: int, seed: int, **make_kwargs: Any) -> list[Any]:
+    """A reproducible stream of valid actions for ``env_id``."""
+    env = gym.make(env_id, **make_kwargs)
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(steps)]
+    env.close()
+    return actions
+
+
+def rollout(env: gym.Env, actions: list[Any], seed: int | None, env_id: str) -> list[Transition]:
+    """Reset (with ``seed``) and play ``actions``, resetting when an episode ends.
+
+    Every observation is checked to be in the observation space and finite.
+    """
+    transitions = []
+    if seed is not None or not actions:
+        observation, info = env.reset(seed=seed)
+        transitions.append(Transition(observation, None, False, False, info))
+    for step, action in enumerate(actions):
+        if transitions and (transitions[-1].terminated or transitions[-1].truncated):
+            observation, info = env.reset()
+            transitions.append(Transition(observation, None, False, False, info))
+        observation, reward, terminated, truncated, info = env.step(action)
+        transitions.append(Transition(observation, float(reward), terminated, truncated, info))
+        _check_observation(env, observation, env_id, step)
+    return transitions
+
+
+def check_determinism(env_id: str, actions: list[Any], seed: int, **make_kwargs: Any) -> None:
+    """Two envs made apart, reset with one seed and fed one action stream, agree exactly."""
+    first, second = gym.make(env_id, **make_kwargs), gym.make(env_id, **make_kwargs)
+    try:
+        _assert_same(
+            rollout(first, actions, seed, env_id),
+            rollout(second, actions, seed, env_id),
+            f"{env_id}: determinism (two envs, seed {seed})",
+        )
+    finally:
+        first.close()
+        second.close()
+
+
+def check_pickle_round_trip(env_id: str, actions: list[Any], seed: int, **make_kwargs: Any) -> None:
+    """An env pickled mid-rollout continues exactly as the original does."""
+    env = gym.make(env_id, **make_kwargs)
+    half = len(actions) // 2
+    last = rollout(env, actions[:half], seed, env_id)[-1]
+    if last.terminated or last.truncated:
+        env.reset()
+    clone = pickle.loads(pickle.dumps(env))
+    try:
+        _assert_same(
+            rollout(env, actions[half:], None, env_id),
+            rollout(clone, actions[half:], None, env_id),
+            f"{env_id}: pickle round-trip (continuing after step {half})",
+        )
+    finally:
+        env.close()
+        clone.close()
+
+
+def check_vector_matches_single(
+    env_id: str, steps: int, seed: int, num_envs: int, mode: str, **make_kwargs: Any
+) -> None:
+    """``gym.make_vec`` equals ``num_envs`` single envs seeded ``seed + i``, step by step.
+
+    The single envs replay the vector env's autoreset protocol (next-step or same-step).
+    """
+    vector_env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **make_kwargs)
+    singles = [gym.make(env_id, **make_kwargs) for _ in range(num_envs)]
+    where = f"{env_id}: make_vec({mode!r}) vs single envs"
+    try:
+        autoreset = vector_env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+        if autoreset not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+            raise AssertionError(f"{where}: unsupported autoreset mode {autoreset}")
+        vector_env.action_space.seed(seed)
+        observations, infos = vector_env.reset(seed=seed)
+        done = [False] * num_envs
+        for index, env in enumerate(singles):
+            observation, info = env.reset(seed=seed + index)
+            _assert_equal(
+                _row(observations, index), observation, f"{where}: reset obs, env {index}"
+            )
+            _assert_info_row(infos, index, info, f"{where}: reset info, env {index}")
+        for step in range(steps):
+            actions = vector_env.action_space.sample()
+            observations, rewards, terminations, truncations, infos = vector_env.step(actions)
+            for index, env in enumerate(singles):
+                context = f"{where}: step {step}, env {index}"
+                if done[index] and autoreset == AutoresetMode.NEXT_STEP:
+                    observation, info = env.reset()
+                    reward, terminated, truncated = 0.0, False, False
+                else:
+                    observation, reward, terminated, truncated, info = env.step(
+                        _row(actions, index)
+                    )
+                    if autoreset == AutoresetMode.SAME_STEP and (terminated or truncated):
+                        observation, info = env.reset()
+                _assert_equal(_row(observations, index), observation, context + " obs")
+                _assert_equal(rewards[index], reward, context + " reward")
+                _assert_equal(terminations[index], terminated, context + " terminated")
+                _assert_equal(truncations[index], truncated, context + " truncated")
+                _assert_info_row(infos, index, info, context + " info")
+                done[index] = bool(terminated or truncated)
+    finally:
+        vector_env.close()
+        for env in singles:
+            env.close()
+
+
+def _check_observation(env: gym.Env, observation: Any, env_id: str, step: int) -> None:
+    if not env.observation_space.contains(observation):
+        raise AssertionError(
+            f"{env_id}: step {step}: observation not in {env.observation_space}: {observation!r}"
+        )
+    leaves = observation.values() if isinstance(observation, dict) else [observation]
+    for leaf in leaves:
+        array = np.asarray(leaf)
+        if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+            raise AssertionError(f"{env_id}: step {step}: observation not finite: {observation!r}")
+
+
+def _row(batch: Any, index: int) -> Any:
+    if isinstance(batch, dict):
+        return {key: _row(value, index) for key, value in batch.items()}
+    return batch[index]
+
+
+def _assert_same(expected: list[Transition], actual: list[Transition], where: str) -> None:
+    if len(expected) != len(actual):
+        raise AssertionError(f"{where}: {len(expected)} calls against {len(actual)}")
+    for call, (left, right) in enumerate(zip(expected, actual, strict=True)):
+        for field in ("observation", "reward", "terminated", "truncated", "info"):
+            _assert_equal(
+                getattr(left, field), getattr(right, field), f"{where}: call {call} {field}"
+            )
+
+
+def _assert_info_row(infos: dict[str, Any], index: int, info: dict[str, Any], where: str) -> None:
+    """Row ``index`` of the vector info (arrays with ``_key`` masks) equals the single info."""
+    for key, value in info.items():
+        mask = infos.get(f"_{key}")
+        if key not in infos or mask is None or not mask[index]:
+            raise AssertionError(f"{where}: key {key!r} missing from the vector info")
+        _assert_equal(_row(infos[key], index), value, f"{where}[{key!r}]")
+
+
+def _assert_equal(actual: Any, expected: Any, where: str) -> None:
+    try:
+        np.testing.assert_equal(actual, expected)
+    except AssertionError as error:
+        raise AssertionError(f"{where} differs:\n{error}") from None

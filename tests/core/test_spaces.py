@@ -1,0 +1,127 @@
+"""Space unification: padding, one-hot ids, image channels, the discrete union, invalid actions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import toy_sequence
+from gymnasium import spaces
+
+import envsuite
+from envsuite.core.spaces import OBSERVATION_KEY, TASK_ID_KEY, unify_spaces
+from envsuite.core.spec import load_sequence_spec
+
+
+def make_env(write_spec, **fields) -> envsuite.ContinualEnv:
+    return envsuite.ContinualEnv(load_sequence_spec(write_spec(toy_sequence(**fields))))
+
+
+def test_vector_observations_are_zero_padded(write_spec) -> None:
+    env = make_env(write_spec, steps_per_task=3)
+    assert env.observation_space == spaces.Box(0.0, 1000.0, (4,), np.float32)
+    observation, info = env.reset(seed=0)
+    assert info["task_name"] == "narrow"
+    counts = [observation[0]]
+    for _ in range(2):
+        observation, *_ = env.step(0)
+        counts.append(observation[0])
+        # The narrow task fills two entries; the padding stays zero.
+        np.testing.assert_array_equal(observation, [counts[-1], counts[-1], 0, 0])
+    assert counts == [counts[0], counts[0] + 1, counts[0] + 2]
+
+
+def test_onehot_task_id_is_appended_to_vectors(write_spec) -> None:
+    env = make_env(write_spec, steps_per_task=2, task_id_mode="onehot")
+    assert env.observation_space.shape == (6,)
+    observation, _ = env.reset(seed=0)
+    np.testing.assert_array_equal(observation[4:], [1, 0])
+    env.step(0)
+    *_, truncated, info = env.step(0)
+    assert truncated
+    assert info["task_switched"]
+    observation, info = env.reset()
+    assert info["task_name"] == "wide"
+    np.testing.assert_array_equal(observation[4:], [0, 1])
+    assert observation[0] == observation[3]  # the wide task fills all four entries
+
+
+def test_images_are_channel_padded_and_onehot_becomes_a_dict_key(write_spec) -> None:
+    tasks = [
+        {"id": "toy/Image-v0", "name": "gray", "kwargs": {"channels": 1}},
+        {"id": "toy/Image-v0", "name": "color", "kwargs": {"channels": 3}},
+    ]
+    env = make_env(write_spec, tasks=tasks, task_id_mode="onehot", steps_per_task=1)
+    assert isinstance(env.observation_space, spaces.Dict)
+    image_space = env.observation_space[OBSERVATION_KEY]
+    assert image_space.shape == (6, 6, 3)
+    assert image_space.dtype == np.uint8
+    observation, _ = env.reset(seed=0)
+    assert observation[OBSERVATION_KEY][..., 0].min() > 0
+    assert observation[OBSERVATION_KEY][..., 1:].max() == 0
+    np.testing.assert_array_equal(observation[TASK_ID_KEY], [1, 0])
+    assert env.observation_space.contains(observation)
+    env.step(0)
+    observation, _ = env.reset()
+    np.testing.assert_array_equal(observation[TASK_ID_KEY], [0, 1])
+    assert observation[OBSERVATION_KEY][..., 2].min() > 0
+
+
+def test_mixed_dtypes_take_the_wider_one(write_spec) -> None:
+    tasks = [
+        {"id": "toy/Counter-v0", "name": "single", "kwargs": {"dtype": "float32"}},
+        {"id": "toy/Counter-v0", "name": "double", "kwargs": {"dtype": "float64"}},
+    ]
+    env = make_env(write_spec, tasks=tasks)
+    assert env.observation_space.dtype == np.float64
+    observation, _ = env.reset(seed=0)
+    assert observation.dtype == np.float64
+
+
+def test_identical_spaces_pass_observations_through_untouched() -> None:
+    sequence = envsuite.make_sequence("ClassicPendulumGravity")
+    adapters = sequence.unified_spaces.observation_adapters
+    assert all(adapter.identity for adapter in adapters)
+    observation = np.ones(3, np.float32)
+    assert adapters[0](observation) is observation
+
+
+def test_discrete_union_wraps_smaller_action_sets(write_spec) -> None:
+    env = make_env(write_spec, steps_per_task=4)
+    assert env.action_space == spaces.Discrete(3)
+    env.reset(seed=0)
+    played = []
+    for action in (0, 1, 2, np.int64(2)):
+        env.step(action)
+        played.append(int(env.task_envs[0].unwrapped.last_action))
+    # The narrow task has two actions: unified action 2 plays its action 2 % 2 = 0.
+    assert played == [0, 1, 0, 0]
+
+
+def test_discrete_start_is_respected() -> None:
+    unified = unify_spaces(
+        [spaces.Box(0, 1, (2,))] * 2,
+        [spaces.Discrete(2, start=-1), spaces.Discrete(3)],
+        ["shifted", "plain"],
+        onehot_task_id=False,
+        source="test",
+    )
+    shifted = unified.action_adapters[0]
+    assert [int(shifted(action)) for action in range(3)] == [-1, 0, -1]
+
+
+@pytest.mark.parametrize("action", [3, -1, 7, None, "left"])
+def test_actions_outside_the_union_are_rejected(write_spec, action) -> None:
+    env = make_env(write_spec)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="outside the sequence's action space Discrete"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_continuous_actions_are_rejected(bad: float) -> None:
+    env = envsuite.make_sequence("ClassicPendulumGravity").make_env()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action must be finite"):
+        env.step(np.array([bad], np.float32))
+    observation, *_ = env.step(np.array([0.5], np.float32))
+    assert np.all(np.isfinite(observation))

@@ -1,0 +1,159 @@
+"""Sequence specs: loading, defaults, overrides, and a clear SpecError for every bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import pytest
+from conftest import toy_sequence
+
+import envsuite
+from envsuite.core.spec import ScheduleSpec, load_sequence_spec
+from envsuite.data import data_path
+
+
+def test_shipped_specs_load_with_their_fields() -> None:
+    spec = load_sequence_spec(data_path("tasks") / "classic" / "pendulum_gravity.yaml")
+    assert spec.id == "envsuite/ClassicPendulumGravity-v0"
+    assert spec.family == "classic"
+    assert [task.kwargs["g"] for task in spec.tasks] == [2.0, 5.0, 10.0, 15.0, 20.0]
+    assert spec.schedule == ScheduleSpec(type="sequential")
+    assert spec.total_steps == 5 * spec.steps_per_task
+
+
+def test_defaults_and_short_forms(write_spec) -> None:
+    path = write_spec(toy_sequence(tasks=["toy/Counter-v0", {"id": "toy/Image-v0"}]))
+    spec = load_sequence_spec(path)
+    assert [task.name for task in spec.tasks] == ["Counter-v0", "Image-v0"]
+    assert spec.task_id_mode == "hidden"
+    assert spec.seed == 0
+    assert spec.schedule.type == "sequential"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("random", ScheduleSpec(type="random", blocks_per_task=4)),
+        ({"type": "cycles", "cycles": 3}, ScheduleSpec(type="cycles", cycles=3)),
+        (
+            {"type": "powerlaw", "alpha": 2, "blocks_per_task": 2},
+            ScheduleSpec(type="powerlaw", alpha=2.0, blocks_per_task=2),
+        ),
+        (["wide", "narrow", 1], ScheduleSpec(type="explicit", order=(1, 0, 1))),
+        ({"type": "explicit", "order": [0, 1]}, ScheduleSpec(type="explicit", order=(0, 1))),
+    ],
+)
+def test_schedule_forms(write_spec, schedule: Any, expected: ScheduleSpec) -> None:
+    spec = load_sequence_spec(write_spec(toy_sequence(schedule=schedule)))
+    assert spec.schedule == expected
+
+
+# Each bad input, the field the error must name, and a phrase of the message.
+CYCLES = {"type": "cycles"}
+BAD_SPECS = [
+    pytest.param({"tasks": [{"id": "Pendulm-v1"}]}, "tasks[0].id", "Pendulum-v1", id="unknown-id"),
+    pytest.param({"tasks": []}, "tasks", "non-empty", id="no-tasks"),
+    pytest.param({"schedule": "shuffle"}, "schedule.type", "unknown schedule", id="bad-schedule"),
+    pytest.param({"schedule": {**CYCLES, "alpha": 1}}, "schedule.alpha", "cycles", id="param"),
+    pytest.param({"schedule": {**CYCLES, "cycles": 0}}, "schedule.cycles", "positive", id="c0"),
+    pytest.param(
+        {"schedule": {"type": "powerlaw", "alpha": -1}}, "schedule.alpha", ">= 0", id="alpha<0"
+    ),
+    pytest.param({"schedule": ["narrow"]}, "schedule.order", "never plays", id="order-missing"),
+    pytest.param({"schedule": ["narrow", "tall"]}, "schedule.order[1]", "not a task", id="order"),
+    pytest.param({"steps_per_task": 0}, "steps_per_task", "positive", id="zero-steps"),
+    pytest.param({"steps_per_task": -5}, "steps_per_task", "positive", id="negative-steps"),
+    pytest.param({"steps_per_task": "ten"}, "steps_per_task", "positive", id="text-steps"),
+    pytest.param({"steps_per_task": True}, "steps_per_task", "positive", id="bool-steps"),
+    pytest.param(
+        {"steps_per_task": 2, "schedule": {**CYCLES, "cycles": 3}},
+        "steps_per_task",
+        "fewer than the 3 blocks",
+        id="steps-below-blocks",
+    ),
+    pytest.param({"task_id_mode": "visible"}, "task_id_mode", "allowed", id="bad-mode"),
+    pytest.param({"seed": -1}, "seed", "non-negative", id="bad-seed"),
+    pytest.param({"name": "toy_sequence"}, "name", "CamelCase", id="bad-name"),
+    pytest.param({"name": "OtherSequence"}, "name", "family name 'Toy'", id="wrong-family"),
+    pytest.param({"steps": 5}, "steps", "unknown field", id="unknown-field"),
+    pytest.param(
+        {"tasks": [{"id": "toy/Counter-v0", "args": {}}]}, "tasks[0].args", "unknown", id="t-field"
+    ),
+    pytest.param(
+        {"tasks": [{"id": "toy/Counter-v0", "kwargs": [1]}]}, "tasks[0].kwargs", "mapping", id="kw"
+    ),
+    pytest.param(
+        {"tasks": ["toy/Counter-v0", "toy/Counter-v0"]}, "tasks[1].name", "duplicate", id="dup-name"
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "field", "phrase"), BAD_SPECS)
+def test_bad_spec_names_file_and_field(write_spec, fields: dict, field: str, phrase: str) -> None:
+    path = write_spec(toy_sequence(**fields))
+    with pytest.raises(envsuite.SpecError) as caught:
+        load_sequence_spec(path)
+    assert caught.value.source == str(path)
+    assert caught.value.field == field
+    assert phrase in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_required_field(write_spec) -> None:
+    fields = toy_sequence()
+    del fields["steps_per_task"]
+    with pytest.raises(envsuite.SpecError, match="steps_per_task: missing"):
+        load_sequence_spec(write_spec(fields))
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [("name: [unclosed\n", "<yaml>"), ("- just\n- a list\n", "<document>"), ("", "<document>")],
+)
+def test_malformed_yaml(write_spec, text: str, field: str) -> None:
+    path = write_spec(text)
+    with pytest.raises(envsuite.SpecError) as caught:
+        load_sequence_spec(path)
+    assert caught.value.field == field
+    assert str(path) in str(caught.value)
+
+
+def test_missing_file_is_a_spec_error(tmp_path) -> None:
+    with pytest.raises(envsuite.SpecError, match="cannot read"):
+        load_sequence_spec(tmp_path / "toy" / "absent.yaml")
+
+
+@pytest.mark.parametrize(
+    ("tasks", "phrase"),
+    [
+        (["Pendulum-v1", "MountainCarContinuous-v0"], "continuous actions must have equal"),
+        (["Pendulum-v1", "CartPole-v1"], "cannot be unified"),
+        (["CartPole-v1", "FrozenLake-v1"], "is not a Box"),
+        (
+            ["toy/Image-v0", {"id": "toy/Image-v0", "name": "big", "kwargs": {"size": 8}}],
+            "last axis",
+        ),
+    ],
+)
+def test_non_unifiable_spaces_name_file_and_task(write_spec, tasks: list, phrase: str) -> None:
+    path = write_spec(toy_sequence(tasks=tasks))
+    spec = load_sequence_spec(path)
+    with pytest.raises(envsuite.SpecError) as caught:
+        envsuite.ContinualEnv(spec)
+    assert caught.value.field == "tasks[1].id"
+    assert phrase in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_overrides_are_validated_and_applied() -> None:
+    spec = envsuite.make_sequence("ClassicCartPoleAcrobot").spec
+    changed = spec.with_overrides(steps_per_task=10, schedule="random", seed=3)
+    assert (changed.steps_per_task, changed.schedule.type, changed.seed) == (10, "random", 3)
+    assert changed.id == spec.id
+    with pytest.raises(envsuite.SpecError, match="name: cannot be overridden"):
+        spec.with_overrides(name="Other")
+    with pytest.raises(envsuite.SpecError, match="task_id_mode: unknown mode"):
+        spec.with_overrides(task_id_mode="secret")
+    with pytest.raises(envsuite.SpecError, match="steps_per_task: must be a positive integer"):
+        gym.make(spec.id, steps_per_task=0)

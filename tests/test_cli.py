@@ -1,0 +1,45 @@
+"""The envsuite command: list, show, rollout, and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from envsuite.cli import main
+
+
+def test_list_prints_every_sequence(capsys) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "envsuite/ClassicPendulumGravity-v0" in out
+    assert "envsuite/ClassicCartPoleAcrobot-v0" in out
+    assert main(["list", "--family", "classic"]) == 0
+    assert main(["list", "--family", "nope"]) == 1
+    assert "families: ['classic']" in capsys.readouterr().out
+
+
+def test_show_prints_spec_spaces_and_schedule(capsys) -> None:
+    assert main(["show", "ClassicCartPoleAcrobot", "--blocks", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "cycles(cycles=2)" in out
+    assert "Discrete(3)" in out
+    assert "1 more" in out  # four blocks, three previewed
+
+
+def test_rollout_prints_a_per_task_table(capsys) -> None:
+    assert main(["rollout", "ClassicCartPoleAcrobot", "--steps-per-task", "600"]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[1]: line.split() for line in out.splitlines() if "│" in line}
+    assert rows["cartpole"][3] == "600"
+    assert rows["acrobot"][3] == "600"
+    assert int(rows["acrobot"][5]) >= 1  # acrobot episodes are 500 steps
+
+
+@pytest.mark.parametrize("arguments", [["show", "Nope"], ["rollout", "Nope"]])
+def test_unknown_ids_exit_2_with_a_clear_message(capsys, arguments: list[str]) -> None:
+    assert main(arguments) == 2
+    assert "unknown sequence 'Nope'" in capsys.readouterr().out
+
+
+def test_bad_override_exits_2(capsys) -> None:
+    assert main(["rollout", "ClassicCartPoleAcrobot", "--steps-per-task", "0"]) == 2
+    assert "steps_per_task" in capsys.readouterr().out

@@ -1,0 +1,55 @@
+"""Registry-wide: every envsuite id passes the harness; every YAML under tasks/ is registered."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+from conftest import toy_sequence
+
+import envsuite
+from envsuite.core.registry import family_of, register_sequences
+from envsuite.data import data_path
+from envsuite.testing import check_task
+
+ALL_IDS = envsuite.registered_ids()
+SEQUENCE_IDS = set(envsuite.sequence_ids())
+
+
+@pytest.mark.parametrize("env_id", ALL_IDS)
+def test_every_registered_id_passes_the_harness(env_id: str) -> None:
+    # Short blocks so that the harness's rollouts cross task switches.
+    make_kwargs = {"steps_per_task": 23} if env_id in SEQUENCE_IDS else {}
+    check_task(env_id, **make_kwargs)
+
+
+def test_every_yaml_is_registered_under_its_name_and_family() -> None:
+    files = sorted(data_path("tasks").rglob("*.yaml"))
+    assert len(files) >= 2
+    for path in files:
+        spec = envsuite.make_sequence(str(path)).spec
+        assert spec.id in gym.registry
+        assert spec.id in SEQUENCE_IDS
+        assert family_of(spec.id) == path.parent.name
+    assert envsuite.registered_ids("classic") == sorted(SEQUENCE_IDS)
+    assert envsuite.registered_ids("no-such-family") == []
+
+
+def test_registration_is_idempotent_and_rejects_a_second_owner(write_spec, tmp_path) -> None:
+    write_spec(toy_sequence(name="ToyRegistered"), name="one.yaml")
+    assert register_sequences(tmp_path) == ["envsuite/ToyRegistered-v0"]
+    assert register_sequences(tmp_path) == ["envsuite/ToyRegistered-v0"]
+    assert family_of("envsuite/ToyRegistered-v0") == "toy"
+    write_spec(toy_sequence(name="ToyRegistered"), name="two.yaml")
+    with pytest.raises(envsuite.SpecError, match=r"already registered by .*one\.yaml"):
+        register_sequences(tmp_path)
+    del gym.registry["envsuite/ToyRegistered-v0"]
+
+
+def test_files_outside_a_family_folder_are_rejected(tmp_path) -> None:
+    (tmp_path / "loose.yaml").write_text("name: Loose\n")
+    with pytest.raises(envsuite.SpecError, match="tasks/<family>/"):
+        register_sequences(tmp_path)
+
+
+def test_external_ids_report_their_family() -> None:
+    assert family_of("CartPole-v1") == "external"

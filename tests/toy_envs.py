@@ -1,0 +1,108 @@
+"""Small envs the tests register under the ``toy/`` namespace: images, dtypes, broken envs."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+class CounterEnv(gym.Env):
+    """Observes its step count in ``width`` entries; succeeds (terminates) after ``goal`` steps."""
+
+    def __init__(
+        self,
+        width: int = 3,
+        actions: int = 2,
+        dtype: str = "float32",
+        goal: int = 5,
+        continuous: bool = False,
+    ) -> None:
+        self.observation_space = spaces.Box(0.0, 1000.0, (width,), np.dtype(dtype))
+        self.action_space = (
+            spaces.Box(-1.0, 1.0, (2,), np.float32) if continuous else spaces.Discrete(actions)
+        )
+        self.goal = goal
+        self.count = 0
+        self.last_action: Any = None
+
+    def _observation(self) -> np.ndarray:
+        return np.full(self.observation_space.shape, self.count, self.observation_space.dtype)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.count = int(self.np_random.integers(0, 3))
+        return self._observation(), {}
+
+    def step(self, action: Any):
+        self.last_action = action
+        self.count += 1
+        success = self.count >= self.goal
+        return self._observation(), 1.0, success, False, {"success": success}
+
+
+class ImageEnv(gym.Env):
+    """A ``size x size x channels`` uint8 image of the step count."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"]}
+
+    def __init__(self, channels: int = 1, size: int = 6, render_mode: str | None = None) -> None:
+        self.observation_space = spaces.Box(0, 255, (size, size, channels), np.uint8)
+        self.action_space = spaces.Discrete(3)
+        self.render_mode = render_mode
+        self.count = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.count = int(self.np_random.integers(1, 10))
+        return self._image(), {}
+
+    def step(self, action: Any):
+        self.count += 1
+        return self._image(), 0.0, self.count >= 20, False, {}
+
+    def render(self) -> np.ndarray:
+        return np.full((4, 4, 3), self.count, np.uint8)
+
+    def _image(self) -> np.ndarray:
+        return np.full(self.observation_space.shape, self.count % 256, np.uint8)
+
+
+class UnseededEnv(CounterEnv):
+    """Broken: draws from numpy's global generator, so seeding does not determine it."""
+
+    def step(self, action: Any):
+        observation, _, terminated, truncated, info = super().step(action)
+        return observation, float(np.random.random()), terminated, truncated, info
+
+
+class OutOfSpaceEnv(CounterEnv):
+    """Broken: its observations leave the declared bounds after a few steps."""
+
+    def _observation(self) -> np.ndarray:
+        return np.full(self.observation_space.shape, 2000.0 * (self.count > 3), np.float32)
+
+
+class UnpicklableEnv(CounterEnv):
+    """Broken: holds a lambda, which pickle refuses."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.callback = lambda: None
+
+
+TOY_ENVS = {
+    "toy/Counter-v0": CounterEnv,
+    "toy/Image-v0": ImageEnv,
+    "toy/Unseeded-v0": UnseededEnv,
+    "toy/OutOfSpace-v0": OutOfSpaceEnv,
+    "toy/Unpicklable-v0": UnpicklableEnv,
+}
+
+
+def register_toy_envs() -> None:
+    for env_id, env_class in TOY_ENVS.items():
+        if env_id not in gym.registry:
+            gym.register(env_id, entry_point=f"{__name__}:{env_class.__name__}")

@@ -45,6 +45,13 @@ def test_registration_is_idempotent_and_rejects_a_second_owner(write_spec, tmp_p
     del gym.registry["envsuite/ToyRegistered-v0"]
 
 
+def test_registered_names_start_with_their_family(write_spec, tmp_path) -> None:
+    path = write_spec(toy_sequence(name="OtherSequence"))
+    assert envsuite.make_sequence(str(path)).spec.name == "OtherSequence"  # loading is fine
+    with pytest.raises(envsuite.SpecError, match="name: must start with the family name 'Toy'"):
+        register_sequences(tmp_path)
+
+
 def test_files_outside_a_family_folder_are_rejected(tmp_path) -> None:
     (tmp_path / "loose.yaml").write_text("name: Loose\n")
     with pytest.raises(envsuite.SpecError, match="tasks/<family>/"):

@@ -166,13 +166,5 @@ class ContinualEnv(gym.Env):
         self._task_step_offset = block_start - self.task_steps_played(self.task_index)
         is_last = block_index == len(self.blocks) - 1
         self._switch_step = -1 if is_last else self.block_ends[block_index]
-        observation_adapter = self.observation_adapters[self.task_index]
-        action_adapter = self.action_adapters[self.task_index]
-        self._adapt_observation = (
-            _unchanged if observation_adapter.identity else observation_adapter
-        )
-        self._adapt_action = action_adapter
-
-
-def _unchanged(observation: Any) -> Any:
-    return observation
+        self._adapt_observation = self.observation_adapters[self.task_index].map
+        self._adapt_action = self.action_adapters[self.task_index].map

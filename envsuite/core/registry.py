@@ -31,6 +31,13 @@ def register_sequences(root: Path | None = None) -> list[str]:
                 str(path), "<file>", "sequence files live in tasks/<family>/, not tasks/"
             )
         spec = load_sequence_spec(path, family=relative.parts[0])
+        family_prefix = spec.family[:1].upper() + spec.family[1:]
+        if not spec.name.startswith(family_prefix):
+            raise SpecError(
+                spec.source,
+                "name",
+                f"must start with the family name {family_prefix!r}, got {spec.name!r}",
+            )
         register_sequence(spec)
         ids.append(spec.id)
     return ids

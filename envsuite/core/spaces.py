@@ -7,6 +7,7 @@ sets become the largest; a one-hot task id is appended (vectors) or added as a `
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ class ObservationAdapter:
     ``template`` is the unified observation with this task's part zeroed (and, for vectors, the
     one-hot task id already in place); the task's observation is copied into its first ``width``
     entries along the last axis. ``task_id`` is set when the unified space is a ``Dict`` carrying
-    the one-hot id as a key.
+    the one-hot id as a key. ``map`` is chosen once, as this runs on every step.
     """
 
     def __init__(
@@ -47,58 +48,72 @@ class ObservationAdapter:
         self.identity = (
             task_id is None and template.shape[-1] == width and task_dtype == template.dtype
         )
+        self.map: Callable[[Any], Any] = (
+            pass_through if self.identity else self._pad if task_id is None else self._pad_with_id
+        )
 
     def __call__(self, observation: np.ndarray) -> Any:
-        if self.identity:
-            return observation
+        return self.map(observation)
+
+    def _pad(self, observation: np.ndarray) -> np.ndarray:
         padded = self.template.copy()
         padded[..., : self.width] = observation
-        if self.task_id is not None:
-            return {OBSERVATION_KEY: padded, TASK_ID_KEY: self.task_id.copy()}
         return padded
+
+    def _pad_with_id(self, observation: np.ndarray) -> dict[str, np.ndarray]:
+        return {OBSERVATION_KEY: self._pad(observation), TASK_ID_KEY: self.task_id.copy()}
 
 
 class ActionAdapter:
     """Maps an action of the unified action space to one task's action, rejecting invalid ones.
 
     Discrete union: unified action ``a`` plays the task's action ``start + a % n`` (tasks with
-    fewer actions wrap around). Box actions pass through after a finiteness check.
+    fewer actions wrap around). Box actions pass through after a finiteness check; other spaces
+    (equal across tasks) pass through. ``map`` is chosen once, as this runs on every step.
     """
 
     def __init__(self, action_space: spaces.Space, unified: spaces.Space) -> None:
         self.unified = unified
-        self.check_finite = isinstance(unified, spaces.Box)
-        # A lookup table beats arithmetic on numpy scalars, and its numpy values keep the task's
-        # own Discrete.contains (asserted in many tasks' step) on its fast path.
-        self.table: dict[int, np.integer] | None = None
+        self.map: Callable[[Any], Any] = pass_through
         if isinstance(action_space, spaces.Discrete):
             count, start = int(action_space.n), int(action_space.start)
+            # A lookup table beats arithmetic on numpy scalars, and its numpy values keep the
+            # task's own Discrete.contains (asserted in many tasks' step) on its fast path.
             self.table = {
                 action: action_space.dtype.type(start + action % count)
                 for action in range(int(unified.n))
             }
+            self.map = self._map_discrete
+        elif isinstance(unified, spaces.Box):
+            self.map = self._check_finite
 
     def __call__(self, action: Any) -> Any:
-        if self.table is not None:
-            try:
-                mapped = self.table.get(action)
-            except TypeError:  # unhashable: a 0-d array
-                mapped = self.table.get(np.asarray(action).item())
-            if mapped is None:
-                raise ValueError(
-                    f"action {action!r} is outside the sequence's action space {self.unified}"
-                )
-            return mapped
-        if self.check_finite:
-            # tolist() and math.isfinite beat np.isfinite(...).all() several times on small actions.
-            values = (
-                action.ravel().tolist()
-                if isinstance(action, np.ndarray)
-                else np.ravel(action).tolist()
+        return self.map(action)
+
+    def _map_discrete(self, action: Any) -> Any:
+        try:
+            mapped = self.table.get(action)
+        except TypeError:  # unhashable: a 0-d array
+            mapped = self.table.get(np.asarray(action).item())
+        if mapped is None:
+            raise ValueError(
+                f"action {action!r} is outside the sequence's action space {self.unified}"
             )
-            if not all(map(math.isfinite, values)):
-                raise ValueError(f"action must be finite, got {action!r}")
+        return mapped
+
+    def _check_finite(self, action: Any) -> Any:
+        # tolist() and math.isfinite beat np.isfinite(...).all() several times on small actions.
+        values = (
+            action.ravel().tolist() if isinstance(action, np.ndarray) else np.ravel(action).tolist()
+        )
+        if not all(map(math.isfinite, values)):
+            raise ValueError(f"action must be finite, got {action!r}")
         return action
+
+
+def pass_through(value: Any) -> Any:
+    """The adapter of a task whose observations or actions need no mapping."""
+    return value
 
 
 def unify_spaces(

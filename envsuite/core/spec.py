@@ -83,7 +83,7 @@ class SequenceSpec:
     """A continual-learning sequence: tasks, a step budget and a schedule.
 
     Attributes:
-        name: CamelCase name starting with the family's name, e.g. ``ClassicPendulumGravity``.
+        name: CamelCase; registered ones start with their family (``ClassicPendulumGravity``).
         version: bumped when dynamics or rewards change; the id is ``envsuite/<name>-v<version>``.
         family: the folder under ``tasks/`` the spec lives in (``classic``, ``minigames``, ...).
         tasks: the tasks, in introduction order.
@@ -179,13 +179,8 @@ def parse_sequence_spec(data: Any, source: str, family: str) -> SequenceSpec:
             raise SpecError(source, required, "missing (required)")
 
     name = data["name"]
-    family_prefix = family[:1].upper() + family[1:]
     if not isinstance(name, str) or not _CAMEL_CASE.match(name):
         raise SpecError(source, "name", f"must be a CamelCase identifier, got {name!r}")
-    if not name.startswith(family_prefix):
-        raise SpecError(
-            source, "name", f"must start with the family name {family_prefix!r}, got {name!r}"
-        )
     description = data.get("description", "")
     if not isinstance(description, str):
         raise SpecError(source, "description", f"must be a string, got {description!r}")

@@ -1,0 +1,30 @@
+# Every target sets itself up: the first run creates .venv and installs the project into it.
+# torch comes first and pinned (TORCH ?= ...): an unpinned torch would pull gigabytes of CUDA.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test bench lint
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet --editable ".[dev,bench]"
+	touch $@
+
+demo: $(INSTALLED)
+	$(BIN)/envsuite list
+	$(BIN)/envsuite rollout ClassicCartPoleAcrobot --steps-per-task 5000 --seed 0
+
+test: lint
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/core.py
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

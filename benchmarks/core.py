@@ -37,7 +37,7 @@ def measure(sequence_id: str, chunk_steps: int, chunks: int) -> tuple[float, flo
     sequence = envsuite.make_sequence(sequence_id)
     # One block long enough that the timed steps never cross a task switch.
     sequence_env = gym.make(sequence_id, steps_per_task=2 * chunk_steps * chunks + 1)
-    bare_env = make_base_env(sequence.spec.tasks[0])
+    bare_env = make_base_env(sequence.spec, 0)
     bare_env.action_space.seed(0)
     # Task 0's own actions are valid unified actions too.
     actions = [bare_env.action_space.sample() for _ in range(chunk_steps)]

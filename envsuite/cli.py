@@ -37,7 +37,7 @@ def main(argv: Sequence_[str] | None = None) -> int:
     )
     rollout_parser.add_argument("id", help="sequence id, name or YAML path")
     rollout_parser.add_argument("--steps-per-task", type=int, help="override the spec's budget")
-    rollout_parser.add_argument("--seed", type=int, default=0)
+    rollout_parser.add_argument("--seed", type=_non_negative, default=0)
 
     arguments = parser.parse_args(argv)
     console = Console()
@@ -50,6 +50,13 @@ def main(argv: Sequence_[str] | None = None) -> int:
     except SpecError as error:
         console.print(f"[red]error:[/red] {error}", highlight=False)
         return 2
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
 
 
 def list_ids(console: Console, family: str | None) -> int:
@@ -111,7 +118,11 @@ def show(console: Console, name_or_id: str, preview_blocks: int) -> int:
 
 
 def rollout(console: Console, name_or_id: str, steps_per_task: int | None, seed: int) -> int:
-    """Play a uniformly random policy through the whole schedule: the random-policy baseline."""
+    """Play a uniformly random policy through the whole schedule: the random-policy baseline.
+
+    Episodes cut short by a block end are left out of the returns (they would drag the mean
+    toward partial returns) and counted apart.
+    """
     spec = find_sequence_spec(name_or_id)
     if steps_per_task is not None:
         spec = spec.with_overrides(source="--steps-per-task", steps_per_task=steps_per_task)
@@ -119,6 +130,7 @@ def rollout(console: Console, name_or_id: str, steps_per_task: int | None, seed:
     env.action_space.seed(seed)
     returns: dict[str, list[float]] = defaultdict(list)
     steps: dict[str, int] = defaultdict(int)
+    cut: dict[str, int] = defaultdict(int)
     _, info = env.reset(seed=seed)
     episode_return = 0.0
     for _ in range(spec.total_steps):
@@ -126,11 +138,14 @@ def rollout(console: Console, name_or_id: str, steps_per_task: int | None, seed:
         episode_return += float(reward)
         steps[info["task_name"]] += 1
         if terminated or truncated:
-            returns[info["task_name"]].append(episode_return)
+            if info["task_switched"] and not terminated:
+                cut[info["task_name"]] += 1
+            else:
+                returns[info["task_name"]].append(episode_return)
             episode_return = 0.0
             env.reset()
     env.close()
-    _print_rollout(console, spec, returns, steps)
+    _print_rollout(console, spec, returns, steps, cut)
     return 0
 
 
@@ -139,9 +154,10 @@ def _print_rollout(
     spec: SequenceSpec,
     returns: dict[str, list[float]],
     steps: dict[str, int],
+    cut: dict[str, int],
 ) -> None:
     table = Table(title=f"random policy on {spec.id} ({spec.total_steps} steps)")
-    for column in ("task", "steps", "episodes", "mean return", "std return"):
+    for column in ("task", "steps", "episodes", "mean return", "std return", "cut by switch"):
         table.add_column(column, justify="right" if column != "task" else "left")
     for task in spec.tasks:
         episode_returns = np.asarray(returns[task.name])
@@ -150,7 +166,14 @@ def _print_rollout(
             if episode_returns.size
             else ("-", "-")
         )
-        table.add_row(task.name, str(steps[task.name]), str(episode_returns.size), mean, std)
+        table.add_row(
+            task.name,
+            str(steps[task.name]),
+            str(episode_returns.size),
+            mean,
+            std,
+            str(cut[task.name]),
+        )
     console.print(table)
 
 

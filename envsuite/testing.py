@@ -34,13 +34,19 @@ def check_task(
     steps: int = 300,
     seed: int = 0,
     num_envs: int = 2,
-    vector_modes: tuple[str, ...] = ("sync", "async"),
+    vector_modes: tuple[str, ...] | None = None,
     **make_kwargs: Any,
 ) -> None:
     """Run every check on ``env_id``; ``make_kwargs`` go to ``gym.make`` and ``gym.make_vec``.
 
+    ``vector_modes`` defaults to ``sync``, ``async`` and, when the id registers one, its own
+    ``vector_entry_point`` (what ``gym.make_vec`` uses by default: the fast path).
     For a sequence, pass a small ``steps_per_task`` so that the rollouts cross task switches.
     """
+    if vector_modes is None:
+        vector_modes = ("sync", "async")
+        if gym.spec(env_id).vector_entry_point is not None:
+            vector_modes += ("vector_entry_point",)
     check_gymnasium_conformance(env_id, **make_kwargs)
     actions = sample_actions(env_id, steps, seed, **make_kwargs)
     check_determinism(env_id, actions, seed, **make_kwargs)
@@ -77,10 +83,12 @@ def rollout(env: gym.Env, actions: list[Any], seed: int | None, env_id: str) -> 
     transitions = []
     if seed is not None or not actions:
         observation, info = env.reset(seed=seed)
+        _check_observation(env, observation, env_id, "reset")
         transitions.append(Transition(observation, None, False, False, info))
     for step, action in enumerate(actions):
         if transitions and (transitions[-1].terminated or transitions[-1].truncated):
             observation, info = env.reset()
+            _check_observation(env, observation, env_id, f"reset before step {step}")
             transitions.append(Transition(observation, None, False, False, info))
         observation, reward, terminated, truncated, info = env.step(action)
         transitions.append(Transition(observation, float(reward), terminated, truncated, info))
@@ -137,6 +145,7 @@ def check_vector_matches_single(
             raise AssertionError(f"{where}: unsupported autoreset mode {autoreset}")
         vector_env.action_space.seed(seed)
         observations, infos = vector_env.reset(seed=seed)
+        _check_batch(vector_env, observations, where + ": reset")
         done = [False] * num_envs
         for index, env in enumerate(singles):
             observation, info = env.reset(seed=seed + index)
@@ -147,6 +156,7 @@ def check_vector_matches_single(
         for step in range(steps):
             actions = vector_env.action_space.sample()
             observations, rewards, terminations, truncations, infos = vector_env.step(actions)
+            _check_batch(vector_env, observations, f"{where}: step {step}")
             for index, env in enumerate(singles):
                 context = f"{where}: step {step}, env {index}"
                 if done[index] and autoreset == AutoresetMode.NEXT_STEP:
@@ -170,16 +180,22 @@ def check_vector_matches_single(
             env.close()
 
 
-def _check_observation(env: gym.Env, observation: Any, env_id: str, step: int) -> None:
+def _check_observation(env: gym.Env, observation: Any, env_id: str, when: Any) -> None:
+    where = f"{env_id}: {when if isinstance(when, str) else f'step {when}'}"
     if not env.observation_space.contains(observation):
         raise AssertionError(
-            f"{env_id}: step {step}: observation not in {env.observation_space}: {observation!r}"
+            f"{where}: observation not in {env.observation_space}: {observation!r}"
         )
     leaves = observation.values() if isinstance(observation, dict) else [observation]
     for leaf in leaves:
         array = np.asarray(leaf)
         if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
-            raise AssertionError(f"{env_id}: step {step}: observation not finite: {observation!r}")
+            raise AssertionError(f"{where}: observation not finite: {observation!r}")
+
+
+def _check_batch(vector_env: gym.vector.VectorEnv, observations: Any, where: str) -> None:
+    if not vector_env.observation_space.contains(observations):
+        raise AssertionError(f"{where}: batched observations not in {vector_env.observation_space}")
 
 
 def _row(batch: Any, index: int) -> Any:
@@ -208,7 +224,17 @@ def _assert_info_row(infos: dict[str, Any], index: int, info: dict[str, Any], wh
 
 
 def _assert_equal(actual: Any, expected: Any, where: str) -> None:
+    """Equal values, and equal dtypes where both sides are arrays (assert_equal ignores them)."""
     try:
         np.testing.assert_equal(actual, expected)
     except AssertionError as error:
         raise AssertionError(f"{where} differs:\n{error}") from None
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        for key in expected:
+            _assert_equal(actual[key], expected[key], f"{where}[{key!r}]")
+    elif (
+        isinstance(actual, np.ndarray)
+        and isinstance(expected, np.ndarray)
+        and actual.dtype != expected.dtype
+    ):
+        raise AssertionError(f"{where}: dtype {actual.dtype} differs from {expected.dtype}")

@@ -28,16 +28,38 @@ def test_show_prints_spec_spaces_and_schedule(capsys) -> None:
 def test_rollout_prints_a_per_task_table(capsys) -> None:
     assert main(["rollout", "ClassicCartPoleAcrobot", "--steps-per-task", "600"]) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[1]: line.split() for line in out.splitlines() if "│" in line}
-    assert rows["cartpole"][3] == "600"
-    assert rows["acrobot"][3] == "600"
-    assert int(rows["acrobot"][5]) >= 1  # acrobot episodes are 500 steps
+    rows = {line.split()[1]: line.split()[3:] for line in out.splitlines() if "│" in line}
+    assert rows["cartpole"][0] == "600"
+    assert rows["acrobot"][0] == "600"
+    assert int(rows["cartpole"][2]) > 5
+    # Random Acrobot episodes run 500 steps: its first 300-step block ends mid-episode and that
+    # fragment is counted apart, not as an episode (the last block ends the run, not a switch).
+    assert rows["acrobot"][2] == "0"
+    assert rows["acrobot"][-2] == "1"
+
+
+def test_rollout_rejects_a_negative_seed() -> None:
+    with pytest.raises(SystemExit):
+        main(["rollout", "ClassicCartPoleAcrobot", "--seed", "-1"])
 
 
 @pytest.mark.parametrize("arguments", [["show", "Nope"], ["rollout", "Nope"]])
 def test_unknown_ids_exit_2_with_a_clear_message(capsys, arguments: list[str]) -> None:
     assert main(arguments) == 2
     assert "unknown sequence 'Nope'" in capsys.readouterr().out
+
+
+def test_show_reports_a_task_that_cannot_be_made(capsys, write_spec) -> None:
+    path = write_spec(
+        {
+            "name": "ToyBad",
+            "version": 0,
+            "steps_per_task": 5,
+            "tasks": [{"id": "Pendulum-v1", "kwargs": {"gravity": 3.0}}],
+        }
+    )
+    assert main(["show", str(path)]) == 2
+    assert "tasks[0].kwargs: making Pendulum-v1" in capsys.readouterr().out
 
 
 def test_bad_override_exits_2(capsys) -> None:

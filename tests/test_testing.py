@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import pytest
+from conftest import toy_sequence
 
+from envsuite.core.registry import register_sequences
 from envsuite.testing import (
     check_determinism,
     check_pickle_round_trip,
@@ -33,6 +36,22 @@ def test_unpicklable_envs_are_caught() -> None:
     actions = sample_actions("toy/Unpicklable-v0", 10, seed=0)
     with pytest.raises((AttributeError, TypeError), match=r"pickle|lambda"):
         check_pickle_round_trip("toy/Unpicklable-v0", actions, seed=0)
+
+
+def test_a_registered_vector_entry_point_is_checked() -> None:
+    with pytest.raises(AssertionError, match=r"make_vec\('vector_entry_point'\).*reward"):
+        check_task("toy/WrongVector-v0", steps=20)
+
+
+def test_bad_reset_observations_of_later_tasks_are_caught(write_spec) -> None:
+    fields = toy_sequence(name="ToyNanReset", tasks=["toy/Counter-v0", "toy/NanReset-v0"])
+    path = write_spec(fields)
+    (env_id,) = register_sequences(path.parent.parent)
+    try:
+        with pytest.raises(AssertionError, match=r"reset before step \d+: observation not in Box"):
+            check_task(env_id, steps=40, steps_per_task=5, vector_modes=())
+    finally:
+        del gym.registry[env_id]
 
 
 def test_vector_mismatch_is_caught() -> None:

@@ -70,6 +70,33 @@ class ImageEnv(gym.Env):
         return np.full(self.observation_space.shape, self.count % 256, np.uint8)
 
 
+class ScalarEnv(CounterEnv):
+    """Observes its step count as a scalar: sequences cannot pad it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.observation_space = spaces.Box(0.0, 1000.0, (), np.float32)
+
+
+class NanResetEnv(CounterEnv):
+    """Broken: its reset observation is NaN (steps are fine)."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        observation, info = super().reset(seed=seed, options=options)
+        return np.full_like(observation, np.nan), info
+
+
+class WrongVectorEnv(gym.vector.SyncVectorEnv):
+    """Broken vector entry point: every reward is 42, unlike the single env's."""
+
+    def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:
+        super().__init__([lambda: CounterEnv(**kwargs) for _ in range(num_envs)])
+
+    def step(self, actions: Any):
+        observations, rewards, terminations, truncations, infos = super().step(actions)
+        return observations, np.full_like(rewards, 42.0), terminations, truncations, infos
+
+
 class UnseededEnv(CounterEnv):
     """Broken: draws from numpy's global generator, so seeding does not determine it."""
 
@@ -99,6 +126,8 @@ TOY_ENVS = {
     "toy/Unseeded-v0": UnseededEnv,
     "toy/OutOfSpace-v0": OutOfSpaceEnv,
     "toy/Unpicklable-v0": UnpicklableEnv,
+    "toy/Scalar-v0": ScalarEnv,
+    "toy/NanReset-v0": NanResetEnv,
 }
 
 
@@ -106,3 +135,9 @@ def register_toy_envs() -> None:
     for env_id, env_class in TOY_ENVS.items():
         if env_id not in gym.registry:
             gym.register(env_id, entry_point=f"{__name__}:{env_class.__name__}")
+    if "toy/WrongVector-v0" not in gym.registry:
+        gym.register(
+            "toy/WrongVector-v0",
+            entry_point=f"{__name__}:CounterEnv",
+            vector_entry_point=f"{__name__}:WrongVectorEnv",
+        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import accumulate
-from typing import Any, SupportsFloat
+from typing import Any, ClassVar, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -56,12 +56,18 @@ class ContinualEnv(gym.Env):
     * v0: initial version.
     """
 
+    # What gymnasium.make may ask for before the tasks are known; an instance narrows this to
+    # the modes every task supports, and rejects others.
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "rgb_array", "ansi"]}
+
     def __init__(self, spec: SequenceSpec, render_mode: str | None = None, **overrides: Any):
         if overrides:
             spec = spec.with_overrides(source=f"{spec.id} keyword arguments", **overrides)
         self.sequence_spec = spec
         self.render_mode = render_mode
-        self.task_envs = [make_base_env(task, render_mode, inner=True) for task in spec.tasks]
+        self.task_envs = [
+            make_base_env(spec, index, render_mode, inner=True) for index in range(spec.num_tasks)
+        ]
         unified = unify_sequence_spaces(
             spec,
             [env.observation_space for env in self.task_envs],
@@ -74,7 +80,15 @@ class ContinualEnv(gym.Env):
         render_modes = set.intersection(
             *(set(env.metadata.get("render_modes", [])) for env in self.task_envs)
         )
-        self.metadata = {"render_modes": sorted(render_modes), "render_fps": None}
+        self.metadata = {"render_modes": sorted(render_modes)}
+        frame_rates = {env.metadata.get("render_fps") for env in self.task_envs} - {None}
+        if len(frame_rates) == 1:
+            self.metadata["render_fps"] = frame_rates.pop()
+        if render_mode is not None and render_mode not in render_modes:
+            raise ValueError(
+                f"render_mode {render_mode!r} is not supported by every task; "
+                f"supported by all: {sorted(render_modes)}"
+            )
 
         self.blocks = build_schedule(spec)
         self.block_ends = list(accumulate(block.steps for block in self.blocks))

@@ -47,13 +47,17 @@ def register_sequence(spec: SequenceSpec) -> None:
     """Register one sequence as ``envsuite/<name>-v<version>`` (again from the same file: no-op)."""
     if spec.id in gym.registry:
         existing = gym.registry[spec.id].kwargs.get("spec")
-        if isinstance(existing, SequenceSpec) and existing.source == spec.source:
+        if isinstance(existing, SequenceSpec) and _same_file(existing.source, spec.source):
             return
         owner = existing.source if isinstance(existing, SequenceSpec) else "another package"
         raise SpecError(spec.source, "name", f"id {spec.id} is already registered by {owner}")
     gym.register(
         spec.id, entry_point=SEQUENCE_ENTRY_POINT, kwargs={"spec": spec}, **SEQUENCE_MAKE_OPTIONS
     )
+
+
+def _same_file(first: str, second: str) -> bool:
+    return Path(first).resolve() == Path(second).resolve()
 
 
 def registered_ids(family: str | None = None) -> list[str]:

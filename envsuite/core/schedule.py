@@ -80,15 +80,16 @@ def powerlaw_order(
         candidates = [
             task for task in range(introduced) if remaining[task] > 0 and task != previous
         ]
-        weights = [float(position - last_seen[task]) ** -alpha for task in candidates]
+        # Log-weights -alpha * log(gap), so that a large alpha cannot underflow every weight.
+        log_weights = [-alpha * np.log(position - last_seen[task]) for task in candidates]
         if introduced < num_tasks:
             candidates.append(introduced)
-            weights.append(1.0)
+            log_weights.append(0.0)
         if not candidates:
             task = previous
         else:
-            probabilities = np.asarray(weights) / np.sum(weights)
-            task = candidates[int(rng.choice(len(candidates), p=probabilities))]
+            weights = np.exp(np.asarray(log_weights) - max(log_weights))
+            task = candidates[int(rng.choice(len(candidates), p=weights / weights.sum()))]
         if task == introduced:
             introduced += 1
         remaining[task] -= 1

@@ -53,14 +53,14 @@ class Sequence:
     def make_task_env(self, task: int | str, render_mode: str | None = None) -> UnifiedTaskEnv:
         """Task ``task`` (index or name) alone, in the sequence's spaces: for evaluation."""
         index = self._task_index(task)
-        env = make_base_env(self.spec.tasks[index], render_mode)
+        env = make_base_env(self.spec, index, render_mode)
         return wrap_task(self.spec, index, env, self.unified_spaces)
 
     @cached_property
     def unified_spaces(self) -> UnifiedSpaces:
         observation_spaces, action_spaces = [], []
-        for task in self.spec.tasks:
-            env = make_base_env(task)
+        for index in range(self.num_tasks):
+            env = make_base_env(self.spec, index)
             observation_spaces.append(env.observation_space)
             action_spaces.append(env.action_space)
             env.close()

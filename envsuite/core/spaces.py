@@ -6,6 +6,7 @@ sets become the largest; a one-hot task id is appended (vectors) or added as a `
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,9 +68,10 @@ class ObservationAdapter:
 class ActionAdapter:
     """Maps an action of the unified action space to one task's action, rejecting invalid ones.
 
-    Discrete union: unified action ``a`` plays the task's action ``start + a % n`` (tasks with
-    fewer actions wrap around). Box actions pass through after a finiteness check; other spaces
-    (equal across tasks) pass through. ``map`` is chosen once, as this runs on every step.
+    Discrete union: unified integer action ``a`` plays the task's action ``start + a % n``
+    (tasks with fewer actions wrap around). Box actions must have the space's shape and finite
+    numbers; their bounds are left to the task (most clip). Other spaces, equal across tasks,
+    pass through. ``map`` is chosen once, as this runs on every step.
     """
 
     def __init__(self, action_space: spaces.Space, unified: spaces.Space) -> None:
@@ -85,30 +87,45 @@ class ActionAdapter:
             }
             self.map = self._map_discrete
         elif isinstance(unified, spaces.Box):
-            self.map = self._check_finite
+            self.shape = unified.shape
+            self.map = self._check_box
 
     def __call__(self, action: Any) -> Any:
         return self.map(action)
 
     def _map_discrete(self, action: Any) -> Any:
-        try:
-            mapped = self.table.get(action)
-        except TypeError:  # unhashable: a 0-d array
-            mapped = self.table.get(np.asarray(action).item())
+        # Only integers: the table's hash lookup alone would also take 1.0, True or [1].
+        if action.__class__ not in _INTEGER_TYPES:
+            array = np.asarray(action)
+            if array.shape != () or array.dtype.kind not in "iu":
+                raise ValueError(f"action must be an integer in {self.unified}, got {action!r}")
+            action = array.item()
+        mapped = self.table.get(action)
         if mapped is None:
             raise ValueError(
                 f"action {action!r} is outside the sequence's action space {self.unified}"
             )
         return mapped
 
-    def _check_finite(self, action: Any) -> Any:
+    def _check_box(self, action: Any) -> Any:
+        if np.shape(action) != self.shape:
+            raise ValueError(
+                f"action must have shape {self.shape} for {self.unified}, got {action!r}"
+            )
         # tolist() and math.isfinite beat np.isfinite(...).all() several times on small actions.
         values = (
             action.ravel().tolist() if isinstance(action, np.ndarray) else np.ravel(action).tolist()
         )
-        if not all(map(math.isfinite, values)):
-            raise ValueError(f"action must be finite, got {action!r}")
+        try:
+            finite = all(map(math.isfinite, values))
+        except TypeError:
+            finite = False
+        if not finite:
+            raise ValueError(f"action must hold finite numbers, got {action!r}")
         return action
+
+
+_INTEGER_TYPES = frozenset({int, *(np.dtype(code).type for code in np.typecodes["AllInteger"])})
 
 
 def pass_through(value: Any) -> Any:
@@ -142,6 +159,8 @@ def _unify_actions(
     first = action_spaces[0]
     if all(isinstance(space, spaces.Discrete) for space in action_spaces):
         return spaces.Discrete(max(int(space.n) for space in action_spaces))
+    # A copy: the sequence's space must not share its generator with task 0's own space.
+    first = copy.deepcopy(first)
     for index, space in enumerate(action_spaces):
         if type(space) is not type(first) or (not isinstance(space, spaces.Box) and space != first):
             raise SpecError(
@@ -184,6 +203,13 @@ def _unify_observations(
                 f"tasks[{index}].id",
                 f"observation space {space} of task {task_names[index]!r} is not a Box; "
                 "sequences unify Box observations (vectors or images)",
+            )
+        if len(space.shape) == 0:
+            raise SpecError(
+                source,
+                f"tasks[{index}].id",
+                f"observation space {space} of task {task_names[index]!r} is a scalar; "
+                "sequences unify observations with at least one axis",
             )
     boxes: list[spaces.Box] = observation_spaces  # type: ignore[assignment]
     leading_shape = boxes[0].shape[:-1]

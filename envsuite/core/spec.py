@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
+import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -157,9 +159,11 @@ def load_sequence_spec(path: str | Path, family: str | None = None) -> SequenceS
     path = Path(path)
     source = str(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
         raise SpecError(source, "<yaml>", f"malformed YAML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(source, "<file>", f"not UTF-8 text: {error}") from None
     except OSError as error:
         raise SpecError(source, "<file>", f"cannot read: {error.strerror}") from None
     return parse_sequence_spec(data, source, family or path.parent.name)
@@ -267,6 +271,12 @@ def _parse_task(entry: Any, where: str, source: str) -> TaskSpec:
     kwargs = entry.get("kwargs", {}) or {}
     if not isinstance(kwargs, Mapping) or not all(isinstance(key, str) for key in kwargs):
         raise SpecError(source, f"{where}.kwargs", "must be a mapping of keyword arguments")
+    if "render_mode" in kwargs:
+        raise SpecError(
+            source,
+            f"{where}.kwargs.render_mode",
+            "render mode is the sequence env's: pass render_mode to gymnasium.make instead",
+        )
     name = entry.get("name", task_id.rsplit("/", 1)[-1])
     if not isinstance(name, str) or not name:
         raise SpecError(source, f"{where}.name", f"must be a non-empty string, got {name!r}")
@@ -275,8 +285,9 @@ def _parse_task(entry: Any, where: str, source: str) -> TaskSpec:
 
 def _parse_schedule(value: Any, tasks: tuple[TaskSpec, ...], source: str) -> ScheduleSpec:
     if isinstance(value, ScheduleSpec):
-        value = dataclasses.asdict(value)
-        value = {key: value[key] for key in ("type", *SCHEDULE_PARAMETERS[value["type"]])}
+        fields = dataclasses.asdict(value)
+        parameters = SCHEDULE_PARAMETERS.get(value.type, ())
+        value = {key: fields[key] for key in ("type", *parameters)}
     if isinstance(value, list):
         return ScheduleSpec(type="explicit", order=_parse_order(value, tasks, source))
     if isinstance(value, str):
@@ -308,8 +319,8 @@ def _parse_schedule(value: Any, tasks: tuple[TaskSpec, ...], source: str) -> Sch
             raise SpecError(source, "schedule.order", "missing: list the task names in play order")
         return ScheduleSpec(type="explicit", order=_parse_order(value["order"], tasks, source))
     alpha = value.get("alpha", defaults.alpha)
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not alpha >= 0:
-        raise SpecError(source, "schedule.alpha", f"must be a number >= 0, got {alpha!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha < math.inf:
+        raise SpecError(source, "schedule.alpha", f"must be a finite number >= 0, got {alpha!r}")
     return ScheduleSpec(
         type=schedule_type,
         cycles=_positive_int(value.get("cycles", defaults.cycles), source, "schedule.cycles"),
@@ -353,12 +364,27 @@ def _parse_task_id_mode(value: Any, source: str) -> str:
 
 
 def _positive_int(value: Any, source: str, field_name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise SpecError(source, field_name, f"must be a positive integer, got {value!r}")
-    return value
+    return int(value)
 
 
 def _non_negative_int(value: Any, source: str, field_name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise SpecError(source, field_name, f"must be a non-negative integer, got {value!r}")
-    return value
+    return int(value)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that rejects a key written twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)

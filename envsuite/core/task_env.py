@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 
+from envsuite.core.errors import SpecError
 from envsuite.core.spaces import ActionAdapter, ObservationAdapter, UnifiedSpaces, unify_spaces
-from envsuite.core.spec import SequenceSpec, TaskSpec
+from envsuite.core.spec import SequenceSpec
 
 
 class UnifiedTaskEnv(gym.Wrapper):
@@ -55,19 +57,30 @@ class UnifiedTaskEnv(gym.Wrapper):
         return self.observation_adapter(observation), reward, terminated, truncated, info
 
 
-def make_base_env(task: TaskSpec, render_mode: str | None = None, inner: bool = False) -> gym.Env:
-    """Make a task's own environment, as registered, with the spec's keyword arguments.
+def make_base_env(
+    spec: SequenceSpec, index: int, render_mode: str | None = None, inner: bool = False
+) -> gym.Env:
+    """Make task ``index``'s own environment, as registered, with the spec's keyword arguments.
 
     ``inner=True`` makes it for a :class:`ContinualEnv`, which alone calls it and enforces
     reset-before-step itself: the task's own order enforcing and passive env checker are left out
-    (the checker runs once, on the sequence env the user receives).
+    (the checker runs once, on the sequence env the user receives). A task that cannot be made
+    raises :class:`SpecError` naming the task's ``kwargs``.
     """
+    task = spec.tasks[index]
     env_spec = gym.spec(task.id)
     if inner:
         env_spec = dataclasses.replace(env_spec, order_enforce=False, disable_env_checker=True)
     # Only pass render_mode when asked: external envs need not accept the argument.
     render = {} if render_mode is None else {"render_mode": render_mode}
-    return gym.make(env_spec, **render, **task.kwargs)
+    try:
+        return gym.make(env_spec, **render, **task.kwargs)
+    except (TypeError, ValueError, gym.error.Error) as error:
+        raise SpecError(
+            spec.source,
+            f"tasks[{index}].kwargs",
+            f"making {task.id} with {dict(task.kwargs)} failed: {error}",
+        ) from error
 
 
 def unify_sequence_spaces(
@@ -87,12 +100,13 @@ def wrap_task(
     spec: SequenceSpec, index: int, env: gym.Env, unified: UnifiedSpaces
 ) -> UnifiedTaskEnv:
     """Wrap task ``index``'s own env into the sequence's unified spaces."""
+    # Copies: task envs must not share their spaces' random generators.
     return UnifiedTaskEnv(
         env,
         index,
         spec.tasks[index].name,
-        unified.observation_space,
-        unified.action_space,
+        copy.deepcopy(unified.observation_space),
+        copy.deepcopy(unified.action_space),
         unified.observation_adapters[index],
         unified.action_adapters[index],
     )

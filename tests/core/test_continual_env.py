@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -177,3 +180,22 @@ def test_stable_baselines3_ppo_trains_on_a_sequence(sequence_id: str) -> None:
     # The run crossed task switches: the env has played past the first task.
     assert env.unwrapped.global_step >= 2000
     assert env.unwrapped.task_index == env.unwrapped.blocks[-1].task_index
+
+
+def test_render_modes_are_declared_and_checked() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gym.make("envsuite/ClassicPendulumGravity-v0", render_mode="rgb_array")
+    assert env.metadata["render_fps"] == 30
+    with pytest.raises(ValueError, match="render_mode 'ansi' is not supported by every task"):
+        gym.make("envsuite/ClassicPendulumGravity-v0", render_mode="ansi")
+
+
+def test_registering_the_same_file_by_another_path_is_a_no_op() -> None:
+    from envsuite.core.registry import register_sequence
+
+    spec = envsuite.make_sequence("ClassicPendulumGravity").spec
+    relative = os.path.relpath(spec.source)
+    register_sequence(dataclasses.replace(spec, source=relative))

@@ -97,6 +97,23 @@ def test_discrete_union_wraps_smaller_action_sets(write_spec) -> None:
     assert played == [0, 1, 0, 0]
 
 
+def test_spaces_are_never_shared_between_envs() -> None:
+    sequence = envsuite.make_sequence("ClassicPendulumGravity")
+    first, second = sequence.make_task_env(0), sequence.make_task_env(1)
+    assert first.action_space is not second.action_space
+    env = sequence.make_env()
+    assert env.action_space is not env.unwrapped.task_envs[0].action_space
+    first.action_space.seed(0)
+    second.action_space.seed(0)
+    assert first.action_space.sample() == pytest.approx(second.action_space.sample())
+
+
+def test_scalar_observations_are_a_spec_error(write_spec) -> None:
+    spec = load_sequence_spec(write_spec(toy_sequence(tasks=["toy/Scalar-v0"])))
+    with pytest.raises(envsuite.SpecError, match=r"tasks\[0\].id: .* is a scalar"):
+        envsuite.ContinualEnv(spec)
+
+
 def test_discrete_start_is_respected() -> None:
     unified = unify_spaces(
         [spaces.Box(0, 1, (2,))] * 2,
@@ -109,7 +126,7 @@ def test_discrete_start_is_respected() -> None:
     assert [int(shifted(action)) for action in range(3)] == [-1, 0, -1]
 
 
-@pytest.mark.parametrize("action", [3, -1, 7, None, "left"])
+@pytest.mark.parametrize("action", [3, -1, 7, np.int8(-2)])
 def test_actions_outside_the_union_are_rejected(write_spec, action) -> None:
     env = make_env(write_spec)
     env.reset(seed=0)
@@ -117,11 +134,39 @@ def test_actions_outside_the_union_are_rejected(write_spec, action) -> None:
         env.step(action)
 
 
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_non_finite_continuous_actions_are_rejected(bad: float) -> None:
+@pytest.mark.parametrize(
+    "action", [None, "left", 1.0, np.float64(2.0), True, np.True_, np.array([1]), np.array(1.0)]
+)
+def test_discrete_actions_must_be_integers(write_spec, action) -> None:
+    env = make_env(write_spec)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="action must be an integer in Discrete"):
+        env.step(action)
+
+
+def test_integer_arrays_of_no_dimension_are_accepted(write_spec) -> None:
+    env = make_env(write_spec)
+    env.reset(seed=0)
+    env.step(np.array(1))
+    assert int(env.task_envs[0].unwrapped.last_action) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "phrase"),
+    [
+        (np.array([np.nan], np.float32), "finite numbers"),
+        (np.array([np.inf], np.float32), "finite numbers"),
+        (np.array([-np.inf], np.float32), "finite numbers"),
+        ([None], "finite numbers"),
+        (np.zeros(3, np.float32), r"shape \(1,\)"),
+        (np.float32(0.1), r"shape \(1,\)"),
+        (None, r"shape \(1,\)"),
+    ],
+)
+def test_bad_continuous_actions_are_rejected(action, phrase: str) -> None:
     env = envsuite.make_sequence("ClassicPendulumGravity").make_env()
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="action must be finite"):
-        env.step(np.array([bad], np.float32))
+    with pytest.raises(ValueError, match=phrase):
+        env.step(action)
     observation, *_ = env.step(np.array([0.5], np.float32))
     assert np.all(np.isfinite(observation))

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import pytest
+import yaml
 from conftest import toy_sequence
 
 import envsuite
+from envsuite.core.schedule import build_schedule
 from envsuite.core.spec import ScheduleSpec, load_sequence_spec
 from envsuite.data import data_path
 
@@ -156,3 +159,60 @@ def test_overrides_are_validated_and_applied() -> None:
         spec.with_overrides(task_id_mode="secret")
     with pytest.raises(envsuite.SpecError, match="steps_per_task: must be a positive integer"):
         gym.make(spec.id, steps_per_task=0)
+
+
+def test_task_kwargs_that_fail_name_the_task(write_spec) -> None:
+    tasks = ["Pendulum-v1", {"id": "Pendulum-v1", "name": "bad", "kwargs": {"gravity": 3.0}}]
+    spec = load_sequence_spec(write_spec(toy_sequence(tasks=tasks)))
+    with pytest.raises(envsuite.SpecError, match=r"tasks\[1\].kwargs: making Pendulum-v1"):
+        envsuite.ContinualEnv(spec)
+
+
+def test_render_mode_belongs_to_the_sequence(write_spec) -> None:
+    tasks = [{"id": "Pendulum-v1", "kwargs": {"render_mode": "rgb_array"}}]
+    with pytest.raises(envsuite.SpecError, match=r"tasks\[0\].kwargs.render_mode"):
+        load_sequence_spec(write_spec(toy_sequence(tasks=tasks)))
+
+
+@pytest.mark.parametrize("alpha", [float("inf"), float("nan"), ".inf"])
+def test_powerlaw_alpha_must_be_finite(write_spec, alpha) -> None:
+    text = yaml_text(toy_sequence(schedule={"type": "powerlaw", "alpha": 1.0})).replace(
+        "alpha: 1.0", f"alpha: {alpha}"
+    )
+    with pytest.raises(envsuite.SpecError, match=r"schedule\.alpha: must be a finite number"):
+        load_sequence_spec(write_spec(text))
+
+
+def test_a_huge_alpha_still_builds_a_schedule() -> None:
+    spec = envsuite.make_sequence(
+        "ClassicCartPoleAcrobot",
+        steps_per_task=40,
+        schedule={"type": "powerlaw", "alpha": 5000.0, "blocks_per_task": 4},
+    ).spec
+    blocks = build_schedule(spec)
+    assert sum(block.steps for block in blocks) == 80
+
+
+def test_duplicate_yaml_keys_are_rejected(write_spec) -> None:
+    text = yaml_text(toy_sequence()) + "steps_per_task: 99\n"
+    with pytest.raises(envsuite.SpecError, match="key 'steps_per_task' appears twice"):
+        load_sequence_spec(write_spec(text))
+
+
+def test_non_utf8_files_are_rejected(tmp_path) -> None:
+    path = tmp_path / "toy" / "latin.yaml"
+    path.parent.mkdir()
+    path.write_bytes("description: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(envsuite.SpecError, match="not UTF-8"):
+        load_sequence_spec(path)
+
+
+def test_numpy_integers_are_valid_overrides() -> None:
+    spec = envsuite.make_sequence("ClassicCartPoleAcrobot").spec
+    assert spec.with_overrides(steps_per_task=np.int64(20)).steps_per_task == 20
+    with pytest.raises(envsuite.SpecError, match=r"schedule\.type: unknown schedule 'bogus'"):
+        spec.with_overrides(schedule=ScheduleSpec(type="bogus"))
+
+
+def yaml_text(fields: dict) -> str:
+    return yaml.safe_dump(fields)

@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections import defaultdict
 from collections.abc import Sequence as Sequence_
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -19,6 +20,7 @@ from envsuite.core.errors import SpecError
 from envsuite.core.registry import family_of, find_sequence_spec, registered_ids, sequence_ids
 from envsuite.core.schedule import build_schedule
 from envsuite.core.spec import SequenceSpec
+from envsuite.evaluation import ContinualEvaluator, RandomPolicy, RunDirectoryError
 
 
 def main(argv: Sequence_[str] | None = None) -> int:
@@ -38,6 +40,22 @@ def main(argv: Sequence_[str] | None = None) -> int:
     rollout_parser.add_argument("id", help="sequence id, name or YAML path")
     rollout_parser.add_argument("--steps-per-task", type=int, help="override the spec's budget")
     rollout_parser.add_argument("--seed", type=_non_negative, default=0)
+    rollout_parser.add_argument(
+        "--run-dir", type=Path, help="evaluate every task during the rollout, into this run dir"
+    )
+    rollout_parser.add_argument("--eval-every", type=_positive, default=1000)
+    rollout_parser.add_argument("--eval-episodes", type=_positive, default=5)
+
+    report_parser = commands.add_parser(
+        "report", help="metrics, figures and an HTML page from run directories of one sequence"
+    )
+    report_parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    report_parser.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: RUN_DIR/report for one run, else ./report)",
+    )
+    report_parser.add_argument("--measure", choices=("auto", "success", "return"), default="auto")
 
     arguments = parser.parse_args(argv)
     console = Console()
@@ -46,9 +64,16 @@ def main(argv: Sequence_[str] | None = None) -> int:
             return list_ids(console, arguments.family)
         if arguments.command == "show":
             return show(console, arguments.id, arguments.blocks)
-        return rollout(console, arguments.id, arguments.steps_per_task, arguments.seed)
-    except SpecError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        if arguments.command == "report":
+            return report(console, arguments.run_dirs, arguments.out, arguments.measure)
+        evaluation = (
+            None
+            if arguments.run_dir is None
+            else (arguments.run_dir, arguments.eval_every, arguments.eval_episodes)
+        )
+        return rollout(console, arguments.id, arguments.steps_per_task, arguments.seed, evaluation)
+    except (SpecError, RunDirectoryError) as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         return 2
 
 
@@ -56,6 +81,13 @@ def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
     return value
 
 
@@ -117,17 +149,31 @@ def show(console: Console, name_or_id: str, preview_blocks: int) -> int:
     return 0
 
 
-def rollout(console: Console, name_or_id: str, steps_per_task: int | None, seed: int) -> int:
+def rollout(
+    console: Console,
+    name_or_id: str,
+    steps_per_task: int | None,
+    seed: int,
+    evaluation: tuple[Path, int, int] | None = None,
+) -> int:
     """Play a uniformly random policy through the whole schedule: the random-policy baseline.
 
     Episodes cut short by a block end are left out of the returns (they would drag the mean
-    toward partial returns) and counted apart.
+    toward partial returns) and counted apart. With ``evaluation = (run_dir, every, episodes)``
+    a :class:`ContinualEvaluator` evaluates the random policy on every task as it goes.
     """
     spec = find_sequence_spec(name_or_id)
     if steps_per_task is not None:
         spec = spec.with_overrides(source="--steps-per-task", steps_per_task=steps_per_task)
-    env = envsuite.Sequence(spec).make_env()
+    sequence = envsuite.Sequence(spec)
+    env = sequence.make_env()
     env.action_space.seed(seed)
+    evaluator, policy = None, None
+    if evaluation is not None:
+        run_dir, every, episodes = evaluation
+        evaluator = ContinualEvaluator(sequence, run_dir, every, episodes, seed=seed)
+        policy = RandomPolicy(env.action_space, episodes, seed)
+        evaluator.before_training(policy)
     returns: dict[str, list[float]] = defaultdict(list)
     steps: dict[str, int] = defaultdict(int)
     cut: dict[str, int] = defaultdict(int)
@@ -137,6 +183,8 @@ def rollout(console: Console, name_or_id: str, steps_per_task: int | None, seed:
         _, reward, terminated, truncated, info = env.step(env.action_space.sample())
         episode_return += float(reward)
         steps[info["task_name"]] += 1
+        if evaluator is not None:
+            evaluator.after_step(policy, info)
         if terminated or truncated:
             if info["task_switched"] and not terminated:
                 cut[info["task_name"]] += 1
@@ -146,6 +194,22 @@ def rollout(console: Console, name_or_id: str, steps_per_task: int | None, seed:
             env.reset()
     env.close()
     _print_rollout(console, spec, returns, steps, cut)
+    if evaluator is not None:
+        evaluator.close()
+        console.print(f"evaluations written to {evaluator.store.run_dir}")
+    return 0
+
+
+def report(console: Console, run_dirs: list[Path], out: Path | None, measure: str) -> int:
+    """Print the metrics of runs of one sequence and write metrics.json, figures and HTML."""
+    from envsuite.report import collect, print_report, write_report
+
+    collected = collect(run_dirs, measure)
+    print_report(collected, console)
+    if out is None:
+        out = run_dirs[0] / "report" if len(run_dirs) == 1 else Path("report")
+    paths = write_report(collected, out)
+    console.print(f"wrote {', '.join(str(path) for path in paths.values())}")
     return 0
 
 

@@ -1,0 +1,28 @@
+"""Continual evaluation during training, and the run directories it writes.
+
+``ContinualEvaluator`` for any loop; ``ContinualEvalCallback`` (in ``.callback``) for SB3.
+"""
+
+from envsuite.evaluation.evaluator import ContinualEvaluator, Policy, RandomPolicy
+from envsuite.evaluation.store import (
+    RESULTS_FILE,
+    RUN_FILE,
+    ResultsStore,
+    Run,
+    RunDirectoryError,
+    RunInfo,
+    load_run,
+)
+
+__all__ = [
+    "RESULTS_FILE",
+    "RUN_FILE",
+    "ContinualEvaluator",
+    "Policy",
+    "RandomPolicy",
+    "ResultsStore",
+    "Run",
+    "RunDirectoryError",
+    "RunInfo",
+    "load_run",
+]

@@ -1,0 +1,41 @@
+"""A Stable-Baselines3 callback running a :class:`ContinualEvaluator` during ``learn``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from envsuite.evaluation.evaluator import ContinualEvaluator
+
+
+class ContinualEvalCallback(BaseCallback):
+    """Evaluates the model on every task before training, every N steps and at block ends.
+
+    The clock is the first training env's sequence (its ``info["global_step"]``), so with
+    several training envs the evaluation steps are that env's.
+    """
+
+    def __init__(
+        self, evaluator: ContinualEvaluator, deterministic: bool = True, verbose: int = 0
+    ) -> None:
+        super().__init__(verbose)
+        self.evaluator = evaluator
+        self.deterministic = deterministic
+
+    def policy(self, observations: Any) -> np.ndarray:
+        actions, _ = self.model.predict(observations, deterministic=self.deterministic)
+        return actions
+
+    def _on_training_start(self) -> None:
+        self.evaluator.before_training(self.policy)
+
+    def _on_step(self) -> bool:
+        summary = self.evaluator.after_step(self.policy, self.locals["infos"][0])
+        if summary is not None and self.verbose:
+            print(f"evaluation at step {self.evaluator.last_step}: {summary}")
+        return True
+
+    def _on_training_end(self) -> None:
+        self.evaluator.close()

@@ -1,0 +1,219 @@
+"""Continual evaluation: every task, every N steps and at every block end, with fixed seeds.
+
+Works with any training loop: call :meth:`ContinualEvaluator.after_step` with each step's info
+(the SB3 callback in ``envsuite.evaluation.callback`` does so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from envsuite.core.schedule import build_schedule
+from envsuite.core.sequence import Sequence, make_sequence
+from envsuite.evaluation.store import ResultsStore, RunInfo
+from envsuite.metrics.rounds import BEFORE_TRAINING
+
+# Batched observations (an array, or a dict of arrays) -> batched actions.
+Policy = Callable[[Any], np.ndarray]
+
+
+class ContinualEvaluator:
+    """Evaluates a policy on every task of a sequence and records the results in a run directory.
+
+    Each task has a vector env of ``episodes`` copies of ``sequence.make_task_env(task)``, made
+    once; a round resets them with seeds ``eval_seed + e`` and plays every copy to the end of its
+    first episode. Records go to ``results.jsonl`` (see :mod:`envsuite.evaluation.store`);
+    tensorboard receives ``eval/<task>/return``, ``eval/<task>/success`` (tasks that report it),
+    ``eval/average`` and, at every block end, the performance matrix as an image.
+
+    Args:
+        sequence: a :class:`Sequence`, or a name or id for :func:`make_sequence`.
+        run_dir: where ``run.json``, ``results.jsonl`` and the tensorboard events go.
+        eval_every: evaluate when the sequence's global step is a multiple of this.
+        episodes: evaluation episodes per task and round.
+        seed: the training run's seed, recorded with every result.
+        eval_seed: seed of the first evaluation episode.
+        tensorboard: write tensorboard events to ``run_dir``.
+        max_episode_steps: a round fails with ``RuntimeError`` when an episode runs longer.
+    """
+
+    def __init__(
+        self,
+        sequence: Sequence | str,
+        run_dir: str | Path,
+        eval_every: int,
+        episodes: int = 10,
+        seed: int = 0,
+        eval_seed: int = 1_000_000,
+        tensorboard: bool = True,
+        max_episode_steps: int = 100_000,
+    ) -> None:
+        if eval_every <= 0:
+            raise ValueError(f"eval_every must be a positive number of steps, got {eval_every}")
+        if episodes <= 0:
+            raise ValueError(f"episodes must be positive, got {episodes}")
+        self.sequence = make_sequence(sequence) if isinstance(sequence, str) else sequence
+        self.eval_every = eval_every
+        self.episodes = episodes
+        self.eval_seed = eval_seed
+        self.seed = seed
+        self.max_episode_steps = max_episode_steps
+        self.task_names = self.sequence.task_names
+        blocks = build_schedule(self.sequence.spec)
+        info = RunInfo(
+            sequence_id=self.sequence.spec.id,
+            task_names=tuple(self.task_names),
+            blocks=tuple((block.task_index, block.steps) for block in blocks),
+            seed=seed,
+            eval_every=eval_every,
+            episodes=episodes,
+            eval_seed=eval_seed,
+        )
+        self.total_steps = sum(block.steps for block in blocks)
+        self.store = ResultsStore(run_dir, info)
+        self.task_envs = [
+            gym.vector.SyncVectorEnv(
+                [_TaskEnvFactory(self.sequence, task) for _ in range(episodes)]
+            )
+            for task in range(self.sequence.num_tasks)
+        ]
+        self.writer = _summary_writer(Path(run_dir)) if tensorboard else None
+        self.block_end_rows: list[np.ndarray] = []
+        self.last_step: int | None = None
+
+    def evaluate(self, policy: Policy, step: int, trained_task: int) -> dict[str, dict[str, float]]:
+        """One round at ``step``; returns ``{task: {"return": mean, "success": mean or nan}}``.
+
+        ``trained_task`` is the task trained just before (``-1`` before any training).
+        """
+        records = []
+        summary = {}
+        for task, env in enumerate(self.task_envs):
+            returns, successes = self._play(policy, env, task)
+            for episode, (episode_return, success) in enumerate(
+                zip(returns, successes, strict=True)
+            ):
+                records.append(
+                    {
+                        "eval_step": int(step),
+                        "trained_task": int(trained_task),
+                        "evaluated_task": task,
+                        "episode": episode,
+                        "return": float(episode_return),
+                        "success": None if np.isnan(success) else float(success),
+                        "seed": self.seed,
+                    }
+                )
+            summary[self.task_names[task]] = {
+                "return": float(np.mean(returns)),
+                "success": float(np.mean(successes)),
+            }
+        self.store.append(records)
+        self.last_step = step
+        if self.writer is not None:
+            self._write_scalars(summary, step)
+        return summary
+
+    def after_step(self, policy: Policy, info: dict[str, Any]) -> dict | None:
+        """Evaluate if this step calls for it; ``info`` is the sequence env's step info.
+
+        A round runs when ``info["global_step"]`` is a multiple of ``eval_every`` or the step
+        ended a block (``info["task_switched"]``, or the schedule's last step); a block end
+        also joins the performance matrix.
+        """
+        step = int(info["global_step"])
+        block_end = bool(info["task_switched"]) or step == self.total_steps
+        if not (block_end or step % self.eval_every == 0) or step == self.last_step:
+            return None
+        summary = self.evaluate(policy, step, int(info["task_index"]))
+        if block_end:
+            self._record_block_end(summary, step)
+        return summary
+
+    def before_training(self, policy: Policy) -> dict:
+        """The round at step 0, before any training: the baseline of forward transfer metrics."""
+        return self.evaluate(policy, 0, BEFORE_TRAINING)
+
+    def close(self) -> None:
+        """Close the task envs and the results file; call once training ends."""
+        for env in self.task_envs:
+            env.close()
+        self.store.close()
+        if self.writer is not None:
+            self.writer.close()
+
+    def _play(self, policy: Policy, env: gym.vector.VectorEnv, task: int):
+        observations, _ = env.reset(seed=[self.eval_seed + e for e in range(self.episodes)])
+        returns = np.zeros(self.episodes)
+        successes = np.full(self.episodes, np.nan)
+        running = np.ones(self.episodes, dtype=bool)
+        for _ in range(self.max_episode_steps):
+            actions = policy(observations)
+            observations, rewards, terminations, truncations, infos = env.step(actions)
+            returns += np.where(running, rewards, 0.0)
+            ended = running & (terminations | truncations)
+            if "success" in infos:
+                reported = ended & infos["_success"]
+                successes[reported] = infos["success"][reported]
+            running &= ~ended
+            if not running.any():
+                return returns, successes
+        raise RuntimeError(
+            f"evaluation of task {self.task_names[task]!r}: an episode ran past "
+            f"max_episode_steps={self.max_episode_steps}"
+        )
+
+    def _write_scalars(self, summary: dict[str, dict[str, float]], step: int) -> None:
+        measures = []
+        for task, values in summary.items():
+            self.writer.add_scalar(f"eval/{task}/return", values["return"], step)
+            if not np.isnan(values["success"]):
+                self.writer.add_scalar(f"eval/{task}/success", values["success"], step)
+        with_success = all(not np.isnan(values["success"]) for values in summary.values())
+        measures = [values["success" if with_success else "return"] for values in summary.values()]
+        self.writer.add_scalar("eval/average", float(np.mean(measures)), step)
+        self.writer.flush()
+
+    def _record_block_end(self, summary: dict[str, dict[str, float]], step: int) -> None:
+        with_success = all(not np.isnan(values["success"]) for values in summary.values())
+        key = "success" if with_success else "return"
+        self.block_end_rows.append(np.array([summary[task][key] for task in self.task_names]))
+        if self.writer is not None:
+            from envsuite.report.plots import matrix_figure
+
+            figure = matrix_figure(np.stack(self.block_end_rows), self.task_names, key)
+            self.writer.add_figure("eval/performance_matrix", figure, step)
+
+
+class _TaskEnvFactory:
+    """A picklable env factory for one task of a sequence (vector envs call it)."""
+
+    def __init__(self, sequence: Sequence, task: int) -> None:
+        self.sequence = sequence
+        self.task = task
+
+    def __call__(self) -> gym.Env:
+        return self.sequence.make_task_env(self.task)
+
+
+def _summary_writer(run_dir: Path):
+    # Imported here: tensorboard pulls in torch, which the rest of envsuite does not need.
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(run_dir))
+
+
+class RandomPolicy:
+    """Uniformly random batched actions: the baseline every learning claim is measured against."""
+
+    def __init__(self, action_space: gym.Space, batch: int, seed: int = 0) -> None:
+        self.space = gym.vector.utils.batch_space(action_space, batch)
+        self.space.seed(seed)
+
+    def __call__(self, observations: Any) -> np.ndarray:
+        return self.space.sample()

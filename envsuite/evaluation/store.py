@@ -1,0 +1,122 @@
+"""A run directory: ``run.json`` (what was run) and ``results.jsonl`` (one line per episode).
+
+Lines are appended and flushed round by round, so a crashed run keeps what it evaluated; a
+truncated or empty file is reported as such when loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from envsuite.metrics.table import RECORD_FIELDS, EvaluationTable
+
+RUN_FILE = "run.json"
+RESULTS_FILE = "results.jsonl"
+
+
+class RunDirectoryError(ValueError):
+    """A run directory is missing, incomplete or inconsistent; the message names the file."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a run directory holds results of.
+
+    Attributes:
+        sequence_id: the sequence's gymnasium id.
+        task_names: its tasks, in index order.
+        blocks: the schedule, as ``[task_index, steps]`` pairs.
+        seed: the training run's seed (one line of the results per episode carries it).
+        eval_every: evaluation period in sequence steps (plus every block end).
+        episodes: evaluation episodes per task and round.
+        eval_seed: the first evaluation episode's seed; episode ``e`` uses ``eval_seed + e``.
+    """
+
+    sequence_id: str
+    task_names: tuple[str, ...]
+    blocks: tuple[tuple[int, int], ...]
+    seed: int
+    eval_every: int
+    episodes: int
+    eval_seed: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: Path) -> RunInfo:
+        try:
+            return cls(
+                sequence_id=str(data["sequence_id"]),
+                task_names=tuple(data["task_names"]),
+                blocks=tuple((int(task), int(steps)) for task, steps in data["blocks"]),
+                seed=int(data["seed"]),
+                eval_every=int(data["eval_every"]),
+                episodes=int(data["episodes"]),
+                eval_seed=int(data["eval_seed"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise RunDirectoryError(f"{source}: not a valid run description ({error!r})") from None
+
+
+class ResultsStore:
+    """Appends evaluation records to ``results.jsonl`` in a run directory."""
+
+    def __init__(self, run_dir: str | Path, info: RunInfo) -> None:
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.info = info
+        (self.run_dir / RUN_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
+        self._file = (self.run_dir / RESULTS_FILE).open("a")
+
+    def append(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            self._file.write(json.dumps({field: record[field] for field in RECORD_FIELDS}) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@dataclass(frozen=True)
+class Run:
+    """A loaded run directory."""
+
+    directory: Path
+    info: RunInfo
+    table: EvaluationTable
+
+
+def load_run(run_dir: str | Path) -> Run:
+    """Load a run directory; :class:`RunDirectoryError` names what is missing or broken."""
+    run_dir = Path(run_dir)
+    run_file, results_file = run_dir / RUN_FILE, run_dir / RESULTS_FILE
+    if not run_file.is_file():
+        raise RunDirectoryError(f"{run_file}: missing; is {run_dir} a run directory?")
+    try:
+        info = RunInfo.from_json(json.loads(run_file.read_text()), run_file)
+    except json.JSONDecodeError as error:
+        raise RunDirectoryError(f"{run_file}: not JSON ({error})") from None
+    if not results_file.is_file():
+        raise RunDirectoryError(f"{results_file}: missing; the run evaluated nothing")
+    records = []
+    lines = results_file.read_text().splitlines()
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise RunDirectoryError(
+                f"{results_file}: line {number} is truncated or not JSON: {line[:80]!r}"
+            ) from None
+        if not isinstance(record, dict) or set(RECORD_FIELDS) - record.keys():
+            raise RunDirectoryError(
+                f"{results_file}: line {number} lacks fields of {RECORD_FIELDS}"
+            )
+        records.append(record)
+    if not records:
+        raise RunDirectoryError(f"{results_file}: empty; the run evaluated nothing")
+    try:
+        table = EvaluationTable.from_records(records, info.task_names)
+    except ValueError as error:
+        raise RunDirectoryError(f"{results_file}: {error}") from None
+    return Run(run_dir, info, table)

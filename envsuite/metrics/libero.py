@@ -1,0 +1,62 @@
+"""LIBERO's forward transfer, negative backward transfer and area under the curve.
+
+Liu et al., "LIBERO: Benchmarking Knowledge Transfer for Lifelong Robot Learning", NeurIPS 2023.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from envsuite.metrics.rounds import Rounds
+
+
+def _first_blocks(rounds: Rounds):
+    return [(task, rounds.task_blocks(task)[0]) for task in rounds.trained_tasks()]
+
+
+def forward_transfer(rounds: Rounds) -> np.ndarray:
+    """``FWT_k``: mean performance of task ``k`` over the evaluations while it is learned.
+
+    The evaluations run from the one just before its (first) block to the block's end, as
+    LIBERO's ``c_{k,k,e}`` over epochs ``e = 0, 5, ..., 50``. NaN for tasks never trained.
+    """
+    result = np.full(rounds.num_tasks, np.nan)
+    for task, block in _first_blocks(rounds):
+        result[task] = rounds.performance[list(block.curve_rounds), task].mean()
+    return result
+
+
+def _after_learning(rounds: Rounds, task: int) -> tuple[float, list[float]]:
+    """``c_{k,k}`` (best while learning ``k``) and ``c_{tau,k}`` at the end of each later block."""
+    block = rounds.task_blocks(task)[0]
+    best = float(rounds.performance[list(block.curve_rounds), task].max())
+    later = [
+        float(rounds.performance[other.last_round, task])
+        for other in rounds.blocks()
+        if other.first_round > block.last_round
+    ]
+    return best, later
+
+
+def negative_backward_transfer(rounds: Rounds) -> np.ndarray:
+    """``NBT_k = mean_{tau > k} (c_{k,k} - c_{tau,k})``; NaN for tasks with no later block.
+
+    ``c_{k,k}`` is the best performance of task ``k`` while it was learned, ``c_{tau,k}`` its
+    performance at the end of each later block. Positive values are forgetting.
+    """
+    result = np.full(rounds.num_tasks, np.nan)
+    for task in rounds.trained_tasks():
+        best, later = _after_learning(rounds, task)
+        if later:
+            result[task] = best - float(np.mean(later))
+    return result
+
+
+def area_under_curve(rounds: Rounds) -> np.ndarray:
+    """``AUC_k = (FWT_k + sum_{tau > k} c_{tau,k}) / (1 + number of later blocks)``."""
+    transfer = forward_transfer(rounds)
+    result = np.full(rounds.num_tasks, np.nan)
+    for task in rounds.trained_tasks():
+        _, later = _after_learning(rounds, task)
+        result[task] = (transfer[task] + sum(later)) / (1 + len(later))
+    return result

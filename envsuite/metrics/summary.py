@@ -1,0 +1,103 @@
+"""Every scalar metric of one run, by name: what reports print and ``metrics.json`` stores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from envsuite.metrics import continual_world, gem, l2m, libero, stability
+from envsuite.metrics.continual_world import ReferenceCurve
+from envsuite.metrics.matrix import average_performance
+from envsuite.metrics.rounds import BEFORE_TRAINING, Rounds, mean_or_nan
+
+# name -> (higher is better, one-line meaning); the report prints them in this order.
+METRICS: dict[str, tuple[bool, str]] = {
+    "average_performance": (True, "mean over tasks at the end"),
+    "forgetting": (False, "Continual World: end of task minus end of run"),
+    "forward_transfer": (True, "Continual World: AUC against single-task references"),
+    "backward_transfer": (True, "GEM BWT: end of run minus end of task"),
+    "forward_transfer_gem": (True, "GEM FWT: before a task's training minus before any"),
+    "libero_fwt": (True, "LIBERO FWT: mean performance while a task is learned"),
+    "libero_nbt": (False, "LIBERO NBT: best while learned minus after later tasks"),
+    "libero_auc": (True, "LIBERO AUC"),
+    "performance_maintenance": (True, "L2M: later evaluations minus the one after training"),
+    "forward_transfer_ratio": (True, "L2M: after / before training another task (1: none)"),
+    "forward_transfer_contrast": (True, "L2M: (after - before) / (after + before) (0: none)"),
+    "backward_transfer_ratio": (True, "L2M: as forward, for tasks trained earlier"),
+    "backward_transfer_contrast": (True, "L2M: as forward, for tasks trained earlier"),
+    "relative_performance": (True, "L2M: area under the curve over a single-task expert's"),
+    "sample_efficiency": (True, "L2M: saturation and speed relative to the expert"),
+    "min_accuracy": (True, "stability gap: lowest performance after training, mean"),
+    "worst_case_accuracy": (True, "stability gap: WC-ACC"),
+    "windowed_forgetting": (False, "stability gap: largest drop within a window"),
+}
+
+
+def summarize(
+    rounds: Rounds,
+    references: Mapping[int, ReferenceCurve] | None = None,
+    window_steps: int | None = None,
+    last_evaluations: int = 1,
+) -> dict[str, float]:
+    """Every metric in ``METRICS`` for one run; NaN where it is undefined for this run.
+
+    ``references`` (single-task learning curves) enable Continual World's forward transfer and
+    L2M's relative performance and sample efficiency. ``window_steps`` defaults to the
+    shortest training block, so a window never spans more than one task change.
+    """
+    blocks = rounds.blocks()
+    if not blocks:
+        raise ValueError("no training block: every round was evaluated before training")
+    if window_steps is None:
+        window_steps = int(
+            min(
+                rounds.steps[block.last_round] - rounds.steps[block.curve_rounds[0]] or 1
+                for block in blocks
+            )
+        )
+    values = {
+        "average_performance": average_performance(rounds),
+        "forgetting": mean_or_nan(continual_world.forgetting(rounds, last_evaluations)),
+        "backward_transfer": gem.backward_transfer(rounds),
+        "forward_transfer_gem": (
+            gem.forward_transfer(rounds)
+            if rounds.trained_task[0] == BEFORE_TRAINING
+            else float("nan")
+        ),
+        "libero_fwt": mean_or_nan(libero.forward_transfer(rounds)),
+        "libero_nbt": mean_or_nan(libero.negative_backward_transfer(rounds)),
+        "libero_auc": mean_or_nan(libero.area_under_curve(rounds)),
+        "performance_maintenance": mean_or_nan(l2m.performance_maintenance(rounds)),
+        "min_accuracy": stability.min_accuracy(rounds),
+        "worst_case_accuracy": stability.worst_case_accuracy(rounds),
+        "windowed_forgetting": stability.windowed_forgetting(rounds, window_steps),
+    }
+    for direction in ("forward", "backward"):
+        for method in l2m.TRANSFER_METHODS:
+            values[f"{direction}_transfer_{method}"] = l2m.mean_transfer(
+                l2m.transfer(rounds, direction, method)
+            )
+    if references:
+        values["forward_transfer"] = mean_or_nan(
+            continual_world.forward_transfer(rounds, references)
+        )
+        values["relative_performance"] = mean_or_nan(l2m.relative_performance(rounds, references))
+        values["sample_efficiency"] = mean_or_nan(l2m.sample_efficiency(rounds, references))
+    else:
+        for name in ("forward_transfer", "relative_performance", "sample_efficiency"):
+            values[name] = float("nan")
+    return {name: float(values[name]) for name in METRICS}
+
+
+def per_task(rounds: Rounds) -> dict[str, list[float]]:
+    """Per-task metrics (NaN where undefined), for tables and ``metrics.json``."""
+    arrays = {
+        "final_performance": rounds.performance[-1],
+        "forgetting": continual_world.forgetting(rounds),
+        "libero_fwt": libero.forward_transfer(rounds),
+        "libero_nbt": libero.negative_backward_transfer(rounds),
+        "performance_maintenance": l2m.performance_maintenance(rounds),
+        "min_accuracy": stability.min_accuracy_per_task(rounds),
+    }
+    return {name: [float(value) for value in np.asarray(array)] for name, array in arrays.items()}

@@ -1,0 +1,106 @@
+"""Write a report: ``metrics.json``, PNG figures and ``report.html`` in one folder."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+from rich.console import Console
+from rich.table import Table
+
+from envsuite.metrics.matrix import performance_matrix
+from envsuite.metrics.summary import METRICS
+from envsuite.report.collect import Report
+from envsuite.report.html import render_html
+from envsuite.report.plots import curves_figure, matrix_figure, stability_figure
+
+FIGURES = {
+    "curves.png": "Per-task performance during training",
+    "matrix.png": "Performance matrix (first run)",
+    "stability.png": "Stability gap: around the first task switches (first run)",
+}
+
+
+def _png(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def _finite_or_none(value: float) -> float | None:
+    return None if value is None or math.isnan(value) else value
+
+
+def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
+    """Write the report's files into ``out_dir``; returns their paths by name."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    first = report.runs[0]
+    blocks = first.run.info.blocks
+    figures = {
+        "curves.png": curves_figure([run.rounds for run in report.runs], blocks, report.measure),
+        "matrix.png": matrix_figure(
+            performance_matrix(first.rounds), report.task_names, report.measure
+        ),
+        "stability.png": stability_figure(first.rounds, blocks, report.measure),
+    }
+    pngs = {name: _png(figure) for name, figure in figures.items()}
+    paths = {}
+    for name, png in pngs.items():
+        paths[name] = out_dir / name
+        paths[name].write_bytes(png)
+    metrics = {
+        "sequence_id": report.sequence_id,
+        "measure": report.measure,
+        "task_names": list(report.task_names),
+        "aggregate": {
+            name: None if estimate is None else asdict(estimate)
+            for name, estimate in report.aggregate.items()
+        },
+        "runs": [
+            {
+                "directory": str(run.run.directory),
+                "seed": run.run.info.seed,
+                "metrics": {name: _finite_or_none(value) for name, value in run.summary.items()},
+                "per_task": {
+                    name: [_finite_or_none(value) for value in values]
+                    for name, values in run.per_task.items()
+                },
+                "performance_matrix": np.round(performance_matrix(run.rounds), 6).tolist(),
+            }
+            for run in report.runs
+        ],
+    }
+    paths["metrics.json"] = out_dir / "metrics.json"
+    paths["metrics.json"].write_text(json.dumps(metrics, indent=2) + "\n")
+    paths["report.html"] = out_dir / "report.html"
+    paths["report.html"].write_text(
+        render_html(report, {FIGURES[name]: png for name, png in pngs.items()})
+    )
+    return paths
+
+
+def print_report(report: Report, console: Console) -> None:
+    """The metric table on the terminal: mean over runs and its 95% CI."""
+    table = Table(
+        title=f"{report.sequence_id}: {len(report.runs)} run(s), measure {report.measure}"
+    )
+    for column in ("metric", "mean", "95% CI", "better"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for name, (higher_is_better, _) in METRICS.items():
+        estimate = report.aggregate[name]
+        if estimate is None:
+            table.add_row(name, "-", "", "")
+            continue
+        table.add_row(
+            name,
+            f"{estimate.value:.3f}",
+            f"[{estimate.low:.3f}, {estimate.high:.3f}]",
+            "higher" if higher_is_better else "lower",
+        )
+    console.print(table)

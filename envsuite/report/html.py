@@ -1,0 +1,78 @@
+"""One self-contained HTML page: the metric tables and the figures inlined as base64 PNG."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+
+from envsuite.metrics.summary import METRICS
+from envsuite.report.collect import Report
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.8em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+td.note { color: #666; text-align: left; font-size: 0.9em; }
+img { max-width: 100%; display: block; margin: 1em 0; }
+code { background: #f4f4f4; padding: 0 0.2em; }
+"""
+
+
+def _number(value: float) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def render_html(report: Report, figures: dict[str, bytes]) -> str:
+    """The page for ``report``; ``figures`` maps a caption to PNG bytes."""
+    escape = html.escape
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>envsuite report: {escape(report.sequence_id)}</title>",
+        f"<style>{STYLE}</style></head><body>",
+        f"<h1>{escape(report.sequence_id)}</h1>",
+        f"<p>{len(report.runs)} run(s), measure <code>{escape(report.measure)}</code>, tasks: "
+        + ", ".join(f"<code>{escape(name)}</code>" for name in report.task_names)
+        + ". Definitions: <code>docs/metrics.md</code>.</p>",
+        "<h2>Metrics</h2>",
+        "<table><tr><th>metric</th><th>mean over runs</th><th>95% CI</th>"
+        "<th>better</th><th>meaning</th></tr>",
+    ]
+    for name, (higher_is_better, meaning) in METRICS.items():
+        estimate = report.aggregate[name]
+        value, interval = "-", ""
+        if estimate is not None:
+            value = _number(estimate.value)
+            interval = f"[{_number(estimate.low)}, {_number(estimate.high)}]"
+        lines.append(
+            f"<tr><td>{escape(name)}</td><td>{value}</td><td>{interval}</td>"
+            f"<td>{'higher' if higher_is_better else 'lower'}</td>"
+            f'<td class="note">{escape(meaning)}</td></tr>'
+        )
+    lines.append("</table>")
+    lines.append("<h2>Per task (first run)</h2>")
+    per_task = report.runs[0].per_task
+    lines.append(
+        "<table><tr><th>task</th>"
+        + "".join(f"<th>{escape(name)}</th>" for name in per_task)
+        + "</tr>"
+    )
+    for task, task_name in enumerate(report.task_names):
+        cells = "".join(f"<td>{_number(values[task])}</td>" for values in per_task.values())
+        lines.append(f"<tr><td>{escape(task_name)}</td>{cells}</tr>")
+    lines.append("</table>")
+    lines.append("<h2>Runs</h2><ul>")
+    for metrics in report.runs:
+        lines.append(
+            f"<li><code>{escape(str(metrics.run.directory))}</code>: seed {metrics.run.info.seed}, "
+            f"{len(metrics.rounds.steps)} evaluation rounds</li>"
+        )
+    lines.append("</ul>")
+    for caption, png in figures.items():
+        encoded = base64.b64encode(png).decode("ascii")
+        lines.append(f"<h2>{escape(caption)}</h2>")
+        lines.append(f'<img alt="{escape(caption)}" src="data:image/png;base64,{encoded}">')
+    lines.append("</body></html>")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,105 @@
+"""Report figures: per-task curves with task blocks shaded, the matrix, the stability gap.
+
+Built on ``matplotlib.figure.Figure`` (no pyplot), so no global backend is touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from envsuite.metrics.rounds import Rounds
+
+COLORS = [f"C{index}" for index in range(10)]
+
+
+def _shade_blocks(axes, blocks: Sequence[tuple[int, int]]) -> None:
+    start = 0
+    for task, steps in blocks:
+        axes.axvspan(start, start + steps, color=COLORS[task % 10], alpha=0.08, linewidth=0)
+        axes.axvline(start, color="0.6", linewidth=0.6)
+        start += steps
+
+
+def curves_figure(
+    runs: Sequence[Rounds], blocks: Sequence[tuple[int, int]], measure: str
+) -> Figure:
+    """Every task's performance over training; the mean over runs, each run faintly."""
+    figure = Figure(figsize=(9, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    _shade_blocks(axes, blocks)
+    same_steps = all(np.array_equal(run.steps, runs[0].steps) for run in runs)
+    for task, name in enumerate(runs[0].task_names):
+        color = COLORS[task % 10]
+        for run in runs if len(runs) > 1 else []:
+            axes.plot(run.steps, run.performance[:, task], color=color, alpha=0.25, linewidth=0.8)
+        if same_steps:
+            mean = np.mean([run.performance[:, task] for run in runs], axis=0)
+            axes.plot(runs[0].steps, mean, color=color, linewidth=2, label=name, marker=".")
+    axes.set_xlabel("training steps (shading: the task being trained)")
+    axes.set_ylabel(measure)
+    axes.set_title(f"per-task {measure} during training ({len(runs)} run(s))")
+    axes.legend(loc="best", fontsize="small")
+    return figure
+
+
+def matrix_figure(matrix: np.ndarray, task_names: Sequence[str], measure: str) -> Figure:
+    """Heatmap of ``R[b, j]``: task ``j`` (columns) at the end of block ``b`` (rows)."""
+    rows, columns = matrix.shape
+    figure = Figure(figsize=(max(4.5, 1.2 + 0.9 * columns), 1.0 + 0.6 * rows), layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(matrix, cmap="viridis", aspect="auto")
+    figure.colorbar(image, ax=axes, label=measure)
+    axes.set_xticks(range(columns), labels=task_names, rotation=30, ha="right")
+    axes.set_yticks(range(rows), labels=[f"after block {row}" for row in range(rows)])
+    for row in range(rows):
+        for column in range(columns):
+            value = matrix[row, column]
+            axes.text(
+                column,
+                row,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if value < np.nanmean(matrix) else "black",
+            )
+    axes.set_title(f"performance matrix ({measure})")
+    return figure
+
+
+def stability_figure(
+    rounds: Rounds, blocks: Sequence[tuple[int, int]], measure: str, switches: int = 4
+) -> Figure:
+    """Close-ups around the first task switches: earlier tasks' performance as a new one starts.
+
+    A dip right after a switch that recovers later is the stability gap.
+    """
+    starts = np.cumsum([steps for _, steps in blocks])[:-1][:switches]
+    figure = Figure(figsize=(4 * max(len(starts), 1), 3.4), layout="constrained")
+    if len(starts) == 0:
+        figure.text(0.5, 0.5, "one block only: no task switch", ha="center")
+        return figure
+    half_window = min(steps for _, steps in blocks) / 2
+    for index, start in enumerate(starts):
+        axes = figure.add_subplot(1, len(starts), index + 1)
+        near = (rounds.steps >= start - half_window) & (rounds.steps <= start + half_window)
+        earlier = {task for task, _ in blocks[: index + 1]}
+        for task in sorted(earlier):
+            axes.plot(
+                rounds.steps[near],
+                rounds.performance[near, task],
+                marker=".",
+                color=COLORS[task % 10],
+                label=rounds.task_names[task],
+            )
+        axes.axvline(start, color="black", linestyle="--", linewidth=0.8)
+        next_task = rounds.task_names[blocks[index + 1][0]]
+        axes.set_title(f"switch to {next_task} at step {start}", fontsize="medium")
+        axes.set_xlabel("training steps")
+        if index == 0:
+            axes.set_ylabel(measure)
+        axes.legend(fontsize="x-small")
+    return figure

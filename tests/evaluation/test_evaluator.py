@@ -1,0 +1,126 @@
+"""ContinualEvaluator: when it evaluates, what it records, tensorboard, seeds, the SB3 callback."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from conftest import toy_sequence
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import envsuite
+from envsuite.evaluation import ContinualEvaluator, RandomPolicy, load_run
+from envsuite.metrics.table import RECORD_FIELDS
+
+
+def always_zero(observations) -> np.ndarray:
+    return np.zeros(len(observations), dtype=np.int64)
+
+
+@pytest.fixture
+def toy(write_spec) -> envsuite.Sequence:
+    # Two counter tasks; each episode succeeds (terminates) after 5 steps whatever the action.
+    return envsuite.make_sequence(str(write_spec(toy_sequence(steps_per_task=30))))
+
+
+def test_a_round_records_every_task_and_episode(toy, tmp_path) -> None:
+    evaluator = ContinualEvaluator(toy, tmp_path, eval_every=10, episodes=3, seed=7)
+    summary = evaluator.before_training(always_zero)
+    evaluator.close()
+    assert set(summary) == {"narrow", "wide"}
+    lines = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert len(lines) == 2 * 3
+    assert {tuple(sorted(line)) for line in lines} == {tuple(sorted(RECORD_FIELDS))}
+    assert {(line["evaluated_task"], line["episode"]) for line in lines} == {
+        (task, episode) for task in range(2) for episode in range(3)
+    }
+    assert all(line["trained_task"] == -1 and line["seed"] == 7 for line in lines)
+    # The counter starts at 0, 1 or 2 and succeeds at 5: return = 5 - start, success = 1.
+    assert all(line["success"] == 1.0 and 3 <= line["return"] <= 5 for line in lines)
+    assert summary["narrow"]["success"] == 1.0
+
+
+def test_fixed_evaluation_seeds_make_rounds_reproducible(toy, tmp_path) -> None:
+    results = []
+    for name in ("first", "second"):
+        evaluator = ContinualEvaluator(toy, tmp_path / name, eval_every=10, episodes=4)
+        evaluator.before_training(always_zero)
+        evaluator.evaluate(always_zero, 10, 0)
+        evaluator.close()
+        results.append((tmp_path / name / "results.jsonl").read_text())
+    assert results[0] == results[1]
+    returns = [json.loads(line)["return"] for line in results[0].splitlines()[:4]]
+    assert len(set(returns)) > 1  # episodes use different seeds
+
+
+def test_after_step_runs_at_the_period_and_at_block_ends(toy, tmp_path) -> None:
+    evaluator = ContinualEvaluator(toy, tmp_path, eval_every=25, episodes=1, tensorboard=False)
+    env = toy.make_env()
+    env.reset(seed=0)
+    evaluated = []
+    for _ in range(70):
+        *_, terminated, truncated, info = env.step(0)
+        if evaluator.after_step(always_zero, info) is not None:
+            evaluated.append((info["global_step"], info["task_index"]))
+        if terminated or truncated:
+            env.reset()
+    evaluator.close()
+    # Period 25, the block end at 30, the schedule's end at 60; nothing past it but the period.
+    assert evaluated == [(25, 0), (30, 0), (50, 1), (60, 1)]
+    assert len(evaluator.block_end_rows) == 2
+
+
+def test_tensorboard_receives_scalars_and_the_matrix(toy, tmp_path) -> None:
+    evaluator = ContinualEvaluator(toy, tmp_path, eval_every=100, episodes=2)
+    info = {"global_step": 30, "task_index": 0, "task_switched": True}
+    evaluator.before_training(always_zero)
+    evaluator.after_step(always_zero, info)
+    evaluator.close()
+    events = EventAccumulator(str(tmp_path), size_guidance={"images": 0}).Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"eval/narrow/return", "eval/narrow/success", "eval/wide/return", "eval/average"} <= (
+        scalars
+    )
+    assert [event.step for event in events.Scalars("eval/average")] == [0, 30]
+    assert events.Scalars("eval/average")[-1].value == pytest.approx(1.0)
+    assert "eval/performance_matrix" in events.Tags()["images"]
+
+
+def test_bad_arguments_and_endless_episodes(toy, tmp_path) -> None:
+    with pytest.raises(ValueError, match="eval_every must be a positive"):
+        ContinualEvaluator(toy, tmp_path, eval_every=0)
+    with pytest.raises(ValueError, match="episodes must be positive"):
+        ContinualEvaluator(toy, tmp_path, eval_every=5, episodes=0)
+    evaluator = ContinualEvaluator(toy, tmp_path, 5, episodes=1, max_episode_steps=2)
+    with pytest.raises(RuntimeError, match="task 'narrow': an episode ran past"):
+        evaluator.before_training(always_zero)
+    evaluator.close()
+
+
+def test_random_policy_batches_valid_actions() -> None:
+    space = gym.spaces.Discrete(3)
+    policy = RandomPolicy(space, batch=5, seed=1)
+    actions = policy(None)
+    assert actions.shape == (5,)
+    assert all(space.contains(action) for action in actions)
+    np.testing.assert_array_equal(RandomPolicy(space, 5, seed=1)(None), actions)
+
+
+@pytest.mark.slow
+def test_sb3_callback_evaluates_during_learning(tmp_path) -> None:
+    from stable_baselines3 import PPO
+
+    from envsuite.evaluation.callback import ContinualEvalCallback
+
+    sequence = envsuite.make_sequence("ClassicCartPoleAcrobot", steps_per_task=512)
+    evaluator = ContinualEvaluator(sequence, tmp_path, eval_every=256, episodes=2)
+    model = PPO("MlpPolicy", sequence.make_env(), n_steps=256, batch_size=64, seed=0, device="cpu")
+    model.learn(total_timesteps=1024, callback=ContinualEvalCallback(evaluator))
+    run = load_run(tmp_path)
+    rounds = run.table.rounds(run.table.measure_values("return")[1])
+    np.testing.assert_array_equal(rounds.steps, [0, 256, 512, 768, 1024])
+    # Two cycles: blocks of 256 steps alternate cartpole (0) and acrobot (1).
+    np.testing.assert_array_equal(rounds.trained_task, [-1, 0, 1, 0, 1])
+    assert run.info.sequence_id == "envsuite/ClassicCartPoleAcrobot-v0"

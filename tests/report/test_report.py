@@ -1,0 +1,165 @@
+"""envsuite report: from real run directories to metrics.json, figures and one HTML page."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from envsuite.cli import main
+from envsuite.evaluation import load_run
+from envsuite.metrics.summary import METRICS, summarize
+
+
+def random_run(run_dir: Path, seed: int, sequence: str = "ClassicCartPoleAcrobot") -> Path:
+    """A real run directory: the evaluator following a random policy through a sequence."""
+    arguments = ["rollout", sequence, "--steps-per-task", "200", "--seed", str(seed)]
+    arguments += ["--run-dir", str(run_dir), "--eval-every", "100", "--eval-episodes", "2"]
+    assert main(arguments) == 0
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory) -> list[Path]:
+    root = tmp_path_factory.mktemp("runs")
+    return [random_run(root / f"seed{seed}", seed) for seed in (0, 1)]
+
+
+class PageParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        attributes = dict(attrs)
+        if tag == "img":
+            self.images.append(attributes["src"])
+        for name in ("href", "src"):
+            if name in attributes and tag != "img":
+                self.links.append(attributes[name])
+        self._in_title = tag == "title"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
+def test_report_of_one_run(two_runs, tmp_path, capsys) -> None:
+    out = tmp_path / "report"
+    assert main(["report", str(two_runs[0]), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "envsuite/ClassicCartPoleAcrobot-v0: 1 run(s), measure return" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    # The numbers are the metric functions' on the run's own table.
+    run = load_run(two_runs[0])
+    expected = summarize(run.table.rounds(run.table.measure_values("return")[1]))
+    for name in METRICS:
+        value = metrics["runs"][0]["metrics"][name]
+        assert (value is None and math.isnan(expected[name])) or value == pytest.approx(
+            expected[name]
+        )
+    assert metrics["measure"] == "return"
+    assert len(metrics["runs"][0]["performance_matrix"]) == 4  # two cycles of two tasks
+
+    page = PageParser()
+    page.feed((out / "report.html").read_text())
+    assert page.title == "envsuite report: envsuite/ClassicCartPoleAcrobot-v0"
+    assert len(page.images) == 3
+    for source in page.images:
+        assert source.startswith("data:image/png;base64,")
+        assert base64.b64decode(source.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert page.links == []  # self-contained: nothing to fetch
+    for name in ("curves.png", "matrix.png", "stability.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_the_page_opens_in_headless_chromium(two_runs, tmp_path) -> None:
+    out = tmp_path / "report"
+    assert main(["report", str(two_runs[0]), "--out", str(out)]) == 0
+    screenshot = tmp_path / "page.png"
+    result = subprocess.run(
+        [
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--window-size=1200,2600",
+            f"--screenshot={screenshot}",
+            (out / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert screenshot.read_bytes()[:4] == b"\x89PNG"
+    # Page errors would be logged as console messages.
+    assert "Uncaught" not in result.stderr
+    assert "CONSOLE" not in result.stderr
+
+
+def test_several_runs_aggregate_with_intervals(two_runs, tmp_path) -> None:
+    out = tmp_path / "report"
+    assert main(["report", *map(str, two_runs), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [run["seed"] for run in metrics["runs"]] == [0, 1]
+    average = metrics["aggregate"]["average_performance"]
+    values = [run["metrics"]["average_performance"] for run in metrics["runs"]]
+    assert average["value"] == pytest.approx(sum(values) / 2)
+    assert average["low"] <= average["value"] <= average["high"]
+
+
+def test_runs_of_another_sequence_are_refused(two_runs, tmp_path, capsys) -> None:
+    other = random_run(tmp_path / "pendulum", 0, "ClassicPendulumGravity")
+    assert main(["report", str(two_runs[0]), str(other)]) == 2
+    assert "runs of different sequences" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda run: (run / "results.jsonl").write_text(""), "empty; the run evaluated nothing"),
+        (
+            lambda run: (run / "results.jsonl").write_text(
+                (run / "results.jsonl").read_text()[:-40]
+            ),
+            "is truncated or not JSON",
+        ),
+        (lambda run: (run / "run.json").unlink(), "run.json: missing"),
+        (lambda run: (run / "results.jsonl").unlink(), "results.jsonl: missing"),
+        (
+            # Lose the last round's acrobot episodes: the round is incomplete.
+            lambda run: (run / "results.jsonl").write_text(
+                "\n".join((run / "results.jsonl").read_text().splitlines()[:-2]) + "\n"
+            ),
+            "has no episode of task 'acrobot'",
+        ),
+    ],
+)
+def test_broken_run_directories_are_named(two_runs, tmp_path, capsys, damage, message) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("run.json", "results.jsonl"):
+        (run / name).write_bytes((two_runs[0] / name).read_bytes())
+    damage(run)
+    assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().out

@@ -55,7 +55,16 @@ def main(argv: Sequence_[str] | None = None) -> int:
         type=Path,
         help="output folder (default: RUN_DIR/report for one run, else ./report)",
     )
-    report_parser.add_argument("--measure", choices=("auto", "success", "return"), default="auto")
+    report_parser.add_argument(
+        "--measure",
+        choices=("auto", "success", "return", "normalized_return"),
+        default="auto",
+    )
+    report_parser.add_argument(
+        "--scores",
+        type=Path,
+        help='JSON {task: {"random": r, "reference": s}} to normalise returns per task',
+    )
 
     arguments = parser.parse_args(argv)
     console = Console()
@@ -65,7 +74,9 @@ def main(argv: Sequence_[str] | None = None) -> int:
         if arguments.command == "show":
             return show(console, arguments.id, arguments.blocks)
         if arguments.command == "report":
-            return report(console, arguments.run_dirs, arguments.out, arguments.measure)
+            return report(
+                console, arguments.run_dirs, arguments.out, arguments.measure, arguments.scores
+            )
         evaluation = (
             None
             if arguments.run_dir is None
@@ -200,11 +211,13 @@ def rollout(
     return 0
 
 
-def report(console: Console, run_dirs: list[Path], out: Path | None, measure: str) -> int:
+def report(
+    console: Console, run_dirs: list[Path], out: Path | None, measure: str, scores: Path | None
+) -> int:
     """Print the metrics of runs of one sequence and write metrics.json, figures and HTML."""
     from envsuite.report import collect, print_report, write_report
 
-    collected = collect(run_dirs, measure)
+    collected = collect(run_dirs, measure, scores)
     print_report(collected, console)
     if out is None:
         out = run_dirs[0] / "report" if len(run_dirs) == 1 else Path("report")

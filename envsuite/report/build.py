@@ -62,6 +62,9 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
             name: None if estimate is None else asdict(estimate)
             for name, estimate in report.aggregate.items()
         },
+        "final_performance": {
+            name: asdict(estimate) for name, estimate in report.final_performance.items()
+        },
         "runs": [
             {
                 "directory": str(run.run.directory),
@@ -104,3 +107,8 @@ def print_report(report: Report, console: Console) -> None:
             "higher" if higher_is_better else "lower",
         )
     console.print(table)
+    for name, estimate in report.final_performance.items():
+        console.print(
+            f"final {report.measure}, {name} over runs x tasks: {estimate.value:.3f} "
+            f"[{estimate.low:.3f}, {estimate.high:.3f}]"
+        )

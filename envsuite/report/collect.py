@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,20 +25,43 @@ class RunMetrics:
 
 @dataclass(frozen=True)
 class Report:
-    """Every run's metrics, and each metric's mean over runs with a bootstrap 95% CI."""
+    """Every run's metrics, each metric's mean over runs with a bootstrap 95% CI, and the IQM
+    of the final per-task performance over runs x tasks."""
 
     sequence_id: str
     task_names: tuple[str, ...]
     measure: str
     runs: tuple[RunMetrics, ...]
     aggregate: dict[str, Estimate | None]
+    final_performance: dict[str, Estimate]
 
 
-def collect(run_dirs: Sequence[str | Path], measure: str = "auto") -> Report:
+def load_scores(path: str | Path, task_names: Sequence[str]) -> tuple[dict, dict]:
+    """Read ``{task name: {"random": r, "reference": s}}`` (JSON) into per-index score maps."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+        random_scores = {task_names.index(name): float(data[name]["random"]) for name in data}
+        reference = {task_names.index(name): float(data[name]["reference"]) for name in data}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise RunDirectoryError(
+            f"{path}: scores must be JSON mapping each of {list(task_names)} to "
+            f'{{"random": number, "reference": number}} ({error!r})'
+        ) from None
+    missing = [name for index, name in enumerate(task_names) if index not in random_scores]
+    if missing:
+        raise RunDirectoryError(f"{path}: no scores for tasks {missing}")
+    return random_scores, reference
+
+
+def collect(
+    run_dirs: Sequence[str | Path], measure: str = "auto", scores: str | Path | None = None
+) -> Report:
     """Load runs of one sequence; :class:`RunDirectoryError` if they are of several.
 
-    ``measure`` is ``auto`` (success where every run's tasks report it, else return),
-    ``success`` or ``return``.
+    ``measure`` is ``auto`` (success where every run's tasks report it, else normalised
+    returns when ``scores`` is given, else return), ``success``, ``return`` or
+    ``normalized_return``. ``scores`` is a JSON file of random and reference scores per task.
     """
     if not run_dirs:
         raise RunDirectoryError("no run directory given")
@@ -54,11 +78,20 @@ def collect(run_dirs: Sequence[str | Path], measure: str = "auto") -> Report:
                 f"{run.directory} and {first.directory} ran {first.info.sequence_id} with "
                 "different tasks or schedules; report them apart"
             )
+    random_scores, reference_scores = (
+        load_scores(scores, first.info.task_names) if scores is not None else (None, None)
+    )
     if measure == "auto":
-        measure = "success" if all(run.table.has_success for run in runs) else "return"
+        if all(run.table.has_success for run in runs):
+            measure = "success"
+        else:
+            measure = "return" if scores is None else "normalized_return"
     run_metrics = []
     for run in runs:
-        _, values = run.table.measure_values(measure)
+        try:
+            _, values = run.table.measure_values(measure, random_scores, reference_scores)
+        except ValueError as error:
+            raise RunDirectoryError(f"{run.directory}: {error}") from None
         try:
             rounds = run.table.rounds(values)
         except ValueError as error:
@@ -71,6 +104,12 @@ def collect(run_dirs: Sequence[str | Path], measure: str = "auto") -> Report:
         aggregate[name] = (
             aggregate_runs(finite[:, None], aggregates=("mean",))["mean"] if finite.size else None
         )
+    final = np.stack([metrics.rounds.performance[-1] for metrics in run_metrics])
     return Report(
-        first.info.sequence_id, first.info.task_names, measure, tuple(run_metrics), aggregate
+        first.info.sequence_id,
+        first.info.task_names,
+        measure,
+        tuple(run_metrics),
+        aggregate,
+        aggregate_runs(final),
     )

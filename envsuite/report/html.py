@@ -52,6 +52,15 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
             f'<td class="note">{escape(meaning)}</td></tr>'
         )
     lines.append("</table>")
+    lines.append("<p>Final performance over runs &times; tasks: ")
+    lines.append(
+        "; ".join(
+            f"{escape(name)} {_number(estimate.value)} "
+            f"[{_number(estimate.low)}, {_number(estimate.high)}]"
+            for name, estimate in report.final_performance.items()
+        )
+        + ".</p>"
+    )
     lines.append("<h2>Per task (first run)</h2>")
     per_task = report.runs[0].per_task
     lines.append(

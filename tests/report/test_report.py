@@ -128,6 +128,36 @@ def test_several_runs_aggregate_with_intervals(two_runs, tmp_path) -> None:
     assert average["low"] <= average["value"] <= average["high"]
 
 
+def test_scores_normalise_returns(two_runs, tmp_path) -> None:
+    scores = tmp_path / "scores.json"
+    scores.write_text(
+        json.dumps(
+            {
+                "cartpole": {"random": 20.0, "reference": 500.0},
+                "acrobot": {"random": -500.0, "reference": -100.0},
+            }
+        )
+    )
+    out = tmp_path / "report"
+    assert main(["report", str(two_runs[0]), "--scores", str(scores), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["measure"] == "normalized_return"
+    run = load_run(two_runs[0])
+    rounds = run.table.rounds(run.table.measure_values("return")[1])
+    final = rounds.performance[-1]
+    expected = [(final[0] - 20) / 480, (final[1] + 500) / 400]
+    assert metrics["runs"][0]["per_task"]["final_performance"] == pytest.approx(expected)
+    iqm = metrics["final_performance"]["iqm"]
+    assert iqm["low"] <= iqm["value"] <= iqm["high"]
+
+
+def test_bad_scores_are_named(two_runs, tmp_path, capsys) -> None:
+    scores = tmp_path / "scores.json"
+    scores.write_text(json.dumps({"cartpole": {"random": 0, "reference": 1}}))
+    assert main(["report", str(two_runs[0]), "--scores", str(scores)]) == 2
+    assert "no scores for tasks ['acrobot']" in capsys.readouterr().out
+
+
 def test_runs_of_another_sequence_are_refused(two_runs, tmp_path, capsys) -> None:
     other = random_run(tmp_path / "pendulum", 0, "ClassicPendulumGravity")
     assert main(["report", str(two_runs[0]), str(other)]) == 2

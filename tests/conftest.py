@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
+
+# One torch thread per test worker: make test runs two workers on two cores, and torch's
+# thread pool contending for them made a small MLP's predict 5x slower. Set before torch loads.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

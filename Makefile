@@ -24,6 +24,7 @@ test: lint
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/core.py
+	$(BIN)/python benchmarks/buffers.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

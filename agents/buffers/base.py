@@ -1,0 +1,304 @@
+"""What every buffer shares: sampling to numpy or torch, memory checks, save/load, transitions.
+
+``Buffer`` is the interface (``add``, ``sample``, ``len``, ``save``/``load``); ``TransitionBuffer``
+stores transitions in a :class:`~agents.buffers.storage.Storage` and leaves two decisions to its
+subclasses: which rows an added item goes to, and which rows a sample reads.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from agents.buffers import kernels
+from agents.buffers.batch import Batch, check_sample_options, to_device
+from agents.buffers.fields import (
+    FieldLike,
+    FieldSpec,
+    fields_from_json,
+    fields_to_json,
+    transition_fields,
+)
+from agents.buffers.memory import check_fits, storage_bytes
+from agents.buffers.storage import BatchChecker, Storage, check_field_names
+
+# Every buffer class by its ``kind``, so that a saved file names the class that reads it back.
+BUFFER_KINDS: dict[str, type[Buffer]] = {}
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    """``value`` as an int if it is a positive integer, else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int, else a ValueError."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an integer, got {seed!r}")
+    return int(seed)
+
+
+def field_arguments(
+    fields: Mapping[str, FieldSpec], extra_field_names: tuple[str, ...]
+) -> dict[str, Any]:
+    """The ``observation``, ``action`` and ``extra_fields`` constructor arguments, JSON-able."""
+    encoded = fields_to_json(fields)
+    return {
+        "observation": encoded["observation"],
+        "action": encoded["action"],
+        "extra_fields": {name: encoded[name] for name in extra_field_names},
+    }
+
+
+def decode_field_arguments(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with the arguments of :func:`field_arguments` turned back into FieldSpecs."""
+    return {
+        **config,
+        "observation": FieldSpec.from_json(config["observation"]),
+        "action": FieldSpec.from_json(config["action"]),
+        "extra_fields": fields_from_json(config["extra_fields"]),
+    }
+
+
+class Buffer(ABC):
+    """A replay buffer: ``add`` batches of data, ``sample`` minibatches, ``save``/``load``.
+
+    Subclasses set ``kind`` (the name in saved files) and implement :meth:`config` (the
+    constructor arguments, JSON-able), :meth:`state` / :meth:`restore_state` (counters) and
+    :meth:`persistent_arrays` (the arrays a file holds, restored in place).
+    """
+
+    kind: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:
+            BUFFER_KINDS[cls.kind] = cls
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of items a sample draws from."""
+
+    @abstractmethod
+    def sample(
+        self,
+        batch_size: int,
+        *,
+        device: str | torch.device | None = None,
+        pin_memory: bool = False,
+        dtypes: Mapping[str, torch.dtype] | None = None,
+    ) -> Batch:
+        """Draw a minibatch: numpy arrays, or torch tensors on ``device``.
+
+        Args:
+            batch_size: items to draw (with replacement); at most ``len(self)``.
+            device: None for numpy arrays, else a torch device for tensors.
+            pin_memory: stage through pinned host memory for a faster, asynchronous copy to a
+                CUDA device.
+            dtypes: torch dtypes to convert named fields to on the device, e.g.
+                ``{"observation": torch.float32}``; fields keep their stored dtype otherwise.
+        """
+
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments, JSON-able (``type(self).from_config`` inverts it)."""
+
+    @abstractmethod
+    def state(self) -> dict[str, Any]:
+        """Counters and other small state, JSON-able."""
+
+    @abstractmethod
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        """Set the counters from :meth:`state` (the arrays are already restored)."""
+
+    @abstractmethod
+    def persistent_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays a saved file holds, by name; loading reads into these same arrays."""
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: Mapping[str, Any], check_memory: bool = True) -> Buffer:
+        """A new, empty buffer from :meth:`config`."""
+
+    def save(self, path: str | Path) -> None:
+        """Write the buffer to ``path`` with checksums (see :mod:`agents.buffers.persistence`)."""
+        from agents.buffers.persistence import save_buffer
+
+        save_buffer(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Buffer:
+        """Read a buffer saved by :meth:`save`; :class:`BufferFileError` if the file is damaged
+        or holds another kind of buffer."""
+        from agents.buffers.persistence import load_buffer
+
+        return load_buffer(path, expected=cls)
+
+    def _check_sample_request(
+        self,
+        batch_size: Any,
+        device: Any,
+        pin_memory: bool,
+        dtypes: Mapping[str, torch.dtype] | None,
+    ) -> tuple[int, torch.device | None]:
+        """Checked arguments of :meth:`sample`, before anything is drawn."""
+        batch_size = check_positive_int("batch_size", batch_size)
+        available = len(self)
+        if batch_size > available:
+            raise ValueError(
+                f"sample: batch_size={batch_size} is more than the {available} items this "
+                f"{type(self).__name__} holds; add more first or sample fewer"
+            )
+        return batch_size, check_sample_options(device, pin_memory, dtypes)
+
+
+def finish_batch(
+    data: dict[str, np.ndarray],
+    indices: np.ndarray,
+    weights: np.ndarray | None,
+    device: torch.device | None,
+    pin_memory: bool,
+    dtypes: Mapping[str, torch.dtype] | None,
+) -> Batch:
+    """A Batch of numpy arrays, or of tensors on ``device``."""
+    if device is None:
+        return Batch(data, indices, weights)
+    tensors = to_device(data, device, pin_memory, dtypes)
+    weight_tensor = None
+    if weights is not None:
+        weight_tensor = to_device({"weights": weights}, device, pin_memory)["weights"]
+    return Batch(tensors, indices, weight_tensor)
+
+
+class TransitionBuffer(Buffer):
+    """Transitions ``(observation, action, reward, next_observation, terminated, truncated)``.
+
+    Args:
+        capacity: transitions held at most.
+        observation: the observation field (a :class:`FieldSpec` or a gymnasium space);
+            images stay uint8.
+        action: the action field (spec or space).
+        extra_fields: more named fields stored with every transition (e.g. ``task_index``).
+        seed: seeds every random choice this buffer makes.
+        check_memory: raise :class:`BufferMemoryError` before allocating if the buffer would not
+            fit in the memory available.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        observation: FieldLike,
+        action: FieldLike,
+        *,
+        extra_fields: Mapping[str, FieldLike] | None = None,
+        seed: int = 0,
+        check_memory: bool = True,
+    ) -> None:
+        self.capacity = check_positive_int("capacity", capacity)
+        self.seed = check_seed(seed)
+        self.fields = transition_fields(observation, action, extra_fields)
+        self.extra_field_names = tuple(extra_fields or ())
+        self._extra_field_set = set(self.extra_field_names)
+        if check_memory:
+            check_fits(
+                f"{type(self).__name__}(capacity={self.capacity})",
+                self.capacity,
+                self.memory_needed(),
+            )
+        self.storage = Storage(self.fields, self.capacity)
+        self._checker = BatchChecker(self.fields)
+        self.size = 0  # transitions held
+        self.added = 0  # transitions ever added
+        self.draws = 0  # random numbers drawn by sample so far
+        self._sample_key = kernels.stream_key(self.seed, kernels.SAMPLE_STREAM)
+
+    def memory_needed(self) -> dict[str, int]:
+        """Bytes this buffer allocates, per part (the fields, and any index structure)."""
+        return storage_bytes(self.fields, self.capacity)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes allocated."""
+        return sum(self.memory_needed().values())
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(capacity={self.capacity}, size={self.size})"
+
+    def add(
+        self,
+        observation: Any,
+        action: Any,
+        reward: Any,
+        next_observation: Any,
+        terminated: Any,
+        truncated: Any,
+        **extra_fields: Any,
+    ) -> None:
+        """Add a batch of transitions; every argument has the batch on its first axis.
+
+        A vector env's step gives such a batch directly (one row per env); add a single
+        transition as a batch of one. ``next_observation`` is the true next observation: the
+        final one where an episode ended, not the reset observation.
+        """
+        if extra_fields.keys() != self._extra_field_set:
+            check_field_names(extra_fields, self.extra_field_names, "add: extra fields")
+        values = [observation, action, reward, next_observation, terminated, truncated]
+        values += [extra_fields[name] for name in self.extra_field_names]
+        count, batch = self._checker.check(values)
+        if count:
+            self._store(batch, count)
+
+    @abstractmethod
+    def _store(self, batch: dict[str, np.ndarray], count: int) -> None:
+        """Write a checked batch of ``count`` items where they belong; update the counters."""
+
+    def _sample_rows(self, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows to read and their importance weights (None: uniform sampling)."""
+        rows = np.empty(batch_size, dtype=np.int64)
+        kernels.uniform_rows(self._sample_key, self.draws, self.size, rows)
+        self.draws += batch_size
+        return rows, None
+
+    def sample(
+        self,
+        batch_size: int,
+        *,
+        device: str | torch.device | None = None,
+        pin_memory: bool = False,
+        dtypes: Mapping[str, torch.dtype] | None = None,
+    ) -> Batch:
+        batch_size, device = self._check_sample_request(batch_size, device, pin_memory, dtypes)
+        rows, weights = self._sample_rows(batch_size)
+        return finish_batch(self.storage.read(rows), rows, weights, device, pin_memory, dtypes)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "capacity": self.capacity,
+            **field_arguments(self.fields, self.extra_field_names),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], check_memory: bool = True) -> Buffer:
+        return cls(**decode_field_arguments(config), check_memory=check_memory)
+
+    def state(self) -> dict[str, Any]:
+        return {"size": self.size, "added": self.added, "draws": self.draws}
+
+    def restore_state(self, state: Mapping[str, Any]) -> None:
+        self.size = int(state["size"])
+        self.added = int(state["added"])
+        self.draws = int(state["draws"])
+
+    def persistent_arrays(self) -> dict[str, np.ndarray]:
+        return {f"field/{name}": array for name, array in self.storage.arrays.items()}

@@ -1,0 +1,128 @@
+"""A Stable-Baselines3 replay buffer backed by our RingBuffer: ``replay_buffer_class`` for SAC,
+TD3 and DQN; truncated episodes are stored as truncated, not terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import BaseBuffer, ReplayBuffer
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from stable_baselines3.common.vec_env import VecNormalize
+
+from agents.buffers.fields import FieldSpec
+from agents.buffers.ring import RingBuffer
+
+
+class SB3ReplayBuffer(ReplayBuffer):
+    """Drop-in for SB3's ``ReplayBuffer``: ``SAC(..., replay_buffer_class=SB3ReplayBuffer)``.
+
+    ``buffer_size`` counts transitions over all envs, as in SB3. Sampling draws with
+    replacement and, like SB3, allows a batch larger than the buffer (SAC starts training after
+    ``learning_starts`` steps, which may be fewer than ``batch_size``).
+
+    Args:
+        seed: seeds the sampling; default: drawn from numpy's global generator, which SB3's
+            ``seed`` argument sets, so seeded SB3 runs stay reproducible.
+        check_memory: raise before allocating a buffer that will not fit in memory.
+        (the others as in SB3's ``ReplayBuffer``; ``optimize_memory_usage`` must be False)
+    """
+
+    def __init__(
+        self,
+        buffer_size: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        device: th.device | str = "auto",
+        n_envs: int = 1,
+        optimize_memory_usage: bool = False,
+        handle_timeout_termination: bool = True,
+        seed: int | None = None,
+        check_memory: bool = True,
+    ) -> None:
+        if optimize_memory_usage:
+            raise ValueError(
+                "SB3ReplayBuffer does not support optimize_memory_usage=True; "
+                "agents.buffers.SequenceBuffer stores each observation once"
+            )
+        if not isinstance(
+            observation_space,
+            (spaces.Box, spaces.Discrete, spaces.MultiBinary, spaces.MultiDiscrete),
+        ):
+            raise TypeError(
+                f"SB3ReplayBuffer stores Box, Discrete, MultiBinary and MultiDiscrete "
+                f"observations, got {observation_space}; use SB3's DictReplayBuffer for Dict"
+            )
+        # BaseBuffer, not ReplayBuffer: SB3's constructor would allocate its own arrays.
+        BaseBuffer.__init__(
+            self, buffer_size, observation_space, action_space, device, n_envs=n_envs
+        )
+        self.optimize_memory_usage = False
+        self.handle_timeout_termination = handle_timeout_termination
+        # SB3's meaning: rows of n_envs transitions; size() and pos count these.
+        self.buffer_size = max(buffer_size // n_envs, 1)
+        self._observation_batch_shape = (n_envs, *self.obs_shape)
+        self._action_batch_shape = (n_envs, self.action_dim)
+        self.ring = RingBuffer(
+            self.buffer_size * n_envs,
+            FieldSpec(self.obs_shape, observation_space.dtype),
+            FieldSpec((self.action_dim,), self._maybe_cast_dtype(action_space.dtype)),
+            seed=int(np.random.randint(2**31 - 1)) if seed is None else seed,
+            check_memory=check_memory,
+        )
+
+    def add(
+        self,
+        obs: np.ndarray,
+        next_obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        done: np.ndarray,
+        infos: list[dict[str, Any]],
+    ) -> None:
+        """Store one transition per env, as SB3's off-policy algorithms call it."""
+        # Reshapes only where SB3 hands over flat arrays (Discrete observations and actions).
+        if np.shape(obs) != self._observation_batch_shape:
+            obs = np.asarray(obs).reshape(self._observation_batch_shape)
+            next_obs = np.asarray(next_obs).reshape(self._observation_batch_shape)
+        if np.shape(action) != self._action_batch_shape:
+            action = np.asarray(action).reshape(self._action_batch_shape)
+        truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos], bool)
+        done = np.asarray(done, dtype=bool)
+        self.ring.add(obs, action, reward, next_obs, done & ~truncated, done & truncated)
+        self.pos += 1
+        if self.pos == self.buffer_size:
+            self.full = True
+            self.pos = 0
+
+    def reset(self) -> None:
+        """Empty the buffer."""
+        super().reset()
+        self.ring = RingBuffer.from_config(self.ring.config(), check_memory=False)
+
+    def sample(self, batch_size: int, env: VecNormalize | None = None) -> ReplayBufferSamples:
+        """A minibatch of ``batch_size`` transitions as SB3's ``ReplayBufferSamples``."""
+        if len(self.ring) == 0:
+            raise ValueError("sample: the replay buffer is empty; add transitions first")
+        # Not ring.sample: SB3 allows batches larger than the buffer, which that refuses.
+        rows, _ = self.ring._sample_rows(batch_size)
+        return self._get_samples(rows, env)
+
+    def _get_samples(
+        self, batch_inds: np.ndarray, env: VecNormalize | None = None
+    ) -> ReplayBufferSamples:
+        data = self.ring.storage.read(np.asarray(batch_inds, dtype=np.int64))
+        ended = data["terminated"]
+        if not self.handle_timeout_termination:
+            ended = ended | data["truncated"]
+        arrays = (
+            self._normalize_obs(data["observation"], env),
+            data["action"],
+            self._normalize_obs(data["next_observation"], env),
+            ended.astype(np.float32).reshape(-1, 1),
+            self._normalize_reward(data["reward"].reshape(-1, 1), env),
+        )
+        # The arrays are fresh, so they need no copy on the way to torch.
+        return ReplayBufferSamples(*(self.to_torch(array, copy=False) for array in arrays))

@@ -1,0 +1,70 @@
+"""Memory estimates match what is allocated; a buffer that will not fit fails before allocating."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+from agents.buffers import (
+    BufferMemoryError,
+    FieldSpec,
+    PrioritizedBuffer,
+    RingBuffer,
+    SequenceBuffer,
+)
+from agents.buffers.memory import available_memory_bytes, check_fits, format_bytes
+
+IMAGE = FieldSpec((64, 64, 3), np.uint8)
+
+
+def test_estimates_equal_the_allocated_bytes():
+    ring = RingBuffer(100, IMAGE, spaces.Box(-1, 1, (4,)))
+    # Two images, four float32 actions, a float32 reward and two flags per transition.
+    assert ring.nbytes == ring.storage.nbytes == 100 * (2 * 12288 + 16 + 4 + 2)
+    prioritized = PrioritizedBuffer(100, IMAGE, spaces.Discrete(3))
+    assert prioritized.memory_needed()["sum_tree"] == prioritized.tree.nodes.nbytes
+    assert prioritized.nbytes == prioritized.storage.nbytes + prioritized.tree.nodes.nbytes
+    sequence = SequenceBuffer(
+        640,
+        IMAGE,
+        spaces.Discrete(3),
+        num_envs=4,
+        sequence_length=8,
+        chunk_length=32,
+        placement="reservoir",
+    )
+    # 20 chunks plus a staging chunk per env, one image per step.
+    assert sum(sequence.memory_needed().values()) == sequence.storage.nbytes
+    assert sequence.storage.rows == (20 + 4) * 32
+
+
+def test_a_buffer_too_large_for_memory_raises_before_allocating():
+    available = available_memory_bytes()
+    if available is None:
+        pytest.skip("this platform does not report available memory")
+    capacity = available // 12288 * 4  # four times the memory in images alone
+    with pytest.raises(BufferMemoryError) as raised:
+        RingBuffer(capacity, IMAGE, spaces.Discrete(2))
+    message = str(raised.value)
+    assert f"RingBuffer(capacity={capacity}) needs" in message
+    assert "observation" in message
+    assert "next_observation" in message
+    assert "is available; lower capacity to at most about" in message
+    assert isinstance(raised.value, MemoryError)
+
+
+def test_check_fits_names_parts_and_suggests_a_capacity():
+    with pytest.raises(
+        BufferMemoryError,
+        match=r"needs 3.0 KiB \(a 1.0 KiB, b 2.0 KiB\) but only "
+        r"1.5 KiB is available; lower capacity to at most about 50",
+    ):
+        check_fits("Test(capacity=100)", 100, {"a": 1024, "b": 2048}, available=1536)
+    check_fits("Test(capacity=100)", 100, {"a": 1024}, available=1024)
+
+
+def test_format_bytes():
+    assert format_bytes(512) == "512 B"
+    assert format_bytes(3 * 1024**3) == "3.0 GiB"
+    assert format_bytes(5 * 1024**4) == "5.0 TiB"

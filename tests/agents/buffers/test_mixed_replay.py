@@ -1,0 +1,80 @@
+"""MixedReplay: each minibatch comes whole from one member, chosen by weight."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from buffer_helpers import (
+    SERIAL_OBSERVATION,
+    SMALL_ACTION,
+    chi_squared,
+    chi_squared_critical,
+    serial_transitions,
+)
+
+from agents.buffers import MixedReplay, ReservoirBuffer, RingBuffer
+
+
+def wmar_mix(weights=(1.0, 3.0), seed=0) -> MixedReplay:
+    short = RingBuffer(10, SERIAL_OBSERVATION, SMALL_ACTION, seed=1)
+    long_term = ReservoirBuffer(50, SERIAL_OBSERVATION, SMALL_ACTION, seed=2)
+    return MixedReplay([short, long_term], weights, seed=seed)
+
+
+def test_add_feeds_every_member_and_batches_come_from_one():
+    mix = wmar_mix()
+    mix.add(**serial_transitions(0, 200))
+    assert [len(member) for member in mix.members] == [10, 50]
+    assert len(mix) == 50
+    for _ in range(50):
+        batch = mix.sample(10)
+        serial = batch["observation"][:, 0]
+        if batch.member == 0:
+            assert serial.min() >= 190  # the short FIFO holds the newest ten
+        else:
+            assert batch.member == 1
+            np.testing.assert_array_equal(
+                mix.members[1].storage.arrays["observation"][batch.indices], batch["observation"]
+            )
+
+
+def test_members_are_drawn_in_proportion_to_their_weights():
+    mix = wmar_mix(weights=(1.0, 3.0))
+    mix.add(**serial_transitions(0, 100))
+    members = np.array([mix.sample(4).member for _ in range(4000)])
+    observed = np.bincount(members, minlength=2)
+    assert chi_squared(observed, np.array([1000.0, 3000.0])) < chi_squared_critical(1)
+
+
+def test_members_too_small_for_the_batch_are_skipped():
+    mix = wmar_mix(weights=(1.0, 1.0))
+    mix.add(**serial_transitions(0, 30))  # FIFO holds 10, reservoir 30
+    assert {mix.sample(20).member for _ in range(50)} == {1}
+    with pytest.raises(ValueError, match="no member with a positive weight holds batch_size=40"):
+        mix.sample(40)
+    zero_weight = wmar_mix(weights=(1.0, 0.0))
+    zero_weight.add(**serial_transitions(0, 30))
+    with pytest.raises(ValueError, match=r"member sizes \[10, 30\]"):
+        zero_weight.sample(20)
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ((1.0,), "one number per member"),
+        ((1.0, -1.0), "finite and non-negative"),
+        ((0.0, 0.0), "must not all be zero"),
+        ((1.0, float("nan")), "finite and non-negative"),
+    ],
+)
+def test_bad_weights_raise(weights, message):
+    members = wmar_mix().members
+    with pytest.raises(ValueError, match=message):
+        MixedReplay(members, weights)
+
+
+def test_members_must_be_buffers():
+    with pytest.raises(ValueError, match="non-empty list of buffers"):
+        MixedReplay([], [])
+    with pytest.raises(ValueError, match="non-empty list of buffers"):
+        MixedReplay([object()], [1.0])

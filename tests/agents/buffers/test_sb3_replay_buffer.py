@@ -1,0 +1,134 @@
+"""SB3ReplayBuffer: SAC and DQN train with it; truncation is not termination; pickling works."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+from stable_baselines3 import DQN, SAC
+from stable_baselines3.common.type_aliases import ReplayBufferSamples
+
+from agents.buffers.sb3 import SB3ReplayBuffer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    # Tiny networks: more threads than free cores (pytest-xdist workers) only adds contention,
+    # which slows SAC's updates tenfold on a busy 2-core machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def pendulum_buffer(**kwargs) -> SB3ReplayBuffer:
+    env = gym.make("Pendulum-v1")
+    return SB3ReplayBuffer(
+        100, env.observation_space, env.action_space, device="cpu", n_envs=2, **kwargs
+    )
+
+
+def add_steps(buffer, steps, truncated_at=(), terminated_at=()):
+    """Env 0 observes ``step`` and ends where told; env 1 observes ``100 + step``, never ends."""
+    for step in range(steps):
+        observation = np.array([[step] * 3, [100 + step] * 3], dtype=np.float32)
+        done = np.array([step in truncated_at or step in terminated_at, False])
+        infos = [{"TimeLimit.truncated": step in truncated_at}, {}]
+        buffer.add(observation, observation + 1, np.full((2, 1), 0.5), np.ones(2), done, infos)
+
+
+def test_sac_trains_with_it_and_the_buffer_holds_the_transitions(tmp_path):
+    model = SAC(
+        "MlpPolicy",
+        "Pendulum-v1",
+        buffer_size=5000,
+        learning_starts=100,
+        batch_size=64,
+        policy_kwargs={"net_arch": [32, 32]},
+        replay_buffer_class=SB3ReplayBuffer,
+        seed=0,
+        device="cpu",
+    )
+    model.learn(600)
+    buffer = model.replay_buffer
+    assert isinstance(buffer, SB3ReplayBuffer)
+    assert buffer.size() == 600
+    assert len(buffer.ring) == 600
+    assert model._n_updates == 500
+    # Pendulum only truncates (200-step time limit): nothing is terminal, three truncations.
+    assert not buffer.ring.storage.arrays["terminated"][:600].any()
+    assert buffer.ring.storage.arrays["truncated"][:600].sum() == 3
+    # SB3's own save/load of the replay buffer (a pickle) round-trips ours.
+    model.save_replay_buffer(tmp_path / "replay")
+    model.load_replay_buffer(tmp_path / "replay")
+    np.testing.assert_array_equal(
+        model.replay_buffer.ring.storage.arrays["observation"],
+        buffer.ring.storage.arrays["observation"],
+    )
+    model.learn(50, reset_num_timesteps=False)
+    assert model.replay_buffer.size() == 650
+
+
+def test_dqn_trains_with_it():
+    model = DQN(
+        "MlpPolicy",
+        "CartPole-v1",
+        buffer_size=2000,
+        learning_starts=100,
+        batch_size=32,
+        train_freq=4,
+        policy_kwargs={"net_arch": [32]},
+        replay_buffer_class=SB3ReplayBuffer,
+        seed=0,
+        device="cpu",
+    )
+    model.learn(600)
+    assert model.replay_buffer.size() == 600
+    assert model._n_updates > 0
+    actions = model.replay_buffer.ring.storage.arrays["action"][:600]
+    assert actions.dtype == np.int64
+    assert set(np.unique(actions)) <= {0, 1}
+
+
+def test_samples_are_sb3_tensors_and_truncation_is_not_terminal():
+    buffer = pendulum_buffer()
+    add_steps(buffer, 10, truncated_at={3}, terminated_at={5})
+    samples = buffer.sample(400)  # more than stored: SB3 draws with replacement
+    assert isinstance(samples, ReplayBufferSamples)
+    assert samples.observations.shape == (400, 3)
+    assert samples.dones.shape == (400, 1)
+    assert samples.rewards.shape == (400, 1)
+    assert samples.observations.dtype == torch.float32
+    assert samples.dones.dtype == torch.float32
+    step = samples.observations[:, 0].numpy()
+    np.testing.assert_array_equal(samples.next_observations[:, 0].numpy(), step + 1)
+    assert set(step.tolist()) == set(range(10)) | set(range(100, 110))
+    # Only env 0's terminated step is done; its truncated step is bootstrapped (not done).
+    np.testing.assert_array_equal(samples.dones[:, 0].numpy() == 1, step == 5)
+
+
+def test_without_timeout_handling_truncation_counts_as_done():
+    buffer = pendulum_buffer(handle_timeout_termination=False)
+    add_steps(buffer, 10, truncated_at={3}, terminated_at={5})
+    samples = buffer.sample(400)
+    step = samples.observations[:, 0].numpy()
+    dones = samples.dones[:, 0].numpy() == 1
+    assert set(step[dones].tolist()) == {3.0, 5.0}
+
+
+def test_reset_and_unsupported_options():
+    buffer = pendulum_buffer()
+    add_steps(buffer, 5)
+    assert buffer.size() == 5
+    buffer.reset()
+    assert buffer.size() == 0
+    with pytest.raises(ValueError, match="the replay buffer is empty"):
+        buffer.sample(4)
+    with pytest.raises(ValueError, match="does not support optimize_memory_usage=True"):
+        pendulum_buffer(optimize_memory_usage=True, handle_timeout_termination=False)
+    with pytest.raises(TypeError, match="use SB3's DictReplayBuffer"):
+        SB3ReplayBuffer(10, spaces.Dict({"a": spaces.Discrete(2)}), spaces.Discrete(2))

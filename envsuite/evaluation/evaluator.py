@@ -169,25 +169,29 @@ class ContinualEvaluator:
         )
 
     def _write_scalars(self, summary: dict[str, dict[str, float]], step: int) -> None:
-        measures = []
         for task, values in summary.items():
             self.writer.add_scalar(f"eval/{task}/return", values["return"], step)
             if not np.isnan(values["success"]):
                 self.writer.add_scalar(f"eval/{task}/success", values["success"], step)
-        with_success = all(not np.isnan(values["success"]) for values in summary.values())
-        measures = [values["success" if with_success else "return"] for values in summary.values()]
-        self.writer.add_scalar("eval/average", float(np.mean(measures)), step)
+        key = _headline_measure(summary)
+        average = np.mean([values[key] for values in summary.values()])
+        self.writer.add_scalar("eval/average", float(average), step)
         self.writer.flush()
 
     def _record_block_end(self, summary: dict[str, dict[str, float]], step: int) -> None:
-        with_success = all(not np.isnan(values["success"]) for values in summary.values())
-        key = "success" if with_success else "return"
+        key = _headline_measure(summary)
         self.block_end_rows.append(np.array([summary[task][key] for task in self.task_names]))
         if self.writer is not None:
             from envsuite.report.plots import matrix_figure
 
             figure = matrix_figure(np.stack(self.block_end_rows), self.task_names, key)
             self.writer.add_figure("eval/performance_matrix", figure, step)
+
+
+def _headline_measure(summary: dict[str, dict[str, float]]) -> str:
+    """Success when every task reported it this round, else return."""
+    with_success = all(not np.isnan(values["success"]) for values in summary.values())
+    return "success" if with_success else "return"
 
 
 class _TaskEnvFactory:

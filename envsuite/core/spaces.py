@@ -108,14 +108,14 @@ class ActionAdapter:
         return mapped
 
     def _check_box(self, action: Any) -> Any:
-        if np.shape(action) != self.shape:
+        # This runs every step: an ndarray's shape attribute costs far less than np.shape().
+        is_array = isinstance(action, np.ndarray)
+        if (action.shape if is_array else np.shape(action)) != self.shape:
             raise ValueError(
                 f"action must have shape {self.shape} for {self.unified}, got {action!r}"
             )
         # tolist() and math.isfinite beat np.isfinite(...).all() several times on small actions.
-        values = (
-            action.ravel().tolist() if isinstance(action, np.ndarray) else np.ravel(action).tolist()
-        )
+        values = action.ravel().tolist() if is_array else np.ravel(action).tolist()
         try:
             finite = all(map(math.isfinite, values))
         except TypeError:

@@ -65,6 +65,11 @@ def main(argv: Sequence_[str] | None = None) -> int:
         type=Path,
         help='JSON {task: {"random": r, "reference": s}} to normalise returns per task',
     )
+    report_parser.add_argument(
+        "--references",
+        type=Path,
+        help='JSON {task: {"steps": [...], "performance": [...]}}: single-task curves',
+    )
 
     arguments = parser.parse_args(argv)
     console = Console()
@@ -75,7 +80,12 @@ def main(argv: Sequence_[str] | None = None) -> int:
             return show(console, arguments.id, arguments.blocks)
         if arguments.command == "report":
             return report(
-                console, arguments.run_dirs, arguments.out, arguments.measure, arguments.scores
+                console,
+                arguments.run_dirs,
+                arguments.out,
+                arguments.measure,
+                arguments.scores,
+                arguments.references,
             )
         evaluation = (
             None
@@ -212,12 +222,17 @@ def rollout(
 
 
 def report(
-    console: Console, run_dirs: list[Path], out: Path | None, measure: str, scores: Path | None
+    console: Console,
+    run_dirs: list[Path],
+    out: Path | None,
+    measure: str,
+    scores: Path | None,
+    references: Path | None = None,
 ) -> int:
     """Print the metrics of runs of one sequence and write metrics.json, figures and HTML."""
     from envsuite.report import collect, print_report, write_report
 
-    collected = collect(run_dirs, measure, scores)
+    collected = collect(run_dirs, measure, scores, references)
     print_report(collected, console)
     if out is None:
         out = run_dirs[0] / "report" if len(run_dirs) == 1 else Path("report")

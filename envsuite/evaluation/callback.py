@@ -14,7 +14,9 @@ class ContinualEvalCallback(BaseCallback):
     """Evaluates the model on every task before training, every N steps and at block ends.
 
     The clock is the first training env's sequence (its ``info["global_step"]``), so with
-    several training envs the evaluation steps are that env's.
+    several training envs the evaluation steps are that env's. The callback may serve several
+    ``learn`` calls (one per task, say): only the first evaluates before training, and the
+    evaluator stays open; close it (or use it as a context manager) when training is over.
     """
 
     def __init__(
@@ -29,13 +31,11 @@ class ContinualEvalCallback(BaseCallback):
         return actions
 
     def _on_training_start(self) -> None:
-        self.evaluator.before_training(self.policy)
+        if self.evaluator.last_step is None:
+            self.evaluator.before_training(self.policy)
 
     def _on_step(self) -> bool:
         summary = self.evaluator.after_step(self.policy, self.locals["infos"][0])
         if summary is not None and self.verbose:
             print(f"evaluation at step {self.evaluator.last_step}: {summary}")
         return True
-
-    def _on_training_end(self) -> None:
-        self.evaluator.close()

@@ -139,6 +139,12 @@ class ContinualEvaluator:
         """The round at step 0, before any training: the baseline of forward transfer metrics."""
         return self.evaluate(policy, 0, BEFORE_TRAINING)
 
+    def __enter__(self) -> ContinualEvaluator:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Close the task envs and the results file; call once training ends."""
         for env in self.task_envs:

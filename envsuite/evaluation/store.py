@@ -7,9 +7,12 @@ truncated or empty file is reported as such when loaded.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from envsuite.metrics.table import RECORD_FIELDS, EvaluationTable
 
@@ -64,6 +67,12 @@ class ResultsStore:
 
     def __init__(self, run_dir: str | Path, info: RunInfo) -> None:
         self.run_dir = Path(run_dir)
+        results = self.run_dir / RESULTS_FILE
+        # Appending a second run to a first would merge both into one table, silently.
+        if results.is_file() and results.stat().st_size > 0:
+            raise RunDirectoryError(
+                f"{results}: already holds results; give each run its own directory"
+            )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.info = info
         (self.run_dir / RUN_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
@@ -100,6 +109,7 @@ def load_run(run_dir: str | Path) -> Run:
     if not results_file.is_file():
         raise RunDirectoryError(f"{results_file}: missing; the run evaluated nothing")
     records = []
+    seen: dict[tuple, int] = {}
     lines = results_file.read_text().splitlines()
     for number, line in enumerate(lines, start=1):
         try:
@@ -112,6 +122,17 @@ def load_run(run_dir: str | Path) -> Run:
             raise RunDirectoryError(
                 f"{results_file}: line {number} lacks fields of {RECORD_FIELDS}"
             )
+        values = [record["return"]] + ([] if record["success"] is None else [record["success"]])
+        if not all(isinstance(value, int | float) and math.isfinite(value) for value in values):
+            raise RunDirectoryError(
+                f"{results_file}: line {number} has a non-finite return or success: {line[:80]}"
+            )
+        key = tuple(record[field] for field in ("eval_step", "evaluated_task", "episode", "seed"))
+        if key in seen:
+            raise RunDirectoryError(
+                f"{results_file}: line {number} repeats the episode of line {seen[key]}"
+            )
+        seen[key] = number
         records.append(record)
     if not records:
         raise RunDirectoryError(f"{results_file}: empty; the run evaluated nothing")
@@ -119,4 +140,26 @@ def load_run(run_dir: str | Path) -> Run:
         table = EvaluationTable.from_records(records, info.task_names)
     except ValueError as error:
         raise RunDirectoryError(f"{results_file}: {error}") from None
+    _check_complete(table, info, results_file)
     return Run(run_dir, info, table)
+
+
+def _check_complete(table: EvaluationTable, info: RunInfo, results_file: Path) -> None:
+    """A run evaluated up to its schedule's end, with every episode of every round."""
+    total_steps = sum(steps for _, steps in info.blocks)
+    last = int(table.eval_step.max())
+    if last < total_steps:
+        raise RunDirectoryError(
+            f"{results_file}: incomplete run: its last evaluation is at step {last} of "
+            f"{total_steps}; report a run once it has finished"
+        )
+    steps, counts = np.unique(
+        np.stack([table.eval_step, table.evaluated_task]), axis=1, return_counts=True
+    )
+    short = counts != info.episodes
+    if short.any():
+        step, task = steps[:, np.argmax(short)]
+        raise RunDirectoryError(
+            f"{results_file}: the round at step {step} has {counts[np.argmax(short)]} episodes "
+            f"of task {info.task_names[task]!r}, not {info.episodes}"
+        )

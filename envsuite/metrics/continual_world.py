@@ -8,6 +8,7 @@ import numpy as np
 
 from envsuite.metrics.rounds import Rounds, TrainingBlock
 
+REFERENCE_TOLERANCE = 1e-9
 # A single-task reference learning curve: (steps trained from 0, performance at those steps).
 ReferenceCurve = tuple[np.ndarray, np.ndarray]
 
@@ -32,12 +33,13 @@ def forgetting(rounds: Rounds, last_evaluations: int = 1) -> np.ndarray:
 def area_under_curve(steps: np.ndarray, performance: np.ndarray, duration: float) -> float:
     """Mean performance over ``[0, duration]`` steps: trapezoid area divided by the duration.
 
-    The curve is interpolated at ``duration`` and held constant past its last point.
+    The curve is interpolated at ``duration`` and held constant before its first point and past
+    its last.
     """
     steps = np.asarray(steps, dtype=float)
     performance = np.asarray(performance, dtype=float)
-    inside = steps < duration
-    grid = np.append(steps[inside], duration)
+    inside = (steps > 0) & (steps < duration)
+    grid = np.concatenate(([0.0], steps[inside], [duration]))
     values = np.interp(grid, steps, performance)
     return float(np.trapezoid(values, grid) / duration)
 
@@ -54,7 +56,8 @@ def forward_transfer(rounds: Rounds, references: Mapping[int, ReferenceCurve]) -
 
     ``AUC_i`` is the mean performance of task ``i`` over its first block (performance in
     ``[0, 1]``, e.g. success); ``AUC_i^ref`` that of a single-task reference run over as many
-    steps. NaN for tasks without a reference, without a block, or with ``AUC^ref = 1``.
+    steps. NaN for tasks without a reference, without a block, or with ``AUC^ref`` within
+    ``REFERENCE_TOLERANCE`` of 1.
     """
     result = np.full(rounds.num_tasks, np.nan)
     for task, reference in references.items():
@@ -67,6 +70,7 @@ def forward_transfer(rounds: Rounds, references: Mapping[int, ReferenceCurve]) -
             continue
         auc = area_under_curve(steps, performance, duration)
         reference_auc = area_under_curve(reference[0], reference[1], duration)
-        if reference_auc < 1:
+        # Near AUC^ref = 1 the ratio divides rounding noise by rounding noise: undefined there.
+        if reference_auc < 1 - REFERENCE_TOLERANCE:
             result[task] = (auc - reference_auc) / (1 - reference_auc)
     return result

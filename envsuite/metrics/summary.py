@@ -50,11 +50,14 @@ def summarize(
     if not blocks:
         raise ValueError("no training block: every round was evaluated before training")
     if window_steps is None:
+        # A block without a start round (no evaluation before training) began at step 0.
         window_steps = int(
             min(
-                rounds.steps[block.last_round] - rounds.steps[block.curve_rounds[0]] or 1
+                rounds.steps[block.last_round]
+                - (0 if block.start_round is None else rounds.steps[block.start_round])
                 for block in blocks
             )
+            or 1
         )
     values = {
         "average_performance": average_performance(rounds),

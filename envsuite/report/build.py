@@ -74,7 +74,10 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
                     name: [_finite_or_none(value) for value in values]
                     for name, values in run.per_task.items()
                 },
-                "performance_matrix": np.round(performance_matrix(run.rounds), 6).tolist(),
+                "performance_matrix": [
+                    [_finite_or_none(float(value)) for value in row]
+                    for row in np.round(performance_matrix(run.rounds), 6)
+                ],
             }
             for run in report.runs
         ],

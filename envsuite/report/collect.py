@@ -54,17 +54,54 @@ def load_scores(path: str | Path, task_names: Sequence[str]) -> tuple[dict, dict
     return random_scores, reference
 
 
+def load_references(path: str | Path, task_names: Sequence[str]) -> dict[int, tuple]:
+    """Read single-task reference curves: JSON ``{task: {"steps": [...], "performance": [...]}}``.
+
+    The curves are in the report's measure; tasks left out get no reference-based metric.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+        curves = {
+            task_names.index(name): (
+                np.asarray(curve["steps"], dtype=float),
+                np.asarray(curve["performance"], dtype=float),
+            )
+            for name, curve in data.items()
+        }
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise RunDirectoryError(
+            f"{path}: references must be JSON mapping tasks of {list(task_names)} to "
+            f'{{"steps": [...], "performance": [...]}} ({error!r})'
+        ) from None
+    for task, (steps, performance) in curves.items():
+        if steps.shape != performance.shape or steps.size == 0 or np.any(np.diff(steps) <= 0):
+            raise RunDirectoryError(
+                f"{path}: {task_names[task]!r}: steps must increase and match performance"
+            )
+    return curves
+
+
 def collect(
-    run_dirs: Sequence[str | Path], measure: str = "auto", scores: str | Path | None = None
+    run_dirs: Sequence[str | Path],
+    measure: str = "auto",
+    scores: str | Path | None = None,
+    references: str | Path | None = None,
 ) -> Report:
     """Load runs of one sequence; :class:`RunDirectoryError` if they are of several.
 
     ``measure`` is ``auto`` (success where every run's tasks report it, else normalised
     returns when ``scores`` is given, else return), ``success``, ``return`` or
-    ``normalized_return``. ``scores`` is a JSON file of random and reference scores per task.
+    ``normalized_return``. ``scores`` is a JSON file of random and reference scores per task;
+    ``references`` one of single-task learning curves (see :func:`load_references`), which
+    Continual World's forward transfer and L2M's relative performance and sample efficiency
+    need.
     """
     if not run_dirs:
         raise RunDirectoryError("no run directory given")
+    resolved = [Path(run_dir).resolve() for run_dir in run_dirs]
+    if len(set(resolved)) != len(resolved):
+        raise RunDirectoryError("a run directory is given twice; each run counts once")
     runs = [load_run(run_dir) for run_dir in run_dirs]
     first = runs[0]
     for run in runs[1:]:
@@ -78,6 +115,11 @@ def collect(
                 f"{run.directory} and {first.directory} ran {first.info.sequence_id} with "
                 "different tasks or schedules; report them apart"
             )
+    seeds = [run.info.seed for run in runs]
+    if len(set(seeds)) != len(seeds):
+        raise RunDirectoryError(
+            f"runs share a seed ({seeds}): a repeated run would count twice in the intervals"
+        )
     random_scores, reference_scores = (
         load_scores(scores, first.info.task_names) if scores is not None else (None, None)
     )
@@ -86,17 +128,17 @@ def collect(
             measure = "success"
         else:
             measure = "return" if scores is None else "normalized_return"
+    curves = load_references(references, first.info.task_names) if references else None
+    window_steps = min(steps for _, steps in first.info.blocks)
     run_metrics = []
     for run in runs:
         try:
             _, values = run.table.measure_values(measure, random_scores, reference_scores)
-        except ValueError as error:
-            raise RunDirectoryError(f"{run.directory}: {error}") from None
-        try:
             rounds = run.table.rounds(values)
+            summary = summarize(rounds, curves, window_steps)
         except ValueError as error:
             raise RunDirectoryError(f"{run.directory}: {error}") from None
-        run_metrics.append(RunMetrics(run, rounds, summarize(rounds), per_task(rounds)))
+        run_metrics.append(RunMetrics(run, rounds, summary, per_task(rounds)))
     aggregate = {}
     for name in METRICS:
         values = np.array([metrics.summary[name] for metrics in run_metrics])

@@ -15,6 +15,12 @@ from envsuite.metrics.rounds import Rounds
 COLORS = [f"C{index}" for index in range(10)]
 
 
+def label(name: str) -> str:
+    """A task name as matplotlib text: ``$`` would start mathtext, a leading ``_`` hides it."""
+    name = name.replace("$", r"\$")
+    return " " + name if name.startswith("_") else name
+
+
 def _shade_blocks(axes, blocks: Sequence[tuple[int, int]]) -> None:
     start = 0
     for task, steps in blocks:
@@ -33,11 +39,21 @@ def curves_figure(
     same_steps = all(np.array_equal(run.steps, runs[0].steps) for run in runs)
     for task, name in enumerate(runs[0].task_names):
         color = COLORS[task % 10]
-        for run in runs if len(runs) > 1 else []:
-            axes.plot(run.steps, run.performance[:, task], color=color, alpha=0.25, linewidth=0.8)
+        for index, run in enumerate(runs if len(runs) > 1 else []):
+            # Without a mean line (runs evaluated at different steps) the faint lines carry
+            # the task's legend entry.
+            name_here = label(name) if index == 0 and not same_steps else None
+            axes.plot(
+                run.steps,
+                run.performance[:, task],
+                color=color,
+                alpha=0.25,
+                linewidth=0.8,
+                label=name_here,
+            )
         if same_steps:
             mean = np.mean([run.performance[:, task] for run in runs], axis=0)
-            axes.plot(runs[0].steps, mean, color=color, linewidth=2, label=name, marker=".")
+            axes.plot(runs[0].steps, mean, color=color, linewidth=2, label=label(name), marker=".")
     axes.set_xlabel("training steps (shading: the task being trained)")
     axes.set_ylabel(measure)
     axes.set_title(f"per-task {measure} during training ({len(runs)} run(s))")
@@ -52,7 +68,9 @@ def matrix_figure(matrix: np.ndarray, task_names: Sequence[str], measure: str) -
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="viridis", aspect="auto")
     figure.colorbar(image, ax=axes, label=measure)
-    axes.set_xticks(range(columns), labels=task_names, rotation=30, ha="right")
+    axes.set_xticks(
+        range(columns), labels=[label(name) for name in task_names], rotation=30, ha="right"
+    )
     axes.set_yticks(range(rows), labels=[f"after block {row}" for row in range(rows)])
     for row in range(rows):
         for column in range(columns):
@@ -93,10 +111,10 @@ def stability_figure(
                 rounds.performance[near, task],
                 marker=".",
                 color=COLORS[task % 10],
-                label=rounds.task_names[task],
+                label=label(rounds.task_names[task]),
             )
         axes.axvline(start, color="black", linestyle="--", linewidth=0.8)
-        next_task = rounds.task_names[blocks[index + 1][0]]
+        next_task = label(rounds.task_names[blocks[index + 1][0]])
         axes.set_title(f"switch to {next_task} at step {start}", fontsize="medium")
         axes.set_xlabel("training steps")
         if index == 0:

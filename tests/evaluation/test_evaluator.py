@@ -11,7 +11,7 @@ from conftest import toy_sequence
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import envsuite
-from envsuite.evaluation import ContinualEvaluator, RandomPolicy, load_run
+from envsuite.evaluation import ContinualEvaluator, RandomPolicy, RunDirectoryError, load_run
 from envsuite.metrics.table import RECORD_FIELDS
 
 
@@ -99,6 +99,13 @@ def test_bad_arguments_and_endless_episodes(toy, tmp_path) -> None:
     evaluator.close()
 
 
+def test_a_run_directory_holds_one_run(toy, tmp_path) -> None:
+    with ContinualEvaluator(toy, tmp_path, eval_every=10, episodes=1) as evaluator:
+        evaluator.before_training(always_zero)
+    with pytest.raises(RunDirectoryError, match="already holds results"):
+        ContinualEvaluator(toy, tmp_path, eval_every=10, episodes=1)
+
+
 def test_random_policy_batches_valid_actions() -> None:
     space = gym.spaces.Discrete(3)
     policy = RandomPolicy(space, batch=5, seed=1)
@@ -117,7 +124,11 @@ def test_sb3_callback_evaluates_during_learning(tmp_path) -> None:
     sequence = envsuite.make_sequence("ClassicCartPoleAcrobot", steps_per_task=512)
     evaluator = ContinualEvaluator(sequence, tmp_path, eval_every=256, episodes=2)
     model = PPO("MlpPolicy", sequence.make_env(), n_steps=256, batch_size=64, seed=0, device="cpu")
-    model.learn(total_timesteps=1024, callback=ContinualEvalCallback(evaluator))
+    callback = ContinualEvalCallback(evaluator)
+    # One learn call per task, as continual-learning loops often do: one step-0 round only.
+    model.learn(total_timesteps=512, callback=callback)
+    model.learn(total_timesteps=512, callback=callback, reset_num_timesteps=False)
+    evaluator.close()
     run = load_run(tmp_path)
     rounds = run.table.rounds(run.table.measure_values("return")[1])
     np.testing.assert_array_equal(rounds.steps, [0, 256, 512, 768, 1024])

@@ -140,8 +140,30 @@ def test_a_learner_that_never_learns(num_tasks: int, per_block: int, level: floa
     assert l2m.mean_transfer(l2m.transfer(rounds, "forward", "ratio")) == pytest.approx(1)
     # Against a reference that learns no better, Continual World's transfer is zero too.
     flat = {task: (np.array([0, 10**6]), np.array([level, level])) for task in range(num_tasks)}
-    if level < 1:
-        np.testing.assert_allclose(continual_world.forward_transfer(rounds, flat), 0, atol=1e-12)
+    transfer = continual_world.forward_transfer(rounds, flat)
+    if level < 1 - continual_world.REFERENCE_TOLERANCE:
+        np.testing.assert_allclose(transfer, 0, atol=1e-12)
+    else:  # a reference at AUC 1 leaves nothing to transfer: undefined
+        assert np.isnan(transfer).all()
+
+
+def test_area_under_curve_holds_the_first_point_back_to_step_0() -> None:
+    assert continual_world.area_under_curve(np.array([1000, 2000]), np.ones(2), 2000) == 1.0
+    # A reference within rounding of AUC 1 leaves forward transfer undefined, not -1.
+    nearly_one = {0: (np.array([0, 100]), np.full(2, 1 - 1e-16))}
+    rounds = Rounds(np.array([0, 50]), np.array([-1, 0]), np.ones((2, 1)) * 0.5, ("a",))
+    assert math.isnan(continual_world.forward_transfer(rounds, nearly_one)[0])
+
+
+def test_default_window_counts_a_first_block_from_step_0() -> None:
+    # No evaluation before training: the first block began at step 0 and lasts 200 steps.
+    rounds = Rounds(
+        np.array([100, 200, 300, 400]),
+        np.array([0, 0, 1, 1]),
+        np.array([[1, 0], [1, 0], [0.5, 1], [0, 1]]),
+        ("a", "b"),
+    )
+    assert summarize(rounds)["windowed_forgetting"] == pytest.approx(1.0)
 
 
 def test_normalized_returns() -> None:

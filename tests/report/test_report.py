@@ -10,6 +10,7 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from envsuite.cli import main
@@ -164,9 +165,47 @@ def test_runs_of_another_sequence_are_refused(two_runs, tmp_path, capsys) -> Non
     assert "runs of different sequences" in capsys.readouterr().out
 
 
+def test_a_run_counts_once(two_runs, capsys) -> None:
+    assert main(["report", str(two_runs[0]), str(two_runs[0])]) == 2
+    assert "given twice" in capsys.readouterr().out
+
+
+def test_references_enable_the_reference_metrics(two_runs, tmp_path) -> None:
+    references = tmp_path / "references.json"
+    curve = {"steps": [0, 100, 200], "performance": [10.0, 100.0, 200.0]}
+    references.write_text(json.dumps({"cartpole": curve, "acrobot": curve}))
+    out = tmp_path / "report"
+    arguments = ["report", str(two_runs[0]), "--references", str(references), "--out", str(out)]
+    assert main(arguments) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["runs"][0]["metrics"]
+    assert metrics["relative_performance"] is not None
+    assert metrics["sample_efficiency"] is not None
+
+
+def rewrite(run: Path, change) -> None:
+    lines = (run / "results.jsonl").read_text().splitlines()
+    (run / "results.jsonl").write_text("\n".join(change(lines)) + "\n")
+
+
+def set_first_return(lines: list[str], value: str) -> list[str]:
+    record = json.loads(lines[0])
+    return [json.dumps(record).replace(f'"return": {record["return"]}', f'"return": {value}')]
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
+        (lambda run: rewrite(run, lambda lines: lines + lines[-1:]), "repeats the episode"),
+        (
+            lambda run: rewrite(run, lambda lines: set_first_return(lines, "NaN") + lines[1:]),
+            "non-finite return",
+        ),
+        (
+            # Stop the run after its first rounds: its last evaluation is short of the end.
+            lambda run: rewrite(run, lambda lines: lines[:8]),
+            "incomplete run: its last evaluation is at step",
+        ),
+        (lambda run: rewrite(run, lambda lines: lines[:-1]), "has 1 episodes of task 'acrobot'"),
         (lambda run: (run / "results.jsonl").write_text(""), "empty; the run evaluated nothing"),
         (
             lambda run: (run / "results.jsonl").write_text(
@@ -178,9 +217,7 @@ def test_runs_of_another_sequence_are_refused(two_runs, tmp_path, capsys) -> Non
         (lambda run: (run / "results.jsonl").unlink(), "results.jsonl: missing"),
         (
             # Lose the last round's acrobot episodes: the round is incomplete.
-            lambda run: (run / "results.jsonl").write_text(
-                "\n".join((run / "results.jsonl").read_text().splitlines()[:-2]) + "\n"
-            ),
+            lambda run: rewrite(run, lambda lines: lines[:-2]),
             "has no episode of task 'acrobot'",
         ),
     ],
@@ -193,3 +230,18 @@ def test_broken_run_directories_are_named(two_runs, tmp_path, capsys, damage, me
     damage(run)
     assert main(["report", str(run), "--out", str(tmp_path / "out")]) == 2
     assert message in capsys.readouterr().out
+
+
+def test_odd_task_names_render(tmp_path) -> None:
+    from envsuite.metrics import Rounds
+    from envsuite.report.plots import curves_figure, matrix_figure, stability_figure
+
+    names = ("$x^$", "_hidden")
+    rounds = Rounds(np.array([0, 10, 20]), np.array([-1, 0, 1]), np.ones((3, 2)), names)
+    blocks = [(0, 10), (1, 10)]
+    for figure in (
+        curves_figure([rounds], blocks, "return"),
+        matrix_figure(np.ones((2, 2)), names, "return"),
+        stability_figure(rounds, blocks, "return"),
+    ):
+        figure.savefig(tmp_path / "figure.png")

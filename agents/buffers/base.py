@@ -48,22 +48,33 @@ def check_seed(seed: Any) -> int:
 def field_arguments(
     fields: Mapping[str, FieldSpec], extra_field_names: tuple[str, ...]
 ) -> dict[str, Any]:
-    """The ``observation``, ``action`` and ``extra_fields`` constructor arguments, JSON-able."""
+    """The ``observation``, ``action`` and ``extra_fields`` constructor arguments, JSON-able.
+
+    ``extra_fields`` is a list of ``[name, spec]`` pairs, not a mapping: their order is the
+    order of the buffer's arrays, and a JSON object's key order is not something to rely on
+    (buffer files are written with sorted keys).
+    """
     encoded = fields_to_json(fields)
     return {
         "observation": encoded["observation"],
         "action": encoded["action"],
-        "extra_fields": {name: encoded[name] for name in extra_field_names},
+        "extra_fields": [[name, encoded[name]] for name in extra_field_names],
     }
 
 
 def decode_field_arguments(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` with the arguments of :func:`field_arguments` turned back into FieldSpecs."""
+    """``config`` with the arguments of :func:`field_arguments` turned back into FieldSpecs.
+
+    ``extra_fields`` may also be a mapping, as in files written before it became a list.
+    """
+    extra_fields = config["extra_fields"]
+    if isinstance(extra_fields, Mapping):
+        extra_fields = extra_fields.items()
     return {
         **config,
         "observation": FieldSpec.from_json(config["observation"]),
         "action": FieldSpec.from_json(config["action"]),
-        "extra_fields": fields_from_json(config["extra_fields"]),
+        "extra_fields": fields_from_json(dict(extra_fields)),
     }
 
 
@@ -105,6 +116,19 @@ class Buffer(ABC):
             dtypes: torch dtypes to convert named fields to on the device, e.g.
                 ``{"observation": torch.float32}``; fields keep their stored dtype otherwise.
         """
+
+    @abstractmethod
+    def _prepare_add(self, *args: Any, **kwargs: Any) -> Any:
+        """Check the arguments of ``add`` and store nothing: raise what ``add`` would raise,
+        else return what :meth:`_commit_add` stores.
+
+        ``add`` is the two steps in turn; a :class:`MixedReplay` prepares every member before
+        it commits any, so an input one member rejects reaches none.
+        """
+
+    @abstractmethod
+    def _commit_add(self, prepared: Any) -> None:
+        """Store what :meth:`_prepare_add` returned (for this buffer, in its current state)."""
 
     @abstractmethod
     def config(self) -> dict[str, Any]:
@@ -250,11 +274,37 @@ class TransitionBuffer(Buffer):
         transition as a batch of one. ``next_observation`` is the true next observation: the
         final one where an episode ended, not the reset observation.
         """
+        self._commit_add(
+            self._prepare_add(
+                observation,
+                action,
+                reward,
+                next_observation,
+                terminated,
+                truncated,
+                **extra_fields,
+            )
+        )
+
+    def _prepare_add(
+        self,
+        observation: Any,
+        action: Any,
+        reward: Any,
+        next_observation: Any,
+        terminated: Any,
+        truncated: Any,
+        **extra_fields: Any,
+    ) -> tuple[int, dict[str, np.ndarray]]:
+        """The batch size and the checked arrays by field."""
         if extra_fields.keys() != self._extra_field_set:
             check_field_names(extra_fields, self.extra_field_names, "add: extra fields")
         values = [observation, action, reward, next_observation, terminated, truncated]
         values += [extra_fields[name] for name in self.extra_field_names]
-        count, batch = self._checker.check(values)
+        return self._checker.check(values)
+
+    def _commit_add(self, prepared: tuple[int, dict[str, np.ndarray]]) -> None:
+        count, batch = prepared
         if count:
             self._store(batch, count)
 

@@ -17,9 +17,13 @@ _SHIFT_27 = np.uint64(27)
 _SHIFT_31 = np.uint64(31)
 _SHIFT_11 = np.uint64(11)
 _INVERSE_2_POW_53 = 1.0 / 9007199254740992.0
-# Streams of one buffer's randomness: which slot the reservoir replaces, which items a sample draws.
+# Streams of one buffer's randomness: which slot the reservoir replaces, which items a sample
+# draws, which member of a MixedReplay a sample comes from. Each user of randomness needs a
+# stream of its own: members and their mixture are often seeded alike (all default to 0), and
+# on a shared stream the mixture's draw d would equal each member's draw d.
 RESERVOIR_STREAM = 1
 SAMPLE_STREAM = 2
+MIXTURE_STREAM = 3
 
 
 @njit(cache=True)

@@ -1,7 +1,8 @@
 """A mixture of buffers that draws each minibatch whole from one member, chosen by weight.
 
 WMAR's replay: a short FIFO of recent experience mixed with a long-term reservoir. ``add``
-feeds every member, so each keeps its own view of the same stream.
+feeds every member, so each keeps its own view of the same stream; data one member rejects
+reaches none.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class MixedReplay(Buffer):
         self.weights = weights_array
         self.seed = check_seed(seed)
         self.draws = 0
-        self._key = kernels.stream_key(self.seed, kernels.SAMPLE_STREAM)
+        self._key = kernels.stream_key(self.seed, kernels.MIXTURE_STREAM)
 
     def __len__(self) -> int:
         """Items of the largest member (a batch of up to this many can be drawn)."""
@@ -63,9 +64,17 @@ class MixedReplay(Buffer):
         return f"MixedReplay({self.members!r}, weights={self.weights.tolist()})"
 
     def add(self, *args: Any, **kwargs: Any) -> None:
-        """Add the same data to every member."""
-        for member in self.members:
-            member.add(*args, **kwargs)
+        """Add the same data to every member, or, if any member rejects it, to none."""
+        self._commit_add(self._prepare_add(*args, **kwargs))
+
+    def _prepare_add(self, *args: Any, **kwargs: Any) -> list[Any]:
+        # Every member checks the input before any stores it: a later member's error (a broken
+        # SequenceBuffer stream, a batch not of its num_envs) must not leave earlier ones ahead.
+        return [member._prepare_add(*args, **kwargs) for member in self.members]
+
+    def _commit_add(self, prepared: list[Any]) -> None:
+        for member, member_prepared in zip(self.members, prepared, strict=True):
+            member._commit_add(member_prepared)
 
     def choose_member(self, batch_size: int) -> int:
         """Index of the member the next minibatch of ``batch_size`` comes from."""

@@ -7,6 +7,7 @@ known.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,9 @@ from agents.buffers.sum_tree import SumTree, sample_leaves
 
 
 def _check_exponent(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+    """``value`` as a float if it is a real number in [0, 1] (numpy scalars included, bools
+    not), else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value <= 1:
         raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
     return float(value)
 

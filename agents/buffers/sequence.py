@@ -173,6 +173,42 @@ class SequenceBuffer(Buffer):
         **extra_fields: Any,
     ) -> None:
         """Append one transition per env (row ``i`` belongs to env ``i``) to the streams."""
+        batch = self._check_batch(
+            observation, action, reward, next_observation, terminated, truncated, **extra_fields
+        )
+        # The append kernel checks the streams itself: one kernel call per add, not two.
+        self._append(batch, check_stream=self.check_stream)
+
+    def _prepare_add(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
+        """The checked arrays by field, once the streams are checked too."""
+        batch = self._check_batch(*args, **kwargs)
+        if self.check_stream:
+            self._raise_if_broken(
+                streams.first_broken_env(
+                    self.storage.byte_view("observation"),
+                    byte_rows(batch["observation"]),
+                    self.env_slot,
+                    self.env_position,
+                    self.episode_open,
+                    self.chunk_length,
+                )
+            )
+        return batch
+
+    def _commit_add(self, prepared: dict[str, np.ndarray]) -> None:
+        self._append(prepared, check_stream=False)  # _prepare_add checked the streams
+
+    def _check_batch(
+        self,
+        observation: Any,
+        action: Any,
+        reward: Any,
+        next_observation: Any,
+        terminated: Any,
+        truncated: Any,
+        **extra_fields: Any,
+    ) -> dict[str, np.ndarray]:
+        """The checked arrays of one transition per env, by field."""
         if extra_fields.keys() != set(self.extra_field_names):
             check_field_names(extra_fields, self.extra_field_names, "add: extra fields")
         values = [observation, action, reward, next_observation, terminated, truncated]
@@ -183,6 +219,11 @@ class SequenceBuffer(Buffer):
                 f"add: this SequenceBuffer has num_envs={self.num_envs} streams and takes one "
                 f"transition per env, got a batch of {count}"
             )
+        return batch
+
+    def _append(self, batch: dict[str, np.ndarray], check_stream: bool) -> None:
+        """Append a checked batch to the streams; with ``check_stream``, first check that it
+        continues them (and write nothing if not)."""
         transition_values = tuple(
             byte_rows(batch[name])
             for name in streams.KERNEL_FIELD_ORDER[2:] + self.extra_field_names
@@ -202,8 +243,13 @@ class SequenceBuffer(Buffer):
             self._geometry,
             self.reservoir,
             self._reservoir_key,
-            self.check_stream,
+            check_stream,
         )
+        self._raise_if_broken(broken_env)
+
+    @staticmethod
+    def _raise_if_broken(broken_env: int) -> None:
+        """The error for an env whose observation does not continue its stream (-1: none)."""
         if broken_env >= 0:
             raise ValueError(
                 f"add: observation[{broken_env}] is not the next_observation env {broken_env} "

@@ -13,6 +13,7 @@ import numpy as np
 
 from agents.buffers import kernels
 from agents.buffers.fields import FieldSpec
+from agents.buffers.memory import allocate_zeros
 
 # Fields of a sampled batch start on cache-line boundaries of their shared allocation.
 _ALIGNMENT = 64
@@ -50,10 +51,13 @@ def check_field(name: str, value: Any, spec: FieldSpec, count: int | None) -> np
         if (
             len(shape) == spec.ndim + 1
             and shape[1:] == spec.shape
-            and shape[0] == (count or shape[0])
+            and (count is None or shape[0] == count)  # count 0 is a size to match too
         ):
             return value  # the common case, checked in a fraction of the general path's time
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged lists: numpy's message does not say which field
+        raise ValueError(f"{name}: cannot be made an array: {error}") from error
     if array.dtype != spec.dtype:
         if not can_store(array, spec.dtype):
             raise TypeError(
@@ -132,7 +136,7 @@ class Storage:
         self.fields = dict(fields)
         self.rows = rows
         self.arrays = {
-            name: np.zeros((rows, *spec.shape), dtype=spec.dtype)
+            name: allocate_zeros((rows, *spec.shape), spec.dtype)
             for name, spec in self.fields.items()
         }
         self._make_byte_views()

@@ -147,6 +147,23 @@ def bytes_equal(first, second) -> bool:
 
 
 @njit(cache=True)
+def first_broken_env(
+    stored_observations, observation, env_slot, env_position, episode_open, chunk_length
+) -> int:
+    """The first env whose ``observation`` is not the last step its open episode stored, or -1.
+
+    ``stored_observations`` is the observation field's byte view, ``observation`` the byte
+    rows of the observations being added, one per env.
+    """
+    for env in range(observation.shape[0]):
+        if episode_open[env]:
+            previous = env_slot[env] * chunk_length + env_position[env] - 1
+            if not bytes_equal(stored_observations[previous], observation[env]):
+                return env
+    return -1
+
+
+@njit(cache=True)
 def append_transitions(
     views,
     observation,
@@ -171,15 +188,13 @@ def append_transitions(
     flag and zeros elsewhere; every env then gets a step holding ``next_observation`` and the
     transition's ``values`` (aligned with ``views[2:]``).
     """
-    chunk_length = geometry[0]
-    envs = observation.shape[0]
     if check_stream:
-        for env in range(envs):
-            if episode_open[env]:
-                previous = env_slot[env] * chunk_length + env_position[env] - 1
-                if not bytes_equal(views[0][previous], observation[env]):
-                    return env
-    for env in range(envs):
+        broken_env = first_broken_env(
+            views[0], observation, env_slot, env_position, episode_open, geometry[0]
+        )
+        if broken_env >= 0:
+            return broken_env
+    for env in range(observation.shape[0]):
         if not episode_open[env]:
             row = next_row(
                 env,

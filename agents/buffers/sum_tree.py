@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit
 
 from agents.buffers import kernels
+from agents.buffers.memory import allocate_zeros
 
 
 @njit(cache=True)
@@ -79,7 +80,7 @@ class SumTree:
             raise ValueError(f"SumTree capacity must be at least 1, got {capacity}")
         self.capacity = capacity
         self.leaf_count = 1 << max(0, (capacity - 1).bit_length())
-        self.nodes = np.zeros(2 * self.leaf_count, dtype=np.float64)
+        self.nodes = allocate_zeros((2 * self.leaf_count,), np.dtype(np.float64))
 
     @staticmethod
     def bytes_needed(capacity: int) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 from gymnasium import spaces
@@ -12,6 +15,7 @@ from agents.buffers import (
     PrioritizedBuffer,
     RingBuffer,
     SequenceBuffer,
+    memory,
 )
 from agents.buffers.memory import available_memory_bytes, check_fits, format_bytes
 
@@ -52,6 +56,44 @@ def test_a_buffer_too_large_for_memory_raises_before_allocating():
     assert "next_observation" in message
     assert "is available; lower capacity to at most about" in message
     assert isinstance(raised.value, MemoryError)
+
+
+@pytest.fixture
+def no_other_buffers(monkeypatch):
+    """A fresh record of buffer allocations, free of the buffers other tests left alive."""
+    monkeypatch.setattr(memory, "_allocated", weakref.WeakValueDictionary())
+
+
+def test_buffers_not_yet_filled_count_against_the_memory_of_later_ones(
+    monkeypatch, no_other_buffers
+):
+    # np.zeros commits no pages, so the system's reading does not shrink as buffers are built;
+    # pretend none of their pages is written yet (small arrays may reuse written heap memory).
+    monkeypatch.setattr(memory, "resident_bytes", lambda array: 0)
+    first = RingBuffer(1000, IMAGE, spaces.Discrete(2))
+    size = first.nbytes
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: size * 3 // 2)
+    with pytest.raises(BufferMemoryError, match="allocated to buffers not yet filled") as raised:
+        RingBuffer(1000, IMAGE, spaces.Discrete(2))  # fits alone, not beside the first
+    assert f"but only {format_bytes(size // 2)} is available" in str(raised.value)
+    del first
+    gc.collect()
+    second = RingBuffer(1000, IMAGE, spaces.Discrete(2))  # the first's memory was given back
+    assert memory.promised_bytes() == second.nbytes
+
+
+def test_written_pages_are_no_longer_promised(no_other_buffers):
+    if memory._MINCORE is None:
+        pytest.skip("this platform cannot tell which pages are written")
+    # Larger than glibc's largest mmap threshold (32 MiB): fresh pages, none written yet.
+    size = 64 * 2**20
+    array = memory.allocate_zeros((size,), np.uint8)
+    slack = 4 * 2**20  # the allocator's header page, rounded up to a huge page
+    assert memory.promised_bytes() >= size - slack
+    array[: size // 2] = 1
+    assert abs(memory.promised_bytes() - size // 2) <= slack
+    array[:] = 2
+    assert memory.promised_bytes() <= slack
 
 
 def test_check_fits_names_parts_and_suggests_a_capacity():

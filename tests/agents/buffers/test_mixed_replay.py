@@ -12,7 +12,7 @@ from buffer_helpers import (
     serial_transitions,
 )
 
-from agents.buffers import MixedReplay, ReservoirBuffer, RingBuffer
+from agents.buffers import Buffer, MixedReplay, ReservoirBuffer, RingBuffer, SequenceBuffer
 
 
 def wmar_mix(weights=(1.0, 3.0), seed=0) -> MixedReplay:
@@ -56,6 +56,63 @@ def test_members_too_small_for_the_batch_are_skipped():
     zero_weight.add(**serial_transitions(0, 30))
     with pytest.raises(ValueError, match=r"member sizes \[10, 30\]"):
         zero_weight.sample(20)
+
+
+def test_the_member_choice_is_independent_of_the_members_draws():
+    # Everything seeded alike, as with default seeds. Had the mixture drawn from the members'
+    # sampling stream, its draw d would equal their draw d: member 0 (chosen when the draw is
+    # below 1/2) would always sample a first row below size / 2, member 1 one above it.
+    runs, size = 300, 100
+    agreements = 0
+    for seed in range(runs):
+        members = [
+            RingBuffer(size, SERIAL_OBSERVATION, SMALL_ACTION, seed=seed),
+            ReservoirBuffer(size, SERIAL_OBSERVATION, SMALL_ACTION, seed=seed),
+        ]
+        mix = MixedReplay(members, [0.5, 0.5], seed=seed)
+        mix.add(**serial_transitions(0, size))
+        batch = mix.sample(1)
+        agreements += (batch.member == 0) == (batch.indices[0] < size // 2)
+    # Independent draws agree with probability 1/2: Binomial(300, 1/2) lies within 3.29
+    # standard deviations (28.5) of 150 with probability 0.999.
+    assert abs(agreements - runs / 2) < 3.29 * np.sqrt(runs / 4)
+
+
+def snapshot(buffer: Buffer) -> dict[str, np.ndarray]:
+    """Copies of everything a buffer holds: its arrays and its counters."""
+    arrays = {name: array.copy() for name, array in buffer.persistent_arrays().items()}
+    return {
+        **arrays,
+        **{f"state/{name}": np.asarray(value) for name, value in buffer.state().items()},
+    }
+
+
+@pytest.mark.parametrize(
+    "rejected",
+    [
+        {"observation": np.array([[5, 0]]), "next_observation": np.array([[6, 0]])},
+        serial_transitions(1, 2),  # two transitions for a single stream
+    ],
+    ids=["stream-break", "num-envs"],
+)
+def test_an_add_one_member_rejects_is_stored_in_no_member(rejected):
+    ring = RingBuffer(10, SERIAL_OBSERVATION, SMALL_ACTION)
+    sequence = SequenceBuffer(
+        16, SERIAL_OBSERVATION, SMALL_ACTION, num_envs=1, sequence_length=2, chunk_length=4
+    )
+    mix = MixedReplay([ring, sequence], [0.5, 0.5])
+    mix.add(**serial_transitions(0, 1))  # observation 0, next observation 1
+    before = [snapshot(member) for member in mix.members]
+    with pytest.raises(ValueError, match=r"observation\[0\] is not|num_envs=1"):
+        mix.add(**{**serial_transitions(1, 1), **rejected})
+    for member, arrays in zip(mix.members, before, strict=True):
+        after = snapshot(member)
+        assert after.keys() == arrays.keys()
+        for name, value in arrays.items():
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
+    assert (len(ring), sequence.steps_added) == (1, 2)
+    mix.add(**serial_transitions(1, 1))  # the stream continues where it was
+    assert (len(ring), sequence.steps_added) == (2, 3)
 
 
 @pytest.mark.parametrize(

@@ -94,3 +94,17 @@ def test_bad_arguments_raise_clear_errors():
         buffer.beta = -0.1
     buffer.beta = 0.9
     assert buffer.beta == 0.9
+
+
+def test_numpy_scalars_are_valid_exponents():
+    # e.g. a beta schedule from np.linspace(0.4, 1.0, steps, dtype=np.float32)
+    buffer = PrioritizedBuffer(
+        4, SERIAL_OBSERVATION, SMALL_ACTION, alpha=np.float32(0.5), beta=np.float64(0.25)
+    )
+    buffer.beta = np.linspace(0.4, 1.0, 5, dtype=np.float32)[1]
+    assert buffer.beta == pytest.approx(0.55)
+    assert type(buffer.alpha) is float
+    assert type(buffer.beta) is float  # the config stays JSON-able
+    for value in (True, np.bool_(True), np.float32("nan"), np.float32(1.5), "0.5"):
+        with pytest.raises(ValueError, match=r"beta must be a number in \[0, 1\]"):
+            buffer.beta = value

@@ -10,7 +10,7 @@ from gymnasium import spaces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.buffers import FieldSpec, RingBuffer
+from agents.buffers import FieldSpec, ReservoirBuffer, RingBuffer
 
 IMAGE = FieldSpec((8, 8, 3), np.uint8)
 
@@ -200,6 +200,27 @@ def test_add_rejects_wrong_shapes_and_dtypes():
     with pytest.raises(ValueError, match=r"missing \[\], unexpected \['task'\]"):
         buffer.add(**good, task=np.zeros(2))
     assert len(buffer) == 2  # nothing of the rejected batches was stored
+
+
+@pytest.mark.parametrize("buffer_class", [RingBuffer, ReservoirBuffer])
+def test_an_empty_field_beside_full_ones_is_an_error_naming_the_field(buffer_class):
+    buffer = buffer_class(10, SERIAL_OBSERVATION, SMALL_ACTION)
+    transitions = serial_transitions(0, 3)
+    transitions["observation"] = transitions["observation"][:0]  # the first field sets n = 0
+    with pytest.raises(ValueError, match=r"action: expected shape \(0, 1\) .* got \(3, 1\)"):
+        buffer.add(**transitions)
+    assert len(buffer) == 0
+    assert buffer.added == 0
+
+
+def test_ragged_lists_are_an_error_naming_the_field():
+    buffer = RingBuffer(10, SERIAL_OBSERVATION, SMALL_ACTION)
+    transitions = serial_transitions(0, 2)
+    transitions["next_observation"] = [[1, 0], [2]]
+    with pytest.raises(ValueError, match="next_observation: cannot be made an array") as raised:
+        buffer.add(**transitions)
+    assert "inhomogeneous" in str(raised.value)  # numpy's reason is kept
+    assert len(buffer) == 0
 
 
 def test_add_accepts_lossless_casts_and_empty_batches():

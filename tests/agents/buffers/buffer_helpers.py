@@ -42,6 +42,19 @@ def serial_transitions(start: int, count: int, label: int = 0) -> dict[str, np.n
     }
 
 
+def fill_batched_and_one_by_one(batched, single, batch_sizes) -> None:
+    """Add the same serial transitions to ``batched`` in batches of ``batch_sizes`` and to
+    ``single`` one at a time; then assert that both store the same arrays."""
+    start = 0
+    for batch_size in batch_sizes:
+        batched.add(**serial_transitions(start, batch_size))
+        start += batch_size
+    for serial in range(start):
+        single.add(**serial_transitions(serial, 1))
+    for name, array in batched.storage.arrays.items():
+        np.testing.assert_array_equal(array, single.storage.arrays[name], err_msg=name)
+
+
 def chi_squared_critical(degrees_of_freedom: int) -> float:
     """The 0.999 quantile of chi-squared: a correct sampler exceeds it once in 1000 runs."""
     try:

@@ -10,6 +10,7 @@ from buffer_helpers import (
     SMALL_ACTION,
     chi_squared,
     chi_squared_critical,
+    fill_batched_and_one_by_one,
     serial_transitions,
 )
 from hypothesis import given, settings
@@ -57,14 +58,7 @@ def test_each_of_k_equal_tasks_holds_a_kth_of_the_reservoir(
 def test_batched_add_equals_adding_one_by_one(batch_sizes, seed):
     batched = ReservoirBuffer(12, SERIAL_OBSERVATION, SMALL_ACTION, seed=seed)
     single = ReservoirBuffer(12, SERIAL_OBSERVATION, SMALL_ACTION, seed=seed)
-    start = 0
-    for batch_size in batch_sizes:
-        batched.add(**serial_transitions(start, batch_size))
-        start += batch_size
-    for serial in range(start):
-        single.add(**serial_transitions(serial, 1))
-    for name, array in batched.storage.arrays.items():
-        np.testing.assert_array_equal(array, single.storage.arrays[name], err_msg=name)
+    fill_batched_and_one_by_one(batched, single, batch_sizes)
 
 
 def test_every_item_is_kept_with_equal_probability():

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from buffer_helpers import SERIAL_OBSERVATION, SMALL_ACTION, serial_transitions
+from buffer_helpers import (
+    SERIAL_OBSERVATION,
+    SMALL_ACTION,
+    fill_batched_and_one_by_one,
+    serial_transitions,
+)
 from gymnasium import spaces
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -40,15 +45,7 @@ def test_ring_holds_exactly_the_newest_capacity_transitions(capacity, batch_size
 def test_batched_add_equals_adding_one_by_one(batch_sizes):
     batched = RingBuffer(13, SERIAL_OBSERVATION, SMALL_ACTION)
     single = RingBuffer(13, SERIAL_OBSERVATION, SMALL_ACTION)
-    total = sum(batch_sizes)
-    start = 0
-    for batch_size in batch_sizes:
-        batched.add(**serial_transitions(start, batch_size))
-        start += batch_size
-    for serial in range(total):
-        single.add(**serial_transitions(serial, 1))
-    for name, array in batched.storage.arrays.items():
-        np.testing.assert_array_equal(array, single.storage.arrays[name], err_msg=name)
+    fill_batched_and_one_by_one(batched, single, batch_sizes)
     assert batched.position == single.position
 
 

@@ -309,23 +309,17 @@ def test_the_stream_check_compares_every_byte():
 @pytest.mark.parametrize("placement", ["fifo", "reservoir"])
 def test_strided_inputs_are_stored_like_contiguous_ones(placement):
     simulator = StreamSimulator([[4], [6]])
-    contiguous = SequenceBuffer(
-        64,
-        OBSERVATION,
-        ACTION,
-        num_envs=2,
-        sequence_length=2,
-        chunk_length=4,
-        placement=placement,
-    )
-    strided = SequenceBuffer(
-        64,
-        OBSERVATION,
-        ACTION,
-        num_envs=2,
-        sequence_length=2,
-        chunk_length=4,
-        placement=placement,
+    contiguous, strided = (
+        SequenceBuffer(
+            64,
+            OBSERVATION,
+            ACTION,
+            num_envs=2,
+            sequence_length=2,
+            chunk_length=4,
+            placement=placement,
+        )
+        for _ in range(2)
     )
     for _ in range(20):
         batch = simulator.transition()

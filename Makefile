@@ -25,6 +25,7 @@ test: lint
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/core.py
 	$(BIN)/python benchmarks/buffers.py
+	$(BIN)/python benchmarks/minigames.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -17,12 +17,15 @@ from envsuite.core import (
     sequence_ids,
 )
 from envsuite.core.registry import register_sequences
+from envsuite.minigames import register_minigames
 
 try:
     __version__ = version("envsuite")
 except PackageNotFoundError:  # a checkout on sys.path without an install
     __version__ = "0+unknown"
 
+# Task ids first: sequences name them, and registering a sequence checks that its tasks exist.
+register_minigames()
 register_sequences()
 
 __all__ = [

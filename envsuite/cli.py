@@ -11,7 +11,10 @@ from collections import defaultdict
 from collections.abc import Sequence as Sequence_
 from pathlib import Path
 
+import gymnasium as gym
+import matplotlib.pyplot as plt
 import numpy as np
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -46,6 +49,21 @@ def main(argv: Sequence_[str] | None = None) -> int:
     rollout_parser.add_argument("--eval-every", type=_positive, default=1000)
     rollout_parser.add_argument("--eval-episodes", type=_positive, default=5)
 
+    frame_parser = commands.add_parser(
+        "frame", help="save a PNG of any id's rgb_array render after some random steps"
+    )
+    frame_parser.add_argument("id", help="a task or sequence id")
+    frame_parser.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    frame_parser.add_argument("--steps", type=_non_negative, default=20, help="random steps first")
+    frame_parser.add_argument("--seed", type=_non_negative, default=0)
+    frame_parser.add_argument(
+        "--kwarg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a keyword argument for gym.make (YAML value), e.g. --kwarg theme=neon",
+    )
+
     report_parser = commands.add_parser(
         "report", help="metrics, figures and an HTML page from run directories of one sequence"
     )
@@ -78,6 +96,15 @@ def main(argv: Sequence_[str] | None = None) -> int:
             return list_ids(console, arguments.family)
         if arguments.command == "show":
             return show(console, arguments.id, arguments.blocks)
+        if arguments.command == "frame":
+            return save_frame(
+                console,
+                arguments.id,
+                arguments.out,
+                arguments.steps,
+                arguments.seed,
+                arguments.kwarg,
+            )
         if arguments.command == "report":
             return report(
                 console,
@@ -218,6 +245,35 @@ def rollout(
     if evaluator is not None:
         evaluator.close()
         console.print(f"evaluations written to {evaluator.store.run_dir}")
+    return 0
+
+
+def save_frame(
+    console: Console, env_id: str, out: Path, steps: int, seed: int, kwarg_texts: list[str]
+) -> int:
+    kwargs = {}
+    for text in kwarg_texts:
+        key, separator, value = text.partition("=")
+        if not separator or not key:
+            console.print(f"[red]error:[/red] --kwarg: expected KEY=VALUE, got {text!r}")
+            return 2
+        kwargs[key] = yaml.safe_load(value)
+    try:
+        env = gym.make(env_id, render_mode="rgb_array", **kwargs)
+    except (gym.error.Error, TypeError, ValueError) as error:
+        console.print(f"[red]error:[/red] {env_id}: {error}", highlight=False, soft_wrap=True)
+        return 2
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+    frame = env.render()
+    env.close()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plt.imsave(out, frame)
+    console.print(f"wrote {out} ({frame.shape[1]}x{frame.shape[0]})", highlight=False)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
 from envsuite.cli import main
@@ -14,7 +16,7 @@ def test_list_prints_every_sequence(capsys) -> None:
     assert "envsuite/ClassicCartPoleAcrobot-v0" in out
     assert main(["list", "--family", "classic"]) == 0
     assert main(["list", "--family", "nope"]) == 1
-    assert "families: ['classic']" in capsys.readouterr().out
+    assert "families: ['classic', 'minigames']" in capsys.readouterr().out
 
 
 def test_show_prints_spec_spaces_and_schedule(capsys) -> None:
@@ -65,3 +67,17 @@ def test_show_reports_a_task_that_cannot_be_made(capsys, write_spec) -> None:
 def test_bad_override_exits_2(capsys) -> None:
     assert main(["rollout", "ClassicCartPoleAcrobot", "--steps-per-task", "0"]) == 2
     assert "steps_per_task" in capsys.readouterr().out
+
+
+def test_frame_saves_the_render_of_any_id_with_keyword_arguments(capsys, tmp_path) -> None:
+    out = tmp_path / "catch.png"
+    arguments = ["frame", "envsuite/Catch-v0", "--out", str(out), "--steps", "3"]
+    assert main([*arguments, "--kwarg", "theme=neon", "--kwarg", "fruit_speed=0.9"]) == 0
+    image = plt.imread(out)
+    assert image.shape[:2] == (256, 256)
+    neon_yellow = np.array([1.0, 1.0, 0.0])  # the neon theme's paddle
+    assert np.all(image[..., :3] == neon_yellow, axis=-1).any()
+    assert main([*arguments, "--kwarg", "theme"]) == 2
+    assert "--kwarg: expected KEY=VALUE" in capsys.readouterr().out
+    assert main([*arguments, "--kwarg", "theme=sepia"]) == 2
+    assert "theme: unknown theme 'sepia'" in capsys.readouterr().out

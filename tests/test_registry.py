@@ -22,6 +22,14 @@ def test_every_registered_id_passes_the_harness(env_id: str) -> None:
     check_task(env_id, **make_kwargs)
 
 
+@pytest.mark.parametrize("env_id", envsuite.registered_ids("minigames"))
+def test_every_minigame_id_passes_the_harness_from_pixels(env_id: str) -> None:
+    if env_id in SEQUENCE_IDS:
+        check_task(env_id, steps_per_task=23, task_kwargs={"obs_mode": "pixels"})
+    else:
+        check_task(env_id, obs_mode="pixels")
+
+
 def test_every_yaml_is_registered_under_its_name_and_family() -> None:
     files = sorted(data_path("tasks").rglob("*.yaml"))
     assert len(files) >= 2
@@ -30,7 +38,10 @@ def test_every_yaml_is_registered_under_its_name_and_family() -> None:
         assert spec.id in gym.registry
         assert spec.id in SEQUENCE_IDS
         assert family_of(spec.id) == path.parent.name
-    assert envsuite.registered_ids("classic") == sorted(SEQUENCE_IDS)
+    assert set(envsuite.registered_ids("classic")) <= SEQUENCE_IDS
+    minigame_ids = set(envsuite.registered_ids("minigames"))
+    assert "envsuite/Catch-v0" in minigame_ids - SEQUENCE_IDS  # tasks as well as sequences
+    assert "envsuite/MinigamesCross-v0" in minigame_ids & SEQUENCE_IDS
     assert envsuite.registered_ids("no-such-family") == []
 
 

@@ -80,7 +80,8 @@ class Sequence:
 def make_sequence(name_or_id: str, **overrides: Any) -> Sequence:
     """Look a sequence up by id, name (latest version) or YAML path, optionally overriding fields.
 
-    ``overrides`` may set ``steps_per_task``, ``schedule``, ``task_id_mode`` and ``seed``.
+    ``overrides`` may set ``steps_per_task``, ``schedule``, ``task_id_mode``, ``seed`` and
+    ``task_kwargs`` (merged into every task's kwargs).
     """
     spec = find_sequence_spec(name_or_id)
     if overrides:

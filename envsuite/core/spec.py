@@ -32,7 +32,7 @@ SEQUENCE_FIELDS = (
     "task_id_mode",
     "seed",
 )
-OVERRIDABLE_FIELDS = ("steps_per_task", "schedule", "task_id_mode", "seed")
+OVERRIDABLE_FIELDS = ("steps_per_task", "schedule", "task_id_mode", "seed", "task_kwargs")
 TASK_FIELDS = ("id", "kwargs", "name")
 # Which parameters each schedule type takes; every type may omit them and get the default.
 SCHEDULE_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -126,7 +126,8 @@ class SequenceSpec:
         """Return a copy with some fields replaced, validated like the YAML fields.
 
         Only ``steps_per_task``, ``schedule``, ``task_id_mode`` and ``seed`` may be overridden: the
-        rest define the sequence and its id.
+        rest define the sequence and its id. ``task_kwargs`` is merged into every task's
+        ``kwargs`` (e.g. ``{"obs_mode": "pixels"}`` to play a minigame sequence from pixels).
         """
         for key in overrides:
             if key not in OVERRIDABLE_FIELDS:
@@ -144,6 +145,11 @@ class SequenceSpec:
             changes["task_id_mode"] = _parse_task_id_mode(overrides["task_id_mode"], source)
         if "seed" in overrides:
             changes["seed"] = _non_negative_int(overrides["seed"], source, "seed")
+        if "task_kwargs" in overrides:
+            extra = _parse_kwargs(overrides["task_kwargs"], source, "task_kwargs")
+            changes["tasks"] = tuple(
+                dataclasses.replace(task, kwargs={**task.kwargs, **extra}) for task in self.tasks
+            )
         updated = dataclasses.replace(self, **changes)
         check_steps_fit_schedule(updated, source)
         return updated
@@ -268,19 +274,23 @@ def _parse_task(entry: Any, where: str, source: str) -> TaskSpec:
             else "; see `envsuite list` or gymnasium.pprint_registry()"
         )
         raise SpecError(source, f"{where}.id", f"unknown gymnasium id {task_id!r}{hint}")
-    kwargs = entry.get("kwargs", {}) or {}
-    if not isinstance(kwargs, Mapping) or not all(isinstance(key, str) for key in kwargs):
-        raise SpecError(source, f"{where}.kwargs", "must be a mapping of keyword arguments")
-    if "render_mode" in kwargs:
-        raise SpecError(
-            source,
-            f"{where}.kwargs.render_mode",
-            "render mode is the sequence env's: pass render_mode to gymnasium.make instead",
-        )
+    kwargs = _parse_kwargs(entry.get("kwargs", {}) or {}, source, f"{where}.kwargs")
     name = entry.get("name", task_id.rsplit("/", 1)[-1])
     if not isinstance(name, str) or not name:
         raise SpecError(source, f"{where}.name", f"must be a non-empty string, got {name!r}")
-    return TaskSpec(id=task_id, kwargs=dict(kwargs), name=name)
+    return TaskSpec(id=task_id, kwargs=kwargs, name=name)
+
+
+def _parse_kwargs(value: Any, source: str, where: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise SpecError(source, where, "must be a mapping of keyword arguments")
+    if "render_mode" in value:
+        raise SpecError(
+            source,
+            f"{where}.render_mode",
+            "render mode is the sequence env's: pass render_mode to gymnasium.make instead",
+        )
+    return dict(value)
 
 
 def _parse_schedule(value: Any, tasks: tuple[TaskSpec, ...], source: str) -> ScheduleSpec:

@@ -1,0 +1,180 @@
+"""The batched face of every minigame: ``gym.make_vec("envsuite/<Game>-v0", num_envs=N)``.
+
+All N envs step in one numba loop; env ``i`` reset with ``seed`` plays exactly as a single env
+reset with ``seed + i`` (gymnasium's next-step autoreset: the step after an episode ends resets).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS, initial_random_state
+from envsuite.minigames.games import env_state_size, reset_batch, step_batch
+from envsuite.minigames.render import OBSERVATION_SIZE, RENDER_SIZE, rasterize
+from envsuite.minigames.task import make_task
+
+
+class MinigameVectorEnv(gym.vector.VectorEnv):
+    """``num_envs`` copies of one minigame task, stepped together; see :class:`MinigameEnv`.
+
+    Takes the single env's arguments plus ``num_envs`` and ``max_episode_steps`` (``None``: no
+    limit; ``gym.make_vec`` passes the registered 1000). ``reset(options={"reset_mask": m})``
+    resets only the envs where ``m`` is true.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["rgb_array"],
+        "render_fps": 15,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        game: str,
+        num_envs: int = 1,
+        obs_mode: str = "symbolic",
+        variant: str = "default",
+        theme: str | None = None,
+        background: str = "plain",
+        sticky_action_probability: float = 0.1,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        **task_params: float,
+    ) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs: must be a positive integer, got {num_envs!r}")
+        if max_episode_steps is not None and (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, int)
+            or max_episode_steps < 1
+        ):
+            raise ValueError(
+                f"max_episode_steps: must be a positive integer or None, got {max_episode_steps!r}"
+            )
+        self.task = make_task(
+            game,
+            obs_mode,
+            variant,
+            theme,
+            background,
+            sticky_action_probability,
+            render_mode,
+            task_params,
+        )
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self.max_episode_steps = max_episode_steps
+        self.single_observation_space = self.task.observation_space()
+        self.single_action_space = self.task.action_space()
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+
+        self._states = np.zeros((num_envs, env_state_size(self.task.game)), dtype=np.int32)
+        self._rngs = np.zeros((num_envs, 1), dtype=np.uint64)
+        self._pending_reset = np.zeros(num_envs, dtype=np.bool_)
+        self._elapsed = np.zeros(num_envs, dtype=np.int64)
+        self._rewards = np.zeros(num_envs, dtype=np.float64)
+        self._terminations = np.zeros(num_envs, dtype=np.bool_)
+        self._grids = np.zeros(
+            (num_envs, GRID_SIZE, GRID_SIZE, self.task.num_channels), dtype=np.bool_
+        )
+        self._pixels = np.zeros((num_envs, OBSERVATION_SIZE, OBSERVATION_SIZE, 3), dtype=np.uint8)
+        self._seeded = np.zeros(num_envs, dtype=np.bool_)
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        mask = np.ones(self.num_envs, dtype=np.bool_)
+        if options is not None and "reset_mask" in options:
+            mask = np.asarray(options["reset_mask"])
+            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
+                raise ValueError(
+                    f"reset_mask: must be a bool array of shape ({self.num_envs},), got {mask!r}"
+                )
+        seeds = _seeds(seed, self.num_envs)
+        super().reset(seed=seed if isinstance(seed, int) else None)
+        for index in np.flatnonzero(mask):
+            if seeds[index] is not None or not self._seeded[index]:
+                self._rngs[index, 0] = initial_random_state(seeds[index])
+                self._seeded[index] = True
+        task = self.task
+        reset_batch(
+            task.game_index,
+            mask,
+            self._states,
+            task.params,
+            self._rngs,
+            self._grids,
+        )
+        self._pending_reset[mask] = False
+        self._elapsed[mask] = 0
+        return self._observations(), {}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        actions = np.asarray(actions)
+        if (
+            actions.shape != (self.num_envs,)
+            or actions.dtype.kind not in "iu"
+            or actions.min() < 0
+            or actions.max() >= NUM_ACTIONS
+        ):
+            raise ValueError(
+                f"actions: must be {self.num_envs} integers in [0, {NUM_ACTIONS}) (noop, left, "
+                f"right, up, down, fire), got {actions!r}"
+            )
+        task = self.task
+        resetting = self._pending_reset.copy()
+        step_batch(
+            task.game_index,
+            self._states,
+            task.params,
+            task.sticky_action_probability,
+            self._rngs,
+            actions,
+            resetting,
+            self._rewards,
+            self._terminations,
+            self._grids,
+        )
+        self._elapsed[resetting] = 0
+        self._elapsed[~resetting] += 1
+        if self.max_episode_steps is None:
+            truncations = np.zeros(self.num_envs, dtype=np.bool_)
+        else:
+            truncations = (self._elapsed >= self.max_episode_steps) & ~resetting
+        terminations = self._terminations.copy()
+        self._pending_reset = terminations | truncations
+        return self._observations(), self._rewards.copy(), terminations, truncations, {}
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() needs render_mode='rgb_array' at gym.make_vec")
+            return None
+        frames = np.empty((self.num_envs, RENDER_SIZE, RENDER_SIZE, 3), dtype=np.uint8)
+        rasterize(self._grids, self.task.palette, self.task.render_background, frames)
+        return tuple(frames)
+
+    def _observations(self) -> np.ndarray:
+        if self.task.obs_mode == "symbolic":
+            return self._grids.copy()
+        rasterize(self._grids, self.task.palette, self.task.observation_background, self._pixels)
+        return self._pixels.copy()
+
+
+def _seeds(seed: int | list[int | None] | None, num_envs: int) -> list[int | None]:
+    if seed is None:
+        return [None] * num_envs
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return [seed + index for index in range(num_envs)]
+    if isinstance(seed, list | tuple) and len(seed) == num_envs:
+        return list(seed)
+    raise ValueError(
+        f"seed: must be None, an int, or a list of {num_envs} ints or None, got {seed!r}"
+    )

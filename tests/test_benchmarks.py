@@ -1,0 +1,31 @@
+"""The benchmark scripts run end to end (tiny budgets): a broken benchmark is found by make test."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
+
+
+def run_benchmark(name: str, *arguments: str) -> str:
+    completed = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), *arguments],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    return completed.stdout
+
+
+def test_the_minigames_benchmark_times_both_sides_and_prints_ratios() -> None:
+    tiny = ["--chunks", "1", "--num-envs", "8", "--single-steps", "50", "--batched-steps", "2"]
+    out = run_benchmark("minigames.py", "--games", "Breakout", "Catch", *tiny)
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    breakout, catch = rows["Breakout"], rows["Catch"]
+    # MinAtar has Breakout: both ratio columns hold a figure; it has no Catch: dashes.
+    assert breakout[3].endswith(("x", "x!")), out
+    assert breakout[5].endswith(("x", "x!")), out
+    assert (catch[1], catch[3], catch[5]) == ("-", "-", "-"), out

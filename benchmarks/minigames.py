@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -67,7 +68,10 @@ def compare(game: str, arguments: argparse.Namespace, rng: np.random.Generator) 
         ),
     }
     if minatar_gym is not None and game in MINATAR_GAMES:
-        sides["MinAtar"] = single_env(f"MinAtar/{game}-v0")
+        # v0 keeps MinAtar's full 6-action set, as ours; gymnasium flags it as superseded by v1.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            sides["MinAtar"] = single_env(f"MinAtar/{game}-v0")
     for side in sides.values():
         if isinstance(side, gym.vector.VectorEnv):
             side.reset(seed=0)

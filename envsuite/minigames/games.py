@@ -3,7 +3,8 @@
 The vector env loops over the very functions a single env calls, so the two play alike. Games
 are chosen by index inside numba (a jitted function taking another as an argument cannot be
 cached), so adding a game means adding its module to ``GAME_MODULES`` and a branch to each of
-``_reset_game``, ``_step_game`` and ``_draw_game``.
+``_reset_game``, ``_step_game`` and ``_draw_game``. The per-env functions are inlined into the
+batch loops: as calls, passing array views (reference counts) cost more than most game steps.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from envsuite.minigames import (
     snake,
     space_invaders,
 )
-from envsuite.minigames.engine import NOOP, GameDefinition, uniform
+from envsuite.minigames.engine import NOOP, NUM_ACTIONS, GameDefinition, uniform
 
 GAME_MODULES = (breakout, freeway, asterix, space_invaders, snake, catch, runner)
 GAMES: dict[str, GameDefinition] = {module.GAME.name: module.GAME for module in GAME_MODULES}
 GAME_INDEX: dict[str, int] = {name: index for index, name in enumerate(GAMES)}
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _reset_game(game: int, state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
     if game == 0:
         breakout.reset(state, params, rng)
@@ -45,7 +46,7 @@ def _reset_game(game: int, state: np.ndarray, params: np.ndarray, rng: np.ndarra
         runner.reset(state, params, rng)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _step_game(
     game: int, state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray
 ) -> tuple[float, bool]:
@@ -64,7 +65,7 @@ def _step_game(
     return runner.step(state, action, params, rng)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _draw_game(game: int, state: np.ndarray, params: np.ndarray, grid: np.ndarray) -> None:
     grid[:] = False
     if game == 0:
@@ -93,7 +94,7 @@ def env_state_size(game: GameDefinition) -> int:
     return ENGINE_SLOTS + game.state_size
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def reset_env(
     game: int, state: np.ndarray, params: np.ndarray, rng: np.ndarray, grid: np.ndarray
 ) -> None:
@@ -103,7 +104,7 @@ def reset_env(
     _draw_game(game, state[ENGINE_SLOTS:], params, grid)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def step_env(
     game: int,
     state: np.ndarray,
@@ -150,18 +151,31 @@ def step_batch(
     sticky_action_probability: float,
     rngs: np.ndarray,
     actions: np.ndarray,
-    pending_reset: np.ndarray,
+    max_episode_steps: int,
+    elapsed: np.ndarray,
+    done: np.ndarray,
     rewards: np.ndarray,
     terminations: np.ndarray,
+    truncations: np.ndarray,
     grids: np.ndarray,
-) -> None:
-    """:func:`step_env` every env; one with ``pending_reset`` is reset instead (next-step
-    autoreset: reward 0, not terminated)."""
+) -> int:
+    """:func:`step_env` every env, with gymnasium's next-step autoreset and an episode limit.
+
+    An env whose episode ended last step (``done``) is reset instead: reward 0, neither
+    terminated nor truncated. An episode is truncated after ``max_episode_steps`` steps (0: no
+    limit). Returns -1, or the index of the first action outside the action set (then nothing
+    is stepped).
+    """
     for index in range(states.shape[0]):
-        if pending_reset[index]:
+        if actions[index] < 0 or actions[index] >= NUM_ACTIONS:
+            return index
+    for index in range(states.shape[0]):
+        if done[index]:
             reset_env(game, states[index], params, rngs[index], grids[index])
+            elapsed[index] = 0
             rewards[index] = 0.0
             terminations[index] = False
+            truncations[index] = False
         else:
             rewards[index], terminations[index] = step_env(
                 game,
@@ -172,3 +186,7 @@ def step_batch(
                 actions[index],
                 grids[index],
             )
+            elapsed[index] += 1
+            truncations[index] = 0 < max_episode_steps <= elapsed[index]
+        done[index] = terminations[index] or truncations[index]
+    return -1

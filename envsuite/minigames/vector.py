@@ -76,10 +76,12 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
 
         self._states = np.zeros((num_envs, env_state_size(self.task.game)), dtype=np.int32)
         self._rngs = np.zeros((num_envs, 1), dtype=np.uint64)
-        self._pending_reset = np.zeros(num_envs, dtype=np.bool_)
+        # Which envs ended their episode last step, so that this step resets them.
+        self._done = np.zeros(num_envs, dtype=np.bool_)
         self._elapsed = np.zeros(num_envs, dtype=np.int64)
         self._rewards = np.zeros(num_envs, dtype=np.float64)
         self._terminations = np.zeros(num_envs, dtype=np.bool_)
+        self._truncations = np.zeros(num_envs, dtype=np.bool_)
         self._grids = np.zeros(
             (num_envs, GRID_SIZE, GRID_SIZE, self.task.num_channels), dtype=np.bool_
         )
@@ -111,7 +113,7 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
             self._rngs,
             self._grids,
         )
-        self._pending_reset[mask] = False
+        self._done[mask] = False
         self._elapsed[mask] = 0
         return self._observations(), {}
 
@@ -119,39 +121,36 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         actions = np.asarray(actions)
-        if (
-            actions.shape != (self.num_envs,)
-            or actions.dtype.kind not in "iu"
-            or actions.min() < 0
-            or actions.max() >= NUM_ACTIONS
-        ):
+        invalid = 0
+        if actions.shape == (self.num_envs,) and actions.dtype.kind in "iu":
+            task = self.task
+            invalid = step_batch(
+                task.game_index,
+                self._states,
+                task.params,
+                task.sticky_action_probability,
+                self._rngs,
+                actions,
+                self.max_episode_steps or 0,
+                self._elapsed,
+                self._done,
+                self._rewards,
+                self._terminations,
+                self._truncations,
+                self._grids,
+            )
+        if invalid != -1:
             raise ValueError(
                 f"actions: must be {self.num_envs} integers in [0, {NUM_ACTIONS}) (noop, left, "
                 f"right, up, down, fire), got {actions!r}"
             )
-        task = self.task
-        resetting = self._pending_reset.copy()
-        step_batch(
-            task.game_index,
-            self._states,
-            task.params,
-            task.sticky_action_probability,
-            self._rngs,
-            actions,
-            resetting,
-            self._rewards,
-            self._terminations,
-            self._grids,
+        return (
+            self._observations(),
+            self._rewards.copy(),
+            self._terminations.copy(),
+            self._truncations.copy(),
+            {},
         )
-        self._elapsed[resetting] = 0
-        self._elapsed[~resetting] += 1
-        if self.max_episode_steps is None:
-            truncations = np.zeros(self.num_envs, dtype=np.bool_)
-        else:
-            truncations = (self._elapsed >= self.max_episode_steps) & ~resetting
-        terminations = self._terminations.copy()
-        self._pending_reset = terminations | truncations
-        return self._observations(), self._rewards.copy(), terminations, truncations, {}
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         if self.render_mode is None:

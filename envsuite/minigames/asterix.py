@@ -57,12 +57,12 @@ _MILLI = 1000
 _RAMP_STEPS = 100
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _ramp_factor(state: np.ndarray, params: np.ndarray) -> float:
     return 1.0 + params[RAMP] * state[STEPS] / _RAMP_STEPS
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _touch(state: np.ndarray) -> float:
     """Resolve the player touching the object of its lane, if any; the reward it brings."""
     lane = state[PLAYER_ROW] - 1
@@ -76,7 +76,7 @@ def _touch(state: np.ndarray) -> float:
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _spawn(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
     """Maybe send a new object into a free lane from its left or right edge."""
     if uniform(rng) >= min(1.0, params[SPAWN_RATE] * _ramp_factor(state, params)):

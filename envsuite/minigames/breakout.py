@@ -54,19 +54,19 @@ BRICKS = 11
 _MILLI = 1000
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _brick_slot(row: int, column: int) -> int:
     return BRICKS + (row - FIRST_BRICK_ROW) * GRID_SIZE + column
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_brick(state: np.ndarray, row: int, column: int) -> bool:
     if row < FIRST_BRICK_ROW or row >= FIRST_BRICK_ROW + MAX_BRICK_ROWS:
         return False
     return state[_brick_slot(row, column)] == 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _build_wall(state: np.ndarray, params: np.ndarray) -> None:
     rows = int(params[BRICK_ROWS])
     for row_index in range(MAX_BRICK_ROWS):
@@ -76,7 +76,7 @@ def _build_wall(state: np.ndarray, params: np.ndarray) -> None:
     state[BRICKS_LEFT] = rows * GRID_SIZE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _serve(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
     """Put a new ball just below the tallest wall, heading down and to a random side."""
     row = FIRST_BRICK_ROW + MAX_BRICK_ROWS
@@ -100,14 +100,14 @@ def reset(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
     _serve(state, params, rng)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _break_brick(state: np.ndarray, row: int, column: int) -> None:
     state[_brick_slot(row, column)] = 0
     state[BRICKS_BROKEN] += 1
     state[BRICKS_LEFT] -= 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _move_ball(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> float:
     """Move the ball one cell diagonally, bouncing off walls, bricks and the paddle.
 

@@ -33,7 +33,7 @@ PADDLE, FRUIT_ROW, FRUIT_COLUMN, PROGRESS, LIVES_LEFT, CATCHES = range(6)
 _MILLI = 1000
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _drop_fruit(state: np.ndarray, rng: np.ndarray) -> None:
     state[FRUIT_ROW] = 0
     state[FRUIT_COLUMN] = random_below(rng, GRID_SIZE)

@@ -1,5 +1,8 @@
 """The shared pieces every minigame builds on: the grid, the action set, a per-env RNG in numba,
 and the description of a game's task parameters and named variants.
+
+Small numba helpers called every step (here and in the games) are ``inline="always"``: a numba
+call passing arrays costs about as much as what such a helper does.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ _MIX_2 = np.uint64(0x94D049BB133111EB)
 _TWO_TO_MINUS_53 = 1.0 / 9007199254740992.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def next_random(rng: np.ndarray) -> np.uint64:
     """The next 64 random bits of ``rng`` (a one-element uint64 array), by splitmix64.
 
@@ -38,13 +41,13 @@ def next_random(rng: np.ndarray) -> np.uint64:
     return mixed ^ (mixed >> np.uint64(31))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def uniform(rng: np.ndarray) -> float:
     """A float in [0, 1) from ``rng``."""
     return float(next_random(rng) >> np.uint64(11)) * _TWO_TO_MINUS_53
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def random_below(rng: np.ndarray, count: int) -> int:
     """An integer in ``[0, count)`` from ``rng``."""
     return int(uniform(rng) * count)
@@ -57,13 +60,20 @@ def initial_random_state(seed: int | None) -> np.uint64:
 
 @dataclass(frozen=True)
 class Param:
-    """A task parameter: something a sequence may change without changing any shape."""
+    """A task parameter: something a sequence may change without changing any shape.
+
+    A default written as an ``int`` makes a count (lives, rows, cells): it takes whole numbers.
+    """
 
     name: str
     default: float
     low: float
     high: float
     doc: str
+
+    @property
+    def integer(self) -> bool:
+        return isinstance(self.default, int)
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,10 @@ class GameDefinition:
             value = values[param.name]
             if isinstance(value, bool) or not isinstance(value, int | float | np.number):
                 raise ValueError(f"{param.name}: must be a number, got {value!r}")
+            if param.integer and not float(value).is_integer():
+                raise ValueError(
+                    f"{param.name}: must be a whole number ({param.doc}), got {value!r}"
+                )
             if not param.low <= value <= param.high:
                 raise ValueError(
                     f"{param.name}: {value!r} is outside [{param.low}, {param.high}] "

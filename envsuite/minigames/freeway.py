@@ -58,20 +58,20 @@ _FAST_MILLI = 1000
 _MAX_SPEED_MILLI = 2000
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _car_column(state: np.ndarray, lane: int, car: int, cars_per_lane: int) -> int:
     """The column of car ``car`` of ``lane``: the lane's cars keep even gaps and wrap around."""
     return (state[LANE_COLUMN + lane] + car * GRID_SIZE // cars_per_lane) % GRID_SIZE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lane_speed(state: np.ndarray, lane: int, params: np.ndarray) -> int:
     """The lane's speed now, in thousandths of a cell per step, the ramp included."""
     gain = round(params[RAMP] * _MILLI) * state[CROSSINGS]
     return min(_MAX_SPEED_MILLI, state[LANE_SPEED + lane] + gain)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _chicken_is_hit(state: np.ndarray, cars_per_lane: int) -> bool:
     row = state[CHICKEN_ROW]
     if row < 1 or row > NUM_LANES:

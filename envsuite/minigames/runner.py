@@ -110,7 +110,7 @@ _LEVEL_STRIDE = np.uint64(0xD1B54A32D192ED03)
 _LEVEL_OFFSET = np.uint64(0x5851F42D4C957F2D)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_solid(state: np.ndarray, row: int, column: int) -> bool:
     """Whether (row, column) blocks the player: ground, a platform, the level's ends, the sky's
     top."""
@@ -121,7 +121,7 @@ def _is_solid(state: np.ndarray, row: int, column: int) -> bool:
     return (state[SOLID + column] >> row) & 1 == 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _add_enemy(state: np.ndarray, low: int, high: int, rng: np.ndarray) -> None:
     for slot in range(MAX_ENEMIES):
         base = ENEMIES + slot * ENEMY_FIELDS
@@ -135,7 +135,7 @@ def _add_enemy(state: np.ndarray, low: int, high: int, rng: np.ndarray) -> None:
             return
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _generate(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
     """Lay out ground, gaps, platforms, enemies and coins over the state's level length.
 

@@ -63,17 +63,17 @@ _FOOD_DRAWS = 4
 _OBSTACLE_ATTEMPTS = 20  # tries per obstacle; a crowded board gets fewer obstacles, not a hang
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _row_step(direction: int) -> int:
     return -1 if direction == UP else 1 if direction == DOWN else 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _column_step(direction: int) -> int:
     return -1 if direction == LEFT else 1 if direction == RIGHT else 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _opposite(direction: int) -> int:
     if direction == UP:
         return DOWN
@@ -84,12 +84,12 @@ def _opposite(direction: int) -> int:
     return LEFT
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cell_at_ring(state: np.ndarray, offset_behind_head: int) -> int:
     return state[BODY + (state[HEAD] - offset_behind_head) % NUM_CELLS]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _place_food(state: np.ndarray, rng: np.ndarray) -> int:
     """Put one food on a uniformly chosen empty cell; returns the cell (-1: the board is full)."""
     # A few blind draws find an empty cell at once on all but a crowded board; only then count.
@@ -114,7 +114,7 @@ def _place_food(state: np.ndarray, rng: np.ndarray) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _obstacle_fits(state: np.ndarray, row: int, column: int, snake_row: int) -> bool:
     """Obstacles keep off the border, the snake's starting row and each other's neighbourhood
     (diagonals included): then every free cell stays reachable from every other."""
@@ -159,7 +159,7 @@ def reset(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
         state[FOOD_CELLS + slot] = _place_food(state, rng)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _move(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> tuple[float, bool]:
     """Move the snake one cell; returns the reward and whether it crashed."""
     direction = state[NEXT_DIRECTION]
@@ -210,7 +210,7 @@ def step(state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray) ->
     return _move(state, params, rng)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _draw_cell(grid: np.ndarray, cell: int, channel: int) -> None:
     if cell >= 0:
         grid[cell // GRID_SIZE, cell % GRID_SIZE, channel] = True

@@ -73,12 +73,12 @@ FRIENDLY_BULLETS = 10
 ENEMY_BULLETS = FRIENDLY_BULLETS + 2 * BULLET_SLOTS
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _is_alive(state: np.ndarray, block_row: int, block_column: int) -> bool:
     return ((state[ALIENS] >> (block_row * ALIEN_COLUMNS + block_column)) & 1) == 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hit_alien_at(state: np.ndarray, row: int, column: int) -> bool:
     """Kill the living alien on grid cell (row, column), if there is one."""
     block_row = row - state[ALIEN_TOP]
@@ -92,7 +92,7 @@ def _hit_alien_at(state: np.ndarray, row: int, column: int) -> bool:
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _new_wave(state: np.ndarray) -> None:
     state[ALIENS] = FULL_WAVE
     state[ALIEN_TOP] = 0
@@ -111,13 +111,13 @@ def reset(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
         state[FRIENDLY_BULLETS + 2 * slot] = EMPTY
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _march_speed(state: np.ndarray, params: np.ndarray) -> float:
     speed = params[MARCH_SPEED] + params[WAVE_SPEEDUP] * state[WAVE] + params[RAMP] * state[KILLS]
     return min(1.0, speed)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _march(state: np.ndarray) -> None:
     """Move the block one column its way, or one row down and about turn at a wall.
 
@@ -141,7 +141,7 @@ def _march(state: np.ndarray) -> None:
         state[ALIEN_LEFT] += direction
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _lowest_alien_row(state: np.ndarray, block_column: int) -> int:
     """Grid row of the lowest living alien of a block column, or -1 if the column is empty."""
     for block_row in range(ALIEN_ROWS - 1, -1, -1):
@@ -150,7 +150,7 @@ def _lowest_alien_row(state: np.ndarray, block_column: int) -> int:
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _alien_fires(state: np.ndarray, rng: np.ndarray) -> None:
     """The lowest alien of a random non-empty column drops a bullet, if a slot is free."""
     free_slot = -1

@@ -37,6 +37,9 @@ def test_variants_and_overrides_resolve_and_bad_ones_name_the_field() -> None:
         game.resolve_params("default", {"fruit_speed": 3.0})
     with pytest.raises(ValueError, match="lives: must be a number"):
         game.resolve_params("default", {"lives": "three"})
+    with pytest.raises(ValueError, match=r"lives: must be a whole number \(misses before"):
+        game.resolve_params("default", {"lives": 2.5})
+    assert game.resolve_params("default", {"lives": 2.0})[catch.LIVES] == 2
 
 
 @pytest.mark.parametrize(
@@ -174,3 +177,18 @@ def test_episode_limits_truncate_alike_in_single_and_vector_envs(game: str) -> N
     env.reset(seed=0)
     ends = [env.step(0)[2:4] for _ in range(15)]
     assert ends[-1][0] or ends[-1][1]
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_every_variant_resolves_and_plays(game: str) -> None:
+    definition = GAMES[game]
+    assert len(definition.variant_names()) >= 4  # default and at least three named ones
+    for variant in definition.variant_names():
+        params = definition.resolve_params(variant, {})
+        for param, value in zip(definition.params, params, strict=True):
+            assert param.low <= value <= param.high
+        env = gym.make(f"envsuite/{game}-v0", variant=variant)
+        env.reset(seed=0)
+        for action in range(6):
+            observation, *_ = env.step(action)
+            assert env.observation_space.contains(observation)

@@ -8,14 +8,18 @@ whenever any of its source files changes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from numba.core.dispatcher import Dispatcher
 
 
-def drop_stale_cache(package: ModuleType, dispatcher: Dispatcher) -> bool:
-    """Delete the cached code of ``package``'s modules if any of its ``.py`` files changed.
+def drop_stale_cache(
+    package: ModuleType, dispatcher: Dispatcher, uses: Sequence[ModuleType] = ()
+) -> bool:
+    """Delete the cached code of ``package``'s modules if any of its ``.py`` files changed, or
+    the file of any module in ``uses`` (jitted code from outside the package that it calls).
 
     ``dispatcher`` is any ``@njit(cache=True)`` function of the package (it tells where numba
     keeps the package's cache). Returns whether the cache was dropped. A source digest is kept
@@ -24,7 +28,7 @@ def drop_stale_cache(package: ModuleType, dispatcher: Dispatcher) -> bool:
     folder = Path(package.__file__).parent
     sources = sorted(folder.glob("*.py"))
     digest = hashlib.sha256()
-    for source in sources:
+    for source in [*sources, *(Path(module.__file__) for module in uses)]:
         digest.update(source.name.encode())
         digest.update(source.read_bytes())
     cache_folder = Path(dispatcher.stats.cache_path)

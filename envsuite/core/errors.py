@@ -18,3 +18,10 @@ class SpecError(ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"{source}: {field}: {problem}")
+
+
+def check_choice(field: str, value: str, allowed: list[str] | tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``, else a ValueError naming the field and the choices."""
+    if value not in allowed:
+        raise ValueError(f"{field}: unknown {field} {value!r}; allowed: {list(allowed)}")
+    return value

@@ -8,16 +8,18 @@ import sys
 
 import gymnasium as gym
 
+from envsuite import numba_random, raster
 from envsuite.minigames.engine import ACTION_NAMES, GameDefinition, Param
 from envsuite.minigames.env import MinigameEnv
 from envsuite.minigames.games import GAMES, step_batch
-from envsuite.minigames.render import BACKGROUNDS, THEMES
+from envsuite.minigames.render import THEMES
 from envsuite.minigames.vector import MinigameVectorEnv
 from envsuite.numba_cache import drop_stale_cache
+from envsuite.raster import BACKGROUNDS
 
 MAX_EPISODE_STEPS = 1000
 
-drop_stale_cache(sys.modules[__name__], step_batch)
+drop_stale_cache(sys.modules[__name__], step_batch, uses=(numba_random, raster))
 
 
 def register_minigames() -> list[str]:

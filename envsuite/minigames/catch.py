@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import GRID_SIZE, LEFT, RIGHT, GameDefinition, Param, random_below
+from envsuite.minigames.engine import GRID_SIZE, LEFT, RIGHT, GameDefinition, Param
+from envsuite.numba_random import random_below
 
 GAME = GameDefinition(
     name="Catch",

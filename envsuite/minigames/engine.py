@@ -1,8 +1,8 @@
-"""The shared pieces every minigame builds on: the grid, the action set, a per-env RNG in numba,
-and the description of a game's task parameters and named variants.
+"""The shared pieces every minigame builds on: the grid, the action set, and the description of
+a game's task parameters and named variants (randomness: ``envsuite.numba_random``).
 
-Small numba helpers called every step (here and in the games) are ``inline="always"``: a numba
-call passing arrays costs about as much as what such a helper does.
+Small numba helpers called every step (in the games) are ``inline="always"``: a numba call
+passing arrays costs about as much as what such a helper does.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 GRID_SIZE = 10
 # One action set for every game, so sequences never remap actions; a game ignores what it does
@@ -20,42 +19,6 @@ GRID_SIZE = 10
 ACTION_NAMES = ("noop", "left", "right", "up", "down", "fire")
 NOOP, LEFT, RIGHT, UP, DOWN, FIRE = range(len(ACTION_NAMES))
 NUM_ACTIONS = len(ACTION_NAMES)
-
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
-_TWO_TO_MINUS_53 = 1.0 / 9007199254740992.0
-
-
-@njit(cache=True, inline="always")
-def next_random(rng: np.ndarray) -> np.uint64:
-    """The next 64 random bits of ``rng`` (a one-element uint64 array), by splitmix64.
-
-    Every env carries its own RNG state in an array, so a batch of envs plays exactly as the
-    same envs one by one, and pickling an env pickles where its randomness stands.
-    """
-    rng[0] += _GOLDEN
-    mixed = rng[0]
-    mixed = (mixed ^ (mixed >> np.uint64(30))) * _MIX_1
-    mixed = (mixed ^ (mixed >> np.uint64(27))) * _MIX_2
-    return mixed ^ (mixed >> np.uint64(31))
-
-
-@njit(cache=True, inline="always")
-def uniform(rng: np.ndarray) -> float:
-    """A float in [0, 1) from ``rng``."""
-    return float(next_random(rng) >> np.uint64(11)) * _TWO_TO_MINUS_53
-
-
-@njit(cache=True, inline="always")
-def random_below(rng: np.ndarray, count: int) -> int:
-    """An integer in ``[0, count)`` from ``rng``."""
-    return int(uniform(rng) * count)
-
-
-def initial_random_state(seed: int | None) -> np.uint64:
-    """The RNG state an env starts from after ``reset(seed=seed)`` (fresh entropy for None)."""
-    return np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,11 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS, initial_random_state
+from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS
 from envsuite.minigames.games import env_state_size, reset_env, step_env
 from envsuite.minigames.render import OBSERVATION_SIZE, RENDER_SIZE, rasterize_one
 from envsuite.minigames.task import make_task
+from envsuite.numba_random import initial_random_state
 
 
 class MinigameEnv(gym.Env[np.ndarray, np.int64]):

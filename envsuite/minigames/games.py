@@ -21,7 +21,8 @@ from envsuite.minigames import (
     snake,
     space_invaders,
 )
-from envsuite.minigames.engine import NOOP, NUM_ACTIONS, GameDefinition, uniform
+from envsuite.minigames.engine import NOOP, NUM_ACTIONS, GameDefinition
+from envsuite.numba_random import uniform
 
 GAME_MODULES = (breakout, freeway, asterix, space_invaders, snake, catch, runner)
 GAMES: dict[str, GameDefinition] = {module.GAME.name: module.GAME for module in GAME_MODULES}

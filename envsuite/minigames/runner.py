@@ -6,17 +6,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import (
-    FIRE,
-    GRID_SIZE,
-    LEFT,
-    RIGHT,
-    UP,
-    GameDefinition,
-    Param,
-    random_below,
-    uniform,
-)
+from envsuite.minigames.engine import FIRE, GRID_SIZE, LEFT, RIGHT, UP, GameDefinition, Param
+from envsuite.numba_random import random_below, uniform
 
 GAME = GameDefinition(
     name="Runner",

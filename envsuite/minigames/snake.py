@@ -6,16 +6,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import (
-    DOWN,
-    GRID_SIZE,
-    LEFT,
-    RIGHT,
-    UP,
-    GameDefinition,
-    Param,
-    random_below,
-)
+from envsuite.minigames.engine import DOWN, GRID_SIZE, LEFT, RIGHT, UP, GameDefinition, Param
+from envsuite.numba_random import random_below
 
 GAME = GameDefinition(
     name="Snake",

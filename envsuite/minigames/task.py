@@ -12,14 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
+from envsuite.core.errors import check_choice
 from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS, GameDefinition
 from envsuite.minigames.games import GAME_INDEX, GAMES
 from envsuite.minigames.render import (
     MAX_CHANNELS,
     OBSERVATION_SIZE,
     RENDER_SIZE,
-    background_image,
-    check_choice,
+    theme_background,
     theme_palette,
 )
 
@@ -86,6 +86,6 @@ def make_task(
         obs_mode=obs_mode,
         sticky_action_probability=float(sticky_action_probability),
         palette=theme_palette(theme),
-        observation_background=background_image(theme, background, OBSERVATION_SIZE),
-        render_background=background_image(theme, background, RENDER_SIZE),
+        observation_background=theme_background(theme, background, OBSERVATION_SIZE),
+        render_background=theme_background(theme, background, RENDER_SIZE),
     )

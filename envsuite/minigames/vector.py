@@ -13,10 +13,11 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS, initial_random_state
+from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS
 from envsuite.minigames.games import env_state_size, reset_batch, step_batch
 from envsuite.minigames.render import OBSERVATION_SIZE, RENDER_SIZE, rasterize
 from envsuite.minigames.task import make_task
+from envsuite.numba_random import initial_random_state
 
 
 class MinigameVectorEnv(gym.vector.VectorEnv):

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from envsuite.minigames import GAMES, THEMES, catch
-from envsuite.minigames.engine import LEFT, RIGHT, random_below, uniform
-from envsuite.minigames.render import BACKGROUNDS, background_image
+from envsuite.minigames.engine import LEFT, RIGHT
+from envsuite.minigames.render import theme_background
+from envsuite.numba_random import random_below, uniform
+from envsuite.raster import BACKGROUNDS
 
 GAME_NAMES = list(GAMES)
 
@@ -85,7 +87,7 @@ def test_every_theme_keeps_its_colours_apart_from_each_other_and_the_background(
         colours = set(theme.palette)
         assert len(colours) == len(theme.palette), name
         for background in BACKGROUNDS:
-            image = background_image(name, background, 64)
+            image = theme_background(name, background, 64)
             shown = {tuple(pixel) for pixel in image.reshape(-1, 3)}
             assert not shown & colours, (name, background)
     assert max(len(game.channels) for game in GAMES.values()) <= len(THEMES["classic"].palette)

@@ -7,11 +7,12 @@ passing arrays costs about as much as what such a helper does.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from envsuite.params import Param, resolve_params
 
 GRID_SIZE = 10
 # One action set for every game, so sequences never remap actions; a game ignores what it does
@@ -19,24 +20,15 @@ GRID_SIZE = 10
 ACTION_NAMES = ("noop", "left", "right", "up", "down", "fire")
 NOOP, LEFT, RIGHT, UP, DOWN, FIRE = range(len(ACTION_NAMES))
 NUM_ACTIONS = len(ACTION_NAMES)
-
-
-@dataclass(frozen=True)
-class Param:
-    """A task parameter: something a sequence may change without changing any shape.
-
-    A default written as an ``int`` makes a count (lives, rows, cells): it takes whole numbers.
-    """
-
-    name: str
-    default: float
-    low: float
-    high: float
-    doc: str
-
-    @property
-    def integer(self) -> bool:
-        return isinstance(self.default, int)
+# The env's own keyword arguments, besides the game's task parameters.
+ENV_ARGUMENTS = (
+    "obs_mode",
+    "variant",
+    "theme",
+    "background",
+    "sticky_action_probability",
+    "render_mode",
+)
 
 
 @dataclass(frozen=True)
@@ -68,36 +60,6 @@ class GameDefinition:
 
     def resolve_params(self, variant: str, overrides: Mapping[str, float]) -> np.ndarray:
         """The parameter vector of ``variant`` with ``overrides`` applied, each within bounds."""
-        if variant != "default" and variant not in self.variants:
-            raise ValueError(
-                f"variant: unknown variant {variant!r} of {self.name}; "
-                f"allowed: {self.variant_names()}"
-            )
-        values = {param.name: float(param.default) for param in self.params}
-        values.update(self.variants.get(variant, {}))
-        for name, value in overrides.items():
-            if name not in values:
-                close = difflib.get_close_matches(name, list(values), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(
-                    f"{name}: not a task parameter of {self.name}{hint}; "
-                    f"allowed: {sorted(values)} and obs_mode, variant, theme, background, "
-                    "sticky_action_probability, render_mode"
-                )
-            values[name] = value
-        vector = np.empty(len(self.params), dtype=np.float64)
-        for index, param in enumerate(self.params):
-            value = values[param.name]
-            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-                raise ValueError(f"{param.name}: must be a number, got {value!r}")
-            if param.integer and not float(value).is_integer():
-                raise ValueError(
-                    f"{param.name}: must be a whole number ({param.doc}), got {value!r}"
-                )
-            if not param.low <= value <= param.high:
-                raise ValueError(
-                    f"{param.name}: {value!r} is outside [{param.low}, {param.high}] "
-                    f"for {self.name} ({param.doc})"
-                )
-            vector[index] = value
-        return vector
+        return resolve_params(
+            self.name, self.params, self.variants, variant, overrides, ENV_ARGUMENTS
+        )

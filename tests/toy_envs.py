@@ -70,6 +70,28 @@ class ImageEnv(gym.Env):
         return np.full(self.observation_space.shape, self.count % 256, np.uint8)
 
 
+class DictEnv(ImageEnv):
+    """A ``Dict`` of an image (``channels`` wide) and a vector (``width`` long), plus ``extra``
+    keys if asked: the shape of a navigation observation."""
+
+    def __init__(self, channels: int = 1, width: int = 2, extra: bool = False) -> None:
+        super().__init__(channels=channels)
+        keys = {"image": self.observation_space, "vector": spaces.Box(-1.0, 1.0, (width,))}
+        if extra:
+            keys["extra"] = spaces.Box(0.0, 1.0, (1,))
+        self.observation_space = spaces.Dict(keys)
+
+    def _image(self) -> dict[str, np.ndarray]:
+        image = np.full(self.observation_space["image"].shape, self.count % 256, np.uint8)
+        observation = {
+            "image": image,
+            "vector": np.full(self.observation_space["vector"].shape, 0.5, np.float32),
+        }
+        if "extra" in self.observation_space.spaces:
+            observation["extra"] = np.ones(1, np.float32)
+        return observation
+
+
 class ScalarEnv(CounterEnv):
     """Observes its step count as a scalar: sequences cannot pad it."""
 
@@ -123,6 +145,7 @@ class UnpicklableEnv(CounterEnv):
 TOY_ENVS = {
     "toy/Counter-v0": CounterEnv,
     "toy/Image-v0": ImageEnv,
+    "toy/Dict-v0": DictEnv,
     "toy/Unseeded-v0": UnseededEnv,
     "toy/OutOfSpace-v0": OutOfSpaceEnv,
     "toy/Unpicklable-v0": UnpicklableEnv,

@@ -27,7 +27,7 @@ class UnifiedSpaces:
 
     observation_space: spaces.Space
     action_space: spaces.Space
-    observation_adapters: tuple[ObservationAdapter, ...]
+    observation_adapters: tuple[ObservationAdapter | DictObservationAdapter, ...]
     action_adapters: tuple[ActionAdapter, ...]
 
 
@@ -63,6 +63,25 @@ class ObservationAdapter:
 
     def _pad_with_id(self, observation: np.ndarray) -> dict[str, np.ndarray]:
         return {OBSERVATION_KEY: self._pad(observation), TASK_ID_KEY: self.task_id.copy()}
+
+
+class DictObservationAdapter:
+    """Maps one task's ``Dict`` observation key by key, adding the one-hot task id as a key."""
+
+    def __init__(self, adapters: dict[str, ObservationAdapter], task_id: np.ndarray | None) -> None:
+        self.adapters = adapters
+        self.task_id = task_id
+        self.identity = task_id is None and all(adapter.identity for adapter in adapters.values())
+        self.map: Callable[[Any], Any] = pass_through if self.identity else self._map
+
+    def __call__(self, observation: dict[str, Any]) -> Any:
+        return self.map(observation)
+
+    def _map(self, observation: dict[str, Any]) -> dict[str, Any]:
+        mapped = {key: adapter(observation[key]) for key, adapter in self.adapters.items()}
+        if self.task_id is not None:
+            mapped[TASK_ID_KEY] = self.task_id.copy()
+        return mapped
 
 
 class ActionAdapter:
@@ -195,30 +214,100 @@ def _unify_observations(
     task_names: list[str],
     onehot_task_id: bool,
     source: str,
-) -> tuple[spaces.Space, tuple[ObservationAdapter, ...]]:
+) -> tuple[spaces.Space, tuple[ObservationAdapter | DictObservationAdapter, ...]]:
+    if all(isinstance(space, spaces.Dict) for space in observation_spaces):
+        return _unify_dicts(observation_spaces, task_names, onehot_task_id, source)
     for index, space in enumerate(observation_spaces):
         if not isinstance(space, spaces.Box):
             raise SpecError(
                 source,
                 f"tasks[{index}].id",
                 f"observation space {space} of task {task_names[index]!r} is not a Box; "
-                "sequences unify Box observations (vectors or images)",
+                "sequences unify Box observations (vectors or images), or Dicts of Boxes",
             )
-        if len(space.shape) == 0:
+    return _unify_boxes(observation_spaces, task_names, onehot_task_id, source, "observation")
+
+
+def _unify_dicts(
+    observation_spaces: list[spaces.Dict],
+    task_names: list[str],
+    onehot_task_id: bool,
+    source: str,
+) -> tuple[spaces.Space, tuple[DictObservationAdapter, ...]]:
+    """Dicts with the same keys, each a Box: unify key by key; the one-hot id is one more key."""
+    keys = list(observation_spaces[0].spaces)
+    for index, space in enumerate(observation_spaces):
+        if sorted(space.spaces) != sorted(keys):
             raise SpecError(
                 source,
                 f"tasks[{index}].id",
-                f"observation space {space} of task {task_names[index]!r} is a scalar; "
+                f"observation keys {sorted(space.spaces)} of task {task_names[index]!r} differ "
+                f"from {sorted(keys)} of task {task_names[0]!r}: Dict observations unify key by "
+                "key, so every task needs the same keys",
+            )
+        for key, subspace in space.spaces.items():
+            if not isinstance(subspace, spaces.Box):
+                raise SpecError(
+                    source,
+                    f"tasks[{index}].id",
+                    f"observation key {key!r} of task {task_names[index]!r} is {subspace}, not a "
+                    "Box; sequences unify Dicts of Boxes",
+                )
+    if onehot_task_id and TASK_ID_KEY in keys:
+        raise SpecError(
+            source,
+            "task_id_mode",
+            f"onehot adds the key {TASK_ID_KEY!r}, which the tasks' observations already have",
+        )
+    unified, per_key_adapters = {}, {}
+    for key in keys:
+        unified[key], per_key_adapters[key] = _unify_boxes(
+            [space.spaces[key] for space in observation_spaces],
+            task_names,
+            False,
+            source,
+            f"observation key {key!r}",
+        )
+    num_tasks = len(observation_spaces)
+    if onehot_task_id:
+        unified[TASK_ID_KEY] = spaces.Box(0.0, 1.0, (num_tasks,), np.float32)
+    adapters = []
+    for index in range(num_tasks):
+        task_id = None
+        if onehot_task_id:
+            task_id = np.zeros(num_tasks, dtype=np.float32)
+            task_id[index] = 1
+        adapters.append(
+            DictObservationAdapter(
+                {key: per_key_adapters[key][index] for key in keys},  # type: ignore[misc]
+                task_id,
+            )
+        )
+    return spaces.Dict(unified), tuple(adapters)
+
+
+def _unify_boxes(
+    boxes: list[spaces.Box],
+    task_names: list[str],
+    onehot_task_id: bool,
+    source: str,
+    what: str,
+) -> tuple[spaces.Space, tuple[ObservationAdapter, ...]]:
+    for index, box in enumerate(boxes):
+        if len(box.shape) == 0:
+            raise SpecError(
+                source,
+                f"tasks[{index}].id",
+                f"{what} space {box} of task {task_names[index]!r} is a scalar; "
                 "sequences unify observations with at least one axis",
             )
-    boxes: list[spaces.Box] = observation_spaces  # type: ignore[assignment]
     leading_shape = boxes[0].shape[:-1]
     for index, box in enumerate(boxes):
         if box.shape[:-1] != leading_shape:
             raise SpecError(
                 source,
                 f"tasks[{index}].id",
-                f"observation shape {box.shape} of task {task_names[index]!r} cannot be padded to "
+                f"{what} shape {box.shape} of task {task_names[index]!r} cannot be padded to "
                 f"match {boxes[0].shape} of task {task_names[0]!r}: only the last axis may differ",
             )
     num_tasks = len(boxes)

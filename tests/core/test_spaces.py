@@ -66,6 +66,44 @@ def test_images_are_channel_padded_and_onehot_becomes_a_dict_key(write_spec) -> 
     assert observation[OBSERVATION_KEY][..., 2].min() > 0
 
 
+def test_dicts_of_boxes_are_unified_key_by_key_and_onehot_adds_a_key(write_spec) -> None:
+    tasks = [
+        {"id": "toy/Dict-v0", "name": "small", "kwargs": {"channels": 1, "width": 2}},
+        {"id": "toy/Dict-v0", "name": "large", "kwargs": {"channels": 3, "width": 4}},
+    ]
+    env = make_env(write_spec, tasks=tasks, task_id_mode="onehot", steps_per_task=1)
+    assert set(env.observation_space.spaces) == {"image", "vector", TASK_ID_KEY}
+    assert env.observation_space["image"].shape == (6, 6, 3)
+    assert env.observation_space["vector"].shape == (4,)
+    observation, _ = env.reset(seed=0)
+    assert env.observation_space.contains(observation)
+    np.testing.assert_array_equal(observation["vector"], [0.5, 0.5, 0.0, 0.0])
+    assert observation["image"][..., 1:].max() == 0
+    np.testing.assert_array_equal(observation[TASK_ID_KEY], [1, 0])
+    env.step(0)
+    observation, _ = env.reset()
+    np.testing.assert_array_equal(observation["vector"], [0.5] * 4)
+    np.testing.assert_array_equal(observation[TASK_ID_KEY], [0, 1])
+    same = [tasks[1], {**tasks[1], "name": "large-again"}]
+    hidden = make_env(write_spec, tasks=same, task_id_mode="hidden")
+    assert all(adapter.identity for adapter in hidden.observation_adapters)
+
+
+@pytest.mark.parametrize(
+    ("second", "phrase"),
+    [
+        ({"id": "toy/Dict-v0", "kwargs": {"extra": True}}, "every task needs the same keys"),
+        ({"id": "toy/Image-v0"}, "not a Box; sequences unify Box observations"),
+    ],
+)
+def test_dicts_with_other_keys_or_mixed_with_boxes_are_spec_errors(
+    write_spec, second: dict, phrase: str
+) -> None:
+    tasks = [{"id": "toy/Dict-v0", "name": "first"}, {**second, "name": "second"}]
+    with pytest.raises(envsuite.SpecError, match=phrase):
+        make_env(write_spec, tasks=tasks)
+
+
 def test_mixed_dtypes_take_the_wider_one(write_spec) -> None:
     tasks = [
         {"id": "toy/Counter-v0", "name": "single", "kwargs": {"dtype": "float32"}},

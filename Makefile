@@ -18,6 +18,7 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/envsuite list
 	$(BIN)/envsuite rollout ClassicCartPoleAcrobot --steps-per-task 5000 --seed 0
+	$(BIN)/envsuite rollout MinigamesCross --steps-per-task 3000 --seed 0
 
 test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)

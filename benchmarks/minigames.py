@@ -78,6 +78,12 @@ def compare(game: str, arguments: argparse.Namespace, rng: np.random.Generator) 
     single_actions = rng.integers(6, size=arguments.single_steps)
     batched_actions = rng.integers(6, size=(arguments.batched_steps, arguments.num_envs))
     seconds: dict[str, list[float]] = {name: [] for name in sides}
+    # One untimed step each first: compiling or loading numba's cache is not stepping.
+    for side in sides.values():
+        if isinstance(side, gym.vector.VectorEnv):
+            time_batched(side, batched_actions[:1])
+        else:
+            time_single(side, single_actions[:1])
     for _ in range(arguments.chunks):
         for name, side in sides.items():
             if isinstance(side, gym.vector.VectorEnv):

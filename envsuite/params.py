@@ -26,6 +26,7 @@ class Param:
 
     @property
     def integer(self) -> bool:
+        """Whether the parameter takes whole numbers only (its default is an ``int``)."""
         return isinstance(self.default, int)
 
 
@@ -42,7 +43,7 @@ def resolve_params(
     Errors name the offending argument and what is allowed; ``other_arguments`` (the env's own
     keyword arguments) are listed alongside the parameters when a name is unknown.
     """
-    if variant != "default" and variant not in variants:
+    if not isinstance(variant, str) or (variant != "default" and variant not in variants):
         raise ValueError(
             f"variant: unknown variant {variant!r} of {owner}; allowed: {['default', *variants]}"
         )

@@ -6,7 +6,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import DOWN, GRID_SIZE, LEFT, RIGHT, UP, GameDefinition, Param
+from envsuite.minigames.engine import (
+    DOWN,
+    GRID_SIZE,
+    LEFT,
+    MILLI,
+    RIGHT,
+    UP,
+    GameDefinition,
+    Param,
+    thousandths,
+)
 from envsuite.numba_random import random_below, uniform
 
 GAME = GameDefinition(
@@ -44,7 +54,6 @@ OBJECT_DIRECTION = OBJECT_COLUMN + NUM_LANES
 OBJECT_PROGRESS = OBJECT_DIRECTION + NUM_LANES
 # The player keeps to the lanes, rows 1 to 8.
 TOP_ROW, BOTTOM_ROW = 1, NUM_LANES
-_MILLI = 1000
 _RAMP_STEPS = 100
 
 
@@ -115,13 +124,13 @@ def step(state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray) ->
     # Touching is checked both after the player moves and after the objects move, so the two
     # can never swap cells without meeting.
     reward = _touch(state)
-    speed = int(min(1.0, params[OBJECT_SPEED] * _ramp_factor(state, params)) * _MILLI)
+    speed = thousandths(min(1.0, params[OBJECT_SPEED] * _ramp_factor(state, params)))
     for lane in range(NUM_LANES):
         if state[OBJECT_KIND + lane] == EMPTY:
             continue
         state[OBJECT_PROGRESS + lane] += speed
-        if state[OBJECT_PROGRESS + lane] >= _MILLI:
-            state[OBJECT_PROGRESS + lane] -= _MILLI
+        if state[OBJECT_PROGRESS + lane] >= MILLI:
+            state[OBJECT_PROGRESS + lane] -= MILLI
             column = state[OBJECT_COLUMN + lane] + state[OBJECT_DIRECTION + lane]
             if 0 <= column < GRID_SIZE:
                 state[OBJECT_COLUMN + lane] = column

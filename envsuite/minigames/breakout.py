@@ -6,14 +6,23 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import GRID_SIZE, LEFT, RIGHT, GameDefinition, Param
+from envsuite.minigames.engine import (
+    GRID_SIZE,
+    LEFT,
+    MILLI,
+    RIGHT,
+    GameDefinition,
+    Param,
+    thousandths,
+)
 from envsuite.numba_random import random_below
 
 GAME = GameDefinition(
     name="Breakout",
     rules="Move the paddle left and right to bounce the ball into the bricks: +1 a brick; "
     "a cleared wall is rebuilt; a missed ball costs a life and the game ends with the last one.",
-    channels=("brick", "paddle", "trail", "ball"),
+    # The trail is drawn lowest: where the ball just left a rebuilt brick row, the brick shows.
+    channels=("trail", "brick", "paddle", "ball"),
     state_size=51,
     params=(
         Param("ball_speed", 0.5, 0.2, 1.0, "cells the ball moves per step (diagonally)"),
@@ -52,7 +61,6 @@ PADDLE_ROW = GRID_SIZE - 1
     BRICKS_LEFT,
 ) = range(11)
 BRICKS = 11
-_MILLI = 1000
 
 
 @njit(cache=True, inline="always")
@@ -170,10 +178,10 @@ def step(state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray) ->
     elif action == RIGHT:
         state[PADDLE] = min(GRID_SIZE - width, state[PADDLE] + 1)
     speed = min(1.0, params[BALL_SPEED] + params[RAMP] * state[BRICKS_BROKEN])
-    state[PROGRESS] += int(speed * _MILLI)
+    state[PROGRESS] += thousandths(speed)
     reward = 0.0
-    if state[PROGRESS] >= _MILLI:
-        state[PROGRESS] -= _MILLI
+    if state[PROGRESS] >= MILLI:
+        state[PROGRESS] -= MILLI
         reward = _move_ball(state, params, rng)
     # A cleared wall is rebuilt once the ball is below it, so no brick appears on the ball.
     if state[BRICKS_LEFT] == 0 and state[BALL_ROW] >= FIRST_BRICK_ROW + int(params[BRICK_ROWS]):
@@ -186,9 +194,9 @@ def draw(state: np.ndarray, params: np.ndarray, grid: np.ndarray) -> None:
     for row_index in range(MAX_BRICK_ROWS):
         for column in range(GRID_SIZE):
             if state[BRICKS + row_index * GRID_SIZE + column] == 1:
-                grid[FIRST_BRICK_ROW + row_index, column, 0] = True
+                grid[FIRST_BRICK_ROW + row_index, column, 1] = True
     width = int(params[PADDLE_WIDTH])
     for column in range(state[PADDLE], state[PADDLE] + width):
-        grid[PADDLE_ROW, column, 1] = True
-    grid[state[TRAIL_ROW], state[TRAIL_COLUMN], 2] = True
+        grid[PADDLE_ROW, column, 2] = True
+    grid[state[TRAIL_ROW], state[TRAIL_COLUMN], 0] = True
     grid[state[BALL_ROW], state[BALL_COLUMN], 3] = True

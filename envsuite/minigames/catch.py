@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import GRID_SIZE, LEFT, RIGHT, GameDefinition, Param
+from envsuite.minigames.engine import (
+    GRID_SIZE,
+    LEFT,
+    MILLI,
+    RIGHT,
+    GameDefinition,
+    Param,
+    thousandths,
+)
 from envsuite.numba_random import random_below
 
 GAME = GameDefinition(
@@ -31,7 +39,6 @@ FRUIT_SPEED, PADDLE_WIDTH, LIVES, RAMP = range(4)
 # State: the paddle's leftmost column, the fruit's cell, the fall progress in thousandths of a
 # row, lives left, and catches so far (for the ramp).
 PADDLE, FRUIT_ROW, FRUIT_COLUMN, PROGRESS, LIVES_LEFT, CATCHES = range(6)
-_MILLI = 1000
 
 
 @njit(cache=True, inline="always")
@@ -58,10 +65,10 @@ def step(state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray) ->
     elif action == RIGHT:
         state[PADDLE] = min(GRID_SIZE - width, state[PADDLE] + 1)
     speed = min(1.0, params[FRUIT_SPEED] + params[RAMP] * state[CATCHES])
-    state[PROGRESS] += round(speed * _MILLI)
+    state[PROGRESS] += thousandths(speed)
     reward = 0.0
-    if state[PROGRESS] >= _MILLI:
-        state[PROGRESS] -= _MILLI
+    if state[PROGRESS] >= MILLI:
+        state[PROGRESS] -= MILLI
         state[FRUIT_ROW] += 1
         if state[FRUIT_ROW] == GRID_SIZE - 1:
             caught = state[PADDLE] <= state[FRUIT_COLUMN] < state[PADDLE] + width

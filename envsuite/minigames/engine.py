@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from envsuite.params import Param, resolve_params
 
@@ -20,6 +21,16 @@ GRID_SIZE = 10
 ACTION_NAMES = ("noop", "left", "right", "up", "down", "fire")
 NOOP, LEFT, RIGHT, UP, DOWN, FIRE = range(len(ACTION_NAMES))
 NUM_ACTIONS = len(ACTION_NAMES)
+# Things move in thousandths of a cell: a speed below one cell per step accumulates until a move.
+MILLI = 1000
+
+
+@njit(cache=True, inline="always")
+def thousandths(cells: float) -> int:
+    """``cells`` (a speed or distance) in thousandths of a cell, rounded."""
+    return round(cells * MILLI)
+
+
 # The env's own keyword arguments, besides the game's task parameters.
 ENV_ARGUMENTS = (
     "obs_mode",

@@ -98,6 +98,8 @@ class MinigameEnv(gym.Env[np.ndarray, np.int64]):
         return self._observation(), {}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self._seeded:
+            raise gym.error.ResetNeeded("call reset() before step()")
         task = self.task
         reward, terminated = step_env(
             task.game_index,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import DOWN, GRID_SIZE, UP, GameDefinition, Param
+from envsuite.minigames.engine import DOWN, GRID_SIZE, MILLI, UP, GameDefinition, Param, thousandths
 from envsuite.numba_random import random_below, uniform
 
 GAME = GameDefinition(
@@ -45,7 +45,6 @@ LANE_PROGRESS = LANE_DIRECTION + NUM_LANES
 CHICKEN_COLUMN = 4
 START_ROW = GRID_SIZE - 1
 GOAL_ROW = 0
-_MILLI = 1000
 # Cars drawn on the fast_car channel too: a cell or more per step, so they may jump two cells.
 _FAST_MILLI = 1000
 _MAX_SPEED_MILLI = 2000
@@ -60,7 +59,7 @@ def _car_column(state: np.ndarray, lane: int, car: int, cars_per_lane: int) -> i
 @njit(cache=True, inline="always")
 def _lane_speed(state: np.ndarray, lane: int, params: np.ndarray) -> int:
     """The lane's speed now, in thousandths of a cell per step, the ramp included."""
-    gain = round(params[RAMP] * _MILLI) * state[CROSSINGS]
+    gain = thousandths(params[RAMP]) * state[CROSSINGS]
     return min(_MAX_SPEED_MILLI, state[LANE_SPEED + lane] + gain)
 
 
@@ -83,7 +82,7 @@ def reset(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
     for lane in range(NUM_LANES):
         # low + u * (high - low) stays between the two even if a sequence sets them reversed.
         speed = low + (high - low) * uniform(rng)
-        state[LANE_SPEED + lane] = int(speed * _MILLI)
+        state[LANE_SPEED + lane] = thousandths(speed)
         state[LANE_DIRECTION + lane] = 1 if random_below(rng, 2) == 0 else -1
         state[LANE_COLUMN + lane] = random_below(rng, GRID_SIZE)
 
@@ -106,8 +105,8 @@ def step(state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray) ->
     for lane in range(NUM_LANES):
         state[LANE_PROGRESS + lane] += _lane_speed(state, lane, params)
         # A fast car moves two cells in a step, one at a time, so it cannot jump the chicken.
-        while state[LANE_PROGRESS + lane] >= _MILLI:
-            state[LANE_PROGRESS + lane] -= _MILLI
+        while state[LANE_PROGRESS + lane] >= MILLI:
+            state[LANE_PROGRESS + lane] -= MILLI
             column = state[LANE_COLUMN + lane] + state[LANE_DIRECTION + lane]
             state[LANE_COLUMN + lane] = column % GRID_SIZE
             if lane == state[CHICKEN_ROW] - 1:

@@ -87,7 +87,8 @@ def _draw_game(game: int, state: np.ndarray, params: np.ndarray, grid: np.ndarra
 
 # An env's state vector is the engine's slots followed by the game's own state.
 LAST_ACTION = 0  # the action played last step, which a sticky action repeats
-ENGINE_SLOTS = 1
+GAME_OVER = 1  # 1 once the game terminated: later steps (gymnasium allows them) change nothing
+ENGINE_SLOTS = 2
 
 
 def env_state_size(game: GameDefinition) -> int:
@@ -101,6 +102,7 @@ def reset_env(
 ) -> None:
     """Start a new episode, continuing the env's RNG stream, and draw it into ``grid``."""
     state[LAST_ACTION] = NOOP
+    state[GAME_OVER] = 0
     _reset_game(game, state[ENGINE_SLOTS:], params, rng)
     _draw_game(game, state[ENGINE_SLOTS:], params, grid)
 
@@ -117,14 +119,19 @@ def step_env(
 ) -> tuple[float, bool]:
     """Play ``action`` and draw the result into ``grid``; return (reward, terminated).
 
+    After the game terminated, steps return (0, terminated) and leave everything as it was.
+
     With probability ``sticky_action_probability`` the env repeats its previous action instead
     (Machado et al., 2018), drawn from the env's own RNG.
     """
+    if state[GAME_OVER]:
+        return 0.0, True
     if sticky_action_probability > 0.0 and uniform(rng) < sticky_action_probability:
         action = state[LAST_ACTION]
     state[LAST_ACTION] = action
     game_state = state[ENGINE_SLOTS:]
     reward, terminated = _step_game(game, game_state, action, params, rng)
+    state[GAME_OVER] = terminated
     _draw_game(game, game_state, params, grid)
     return reward, terminated
 

@@ -6,7 +6,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import FIRE, GRID_SIZE, LEFT, RIGHT, UP, GameDefinition, Param
+from envsuite.minigames.engine import (
+    FIRE,
+    GRID_SIZE,
+    LEFT,
+    MILLI,
+    RIGHT,
+    UP,
+    GameDefinition,
+    Param,
+    thousandths,
+)
 from envsuite.numba_random import random_below, uniform
 
 GAME = GameDefinition(
@@ -94,7 +104,6 @@ MAX_PLATFORM = 4
 # The camera keeps the player in this column of the view, except near the level's ends.
 VIEW_COLUMN = 3
 GOAL_REWARD = 10.0
-_MILLI = 1000
 # A fixed level's generator is seeded from its index alone, so level k is the same level in
 # every env and episode (for the same level parameters).
 _LEVEL_STRIDE = np.uint64(0xD1B54A32D192ED03)
@@ -231,10 +240,10 @@ def step(state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray) ->
     if row == GROUND_ROW:
         return reward, True  # into a gap: the ground row is solid everywhere else
 
-    state[ENEMY_PROGRESS] += int(params[ENEMY_SPEED] * _MILLI)
-    advance = state[ENEMY_PROGRESS] >= _MILLI
+    state[ENEMY_PROGRESS] += thousandths(params[ENEMY_SPEED])
+    advance = state[ENEMY_PROGRESS] >= MILLI
     if advance:
-        state[ENEMY_PROGRESS] -= _MILLI
+        state[ENEMY_PROGRESS] -= MILLI
     hit = False
     for slot in range(MAX_ENEMIES):
         base = ENEMIES + slot * ENEMY_FIELDS

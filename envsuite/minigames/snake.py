@@ -6,7 +6,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import DOWN, GRID_SIZE, LEFT, RIGHT, UP, GameDefinition, Param
+from envsuite.minigames.engine import (
+    DOWN,
+    GRID_SIZE,
+    LEFT,
+    MILLI,
+    RIGHT,
+    UP,
+    GameDefinition,
+    Param,
+    thousandths,
+)
 from envsuite.numba_random import random_below
 
 GAME = GameDefinition(
@@ -50,7 +60,6 @@ FOOD_CELLS = 7
 OBSTACLE_CELLS = FOOD_CELLS + MAX_FOOD
 BOARD = OBSTACLE_CELLS + MAX_OBSTACLES
 BODY = BOARD + NUM_CELLS
-_MILLI = 1000
 _FOOD_DRAWS = 4
 _OBSTACLE_ATTEMPTS = 20  # tries per obstacle; a crowded board gets fewer obstacles, not a hang
 
@@ -195,10 +204,10 @@ def step(state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray) ->
     if turn and action != _opposite(state[DIRECTION]):
         state[NEXT_DIRECTION] = action
     speed = min(1.0, params[MOVE_SPEED] + params[RAMP] * state[FOOD_EATEN])
-    state[PROGRESS] += int(speed * _MILLI)
-    if state[PROGRESS] < _MILLI:
+    state[PROGRESS] += thousandths(speed)
+    if state[PROGRESS] < MILLI:
         return 0.0, False
-    state[PROGRESS] -= _MILLI
+    state[PROGRESS] -= MILLI
     return _move(state, params, rng)
 
 

@@ -7,7 +7,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from envsuite.minigames.engine import FIRE, GRID_SIZE, LEFT, RIGHT, GameDefinition, Param
+from envsuite.minigames.engine import (
+    FIRE,
+    GRID_SIZE,
+    LEFT,
+    MILLI,
+    RIGHT,
+    GameDefinition,
+    Param,
+    thousandths,
+)
 from envsuite.numba_random import random_below, uniform
 
 GAME = GameDefinition(
@@ -43,7 +52,6 @@ WAVE_LEFT = (GRID_SIZE - ALIEN_COLUMNS) // 2
 CANNON_ROW = GRID_SIZE - 1
 BULLET_SLOTS = 4
 EMPTY = -1  # the row of an unused bullet slot
-_MILLI = 1000
 
 # State: the cannon's column and steps until it may fire again; lives left; the living aliens as
 # a bitmask (bit row * ALIEN_COLUMNS + column of the block) with the block's top-left cell, its
@@ -212,9 +220,9 @@ def step(state: np.ndarray, action: int, params: np.ndarray, rng: np.ndarray) ->
             # A bullet on the cannon's row has either hit or missed: it leaves the screen.
             state[row_index] = EMPTY
 
-    state[PROGRESS] += round(_march_speed(state, params) * _MILLI)
-    if state[PROGRESS] >= _MILLI:
-        state[PROGRESS] -= _MILLI
+    state[PROGRESS] += thousandths(_march_speed(state, params))
+    if state[PROGRESS] >= MILLI:
+        state[PROGRESS] -= MILLI
         _march(state)
         # Aliens can march into a friendly bullet as well as be flown into.
         for slot in range(BULLET_SLOTS):

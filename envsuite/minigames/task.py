@@ -6,6 +6,7 @@ them (unknown game, variant, theme, background, parameter; bad obs mode) fails h
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -72,7 +73,7 @@ def make_task(
     assert len(definition.channels) <= MAX_CHANNELS, "every channel needs a palette colour"
     theme = definition.default_theme if theme is None else theme
     if isinstance(sticky_action_probability, bool) or not (
-        isinstance(sticky_action_probability, int | float)
+        isinstance(sticky_action_probability, numbers.Real)
         and 0.0 <= sticky_action_probability < 1.0
     ):
         raise ValueError(

@@ -6,6 +6,7 @@ reset with ``seed + i`` (gymnasium's next-step autoreset: the step after an epis
 
 from __future__ import annotations
 
+import operator
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -47,15 +48,13 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
         render_mode: str | None = None,
         **task_params: float,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs: must be a positive integer, got {num_envs!r}")
-        if max_episode_steps is not None and (
-            isinstance(max_episode_steps, bool)
-            or not isinstance(max_episode_steps, int)
-            or max_episode_steps < 1
-        ):
-            raise ValueError(
-                f"max_episode_steps: must be a positive integer or None, got {max_episode_steps!r}"
+        num_envs = _whole_number(num_envs, "num_envs", "a positive integer", minimum=1)
+        # None or -1: no limit (gym.make's TimeLimit reads -1 alike).
+        if isinstance(max_episode_steps, int | np.integer) and max_episode_steps == -1:
+            max_episode_steps = None
+        if max_episode_steps is not None:
+            max_episode_steps = _whole_number(
+                max_episode_steps, "max_episode_steps", "a positive integer, or -1 or None", 1
             )
         self.task = make_task(
             game,
@@ -100,7 +99,7 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
                     f"reset_mask: must be a bool array of shape ({self.num_envs},), got {mask!r}"
                 )
         seeds = _seeds(seed, self.num_envs)
-        super().reset(seed=seed if isinstance(seed, int) else None)
+        super().reset(seed=seeds[0] if not isinstance(seed, list | tuple) else None)
         for index in np.flatnonzero(mask):
             if seeds[index] is not None or not self._seeded[index]:
                 self._rngs[index, 0] = initial_random_state(seeds[index])
@@ -121,6 +120,8 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
     def step(
         self, actions: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._seeded.all():
+            raise gym.error.ResetNeeded("call reset() before step()")
         actions = np.asarray(actions)
         invalid = 0
         if actions.shape == (self.num_envs,) and actions.dtype.kind in "iu":
@@ -168,13 +169,27 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
         return self._pixels.copy()
 
 
-def _seeds(seed: int | list[int | None] | None, num_envs: int) -> list[int | None]:
+def _whole_number(value: Any, field: str, allowed: str, minimum: int) -> int:
+    """``value`` as an int (Python or numpy integer) of at least ``minimum``, else a ValueError."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or isinstance(value, bool) or number < minimum:
+        raise ValueError(f"{field}: must be {allowed}, got {value!r}")
+    return number
+
+
+def _seeds(seed: Any, num_envs: int) -> list[int | None]:
+    """One seed (or None) per env: ``seed + i`` for an int, or a list's entries."""
+    allowed = f"None, a non-negative int, or a list of {num_envs} non-negative ints or None"
     if seed is None:
         return [None] * num_envs
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        return [seed + index for index in range(num_envs)]
-    if isinstance(seed, list | tuple) and len(seed) == num_envs:
-        return list(seed)
-    raise ValueError(
-        f"seed: must be None, an int, or a list of {num_envs} ints or None, got {seed!r}"
-    )
+    if isinstance(seed, list | tuple):
+        if len(seed) != num_envs:
+            raise ValueError(f"seed: must be {allowed}, got {seed!r}")
+        return [
+            None if entry is None else _whole_number(entry, "seed", allowed, 0) for entry in seed
+        ]
+    first = _whole_number(seed, "seed", allowed, 0)
+    return [first + index for index in range(num_envs)]

@@ -176,9 +176,9 @@ def test_the_thick_wall_variant_has_four_rows_of_bricks() -> None:
 
 def tracker(observation: np.ndarray, rng: np.random.Generator) -> int:
     """Keep the paddle under the column the ball is heading for, read off the ball and trail."""
-    paddle = np.flatnonzero(observation[9, :, 1])
+    paddle = np.flatnonzero(observation[9, :, 2])
     ball = np.argwhere(observation[..., 3])
-    trail = np.argwhere(observation[..., 2])
+    trail = np.argwhere(observation[..., 0])
     if len(ball) == 0 or len(paddle) == 0:
         return NOOP
     ball_column = ball[0][1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from envsuite.minigames.engine import LEFT, RIGHT
 from envsuite.minigames.render import theme_background
 from envsuite.numba_random import random_below, uniform
 from envsuite.raster import BACKGROUNDS
+from envsuite.testing import check_vector_matches_single
 
 GAME_NAMES = list(GAMES)
 
@@ -69,7 +72,8 @@ def test_an_action_outside_the_space_is_a_clear_error(action) -> None:
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"action: must be an integer in \[0, 6\)"):
         env.step(action)
-    assert env.step(np.int32(2))[1] >= 0  # numpy integers are fine
+    observation, *_ = env.step(np.int32(2))  # numpy integers are fine
+    assert env.observation_space.contains(observation)
 
 
 @pytest.mark.parametrize(
@@ -164,21 +168,86 @@ def test_vector_env_resets_only_the_masked_envs_and_accepts_seed_lists() -> None
     assert not np.array_equal(again[1], moved[1])
     with pytest.raises(ValueError, match="reset_mask: must be a bool array of shape"):
         envs.reset(options={"reset_mask": [1, 0, 1]})
-    with pytest.raises(ValueError, match="seed: must be None, an int, or a list of 3"):
+    with pytest.raises(ValueError, match="seed: must be None, a non-negative int, or a list of 3"):
         envs.reset(seed=[1, 2])
 
 
 @pytest.mark.parametrize("game", GAME_NAMES)
 def test_episode_limits_truncate_alike_in_single_and_vector_envs(game: str) -> None:
-    from envsuite.testing import check_vector_matches_single
-
     check_vector_matches_single(
         f"envsuite/{game}-v0", 120, 0, 2, "vector_entry_point", max_episode_steps=15
     )
     env = gym.make(f"envsuite/{game}-v0", max_episode_steps=15)
     env.reset(seed=0)
-    ends = [env.step(0)[2:4] for _ in range(15)]
-    assert ends[-1][0] or ends[-1][1]
+    for step in range(15):
+        _, _, terminated, truncated, _ = env.step(0)
+        assert truncated == (step == 14)  # truncated at the limit, not before
+        if terminated or truncated:
+            break
+
+
+@pytest.mark.parametrize("game", GAME_NAMES)
+def test_steps_after_the_game_ended_change_nothing(game: str) -> None:
+    # Gymnasium lets a user step on after terminated; the game must stay over, not run on
+    # from an end state (Runner's fallen player once fell out of the grid).
+    env = gym.make(
+        f"envsuite/{game}-v0", sticky_action_probability=0.0, disable_env_checker=True
+    ).unwrapped
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    terminated = False
+    for _ in range(3000):
+        observation, reward, terminated, *_ = env.step(int(rng.integers(6)))
+        if terminated:
+            break
+    assert terminated, "a random policy should end every game within 3000 steps"
+    state = env._state.copy()
+    for action in range(6):
+        after, reward, still_terminated, *_ = env.step(action)
+        assert (reward, still_terminated) == (0.0, True)
+        np.testing.assert_array_equal(after, observation)
+    np.testing.assert_array_equal(env._state, state)
+
+
+def test_stepping_before_reset_is_refused() -> None:
+    with pytest.raises(gym.error.ResetNeeded):
+        gym.make_vec("envsuite/Runner-v0", num_envs=2).step(np.array([2, 5]))
+    with pytest.raises(gym.error.ResetNeeded):
+        gym.make("envsuite/Runner-v0").unwrapped.step(2)
+
+
+def test_numpy_numbers_are_accepted_and_bad_seeds_are_named() -> None:
+    envs = gym.make_vec(
+        "envsuite/Catch-v0",
+        num_envs=np.int64(2),
+        max_episode_steps=np.int64(5),
+        sticky_action_probability=np.float32(0.2),
+    )
+    first, _ = envs.reset(seed=np.int64(3))
+    again, _ = envs.reset(seed=[3, 4])
+    np.testing.assert_array_equal(first, again)
+    for bad in ([-1, 0], [1.5, 2], -3, "seed"):
+        with pytest.raises(ValueError, match="seed: must be None, a non-negative int"):
+            envs.reset(seed=bad)
+    with pytest.raises(ValueError, match="max_episode_steps: must be a positive integer"):
+        gym.make_vec("envsuite/Catch-v0", num_envs=2, max_episode_steps=0)
+    unlimited = gym.make_vec("envsuite/Catch-v0", num_envs=2, max_episode_steps=-1)
+    assert unlimited.max_episode_steps is None
+    with pytest.raises(ValueError, match=r"variant: unknown variant \['fast'\]"):
+        gym.make("envsuite/Catch-v0", variant=["fast"])
+
+
+def test_a_pickled_vector_env_continues_alike() -> None:
+    envs = gym.make_vec("envsuite/Asterix-v0", num_envs=3, max_episode_steps=40)
+    envs.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        envs.step(rng.integers(6, size=3))
+    clone = pickle.loads(pickle.dumps(envs))
+    for _ in range(60):
+        actions = rng.integers(6, size=3)
+        for left, right in zip(envs.step(actions)[:4], clone.step(actions)[:4], strict=True):
+            np.testing.assert_array_equal(left, right)
 
 
 @pytest.mark.parametrize("game", GAME_NAMES)
@@ -186,11 +255,11 @@ def test_every_variant_resolves_and_plays(game: str) -> None:
     definition = GAMES[game]
     assert len(definition.variant_names()) >= 4  # default and at least three named ones
     for variant in definition.variant_names():
+        overridden = {name for name in definition.variants.get(variant, {})}
         params = definition.resolve_params(variant, {})
         for param, value in zip(definition.params, params, strict=True):
-            assert param.low <= value <= param.high
-        env = gym.make(f"envsuite/{game}-v0", variant=variant)
-        env.reset(seed=0)
-        for action in range(6):
-            observation, *_ = env.step(action)
-            assert env.observation_space.contains(observation)
+            if param.name not in overridden:
+                assert value == param.default
+        check_vector_matches_single(
+            f"envsuite/{game}-v0", 100, 0, 2, "vector_entry_point", variant=variant
+        )

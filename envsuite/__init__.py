@@ -18,6 +18,7 @@ from envsuite.core import (
 )
 from envsuite.core.registry import register_sequences
 from envsuite.minigames import register_minigames
+from envsuite.navigation import register_navigation
 
 try:
     __version__ = version("envsuite")
@@ -26,6 +27,7 @@ except PackageNotFoundError:  # a checkout on sys.path without an install
 
 # Task ids first: sequences name them, and registering a sequence checks that its tasks exist.
 register_minigames()
+register_navigation()
 register_sequences()
 
 __all__ = [

@@ -22,8 +22,10 @@ def test_every_registered_id_passes_the_harness(env_id: str) -> None:
     check_task(env_id, **make_kwargs)
 
 
-@pytest.mark.parametrize("env_id", envsuite.registered_ids("minigames"))
-def test_every_minigame_id_passes_the_harness_from_pixels(env_id: str) -> None:
+@pytest.mark.parametrize(
+    "env_id", envsuite.registered_ids("minigames") + envsuite.registered_ids("navigation")
+)
+def test_every_numba_family_id_passes_the_harness_from_pixels(env_id: str) -> None:
     if env_id in SEQUENCE_IDS:
         check_task(env_id, steps_per_task=23, task_kwargs={"obs_mode": "pixels"})
     else:

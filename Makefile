@@ -27,6 +27,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/core.py
 	$(BIN)/python benchmarks/buffers.py
 	$(BIN)/python benchmarks/minigames.py
+	$(BIN)/python benchmarks/navigation.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -29,3 +29,12 @@ def test_the_minigames_benchmark_times_both_sides_and_prints_ratios() -> None:
     assert breakout[3].endswith(("x", "x!")), out
     assert breakout[5].endswith(("x", "x!")), out
     assert (catch[1], catch[3], catch[5]) == ("-", "-", "-"), out
+
+
+def test_the_navigation_benchmark_times_both_sides_and_prints_ratios() -> None:
+    tiny = ["--chunks", "1", "--num-envs", "8", "--single-steps", "50", "--batched-steps", "2"]
+    out = run_benchmark("navigation.py", *tiny)
+    row = next(line for line in out.splitlines() if line.startswith("FourRooms / MazeGoal"))
+    cells = row.removeprefix("FourRooms / MazeGoal").split()
+    assert cells[2].endswith(("x", "x!")), out
+    assert cells[4].endswith(("x", "x!")), out

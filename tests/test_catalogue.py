@@ -1,0 +1,34 @@
+"""The README's catalogue stays true: every minigame's and navigation task's frame, rules and
+variants appear as the code defines them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from envsuite.minigames import GAMES
+from envsuite.navigation.tasks import TASKS
+
+ROOT = Path(__file__).parents[1]
+README = (ROOT / "README.md").read_text()
+ENTRIES = [("minigames", game.name, game.rules, game.variants) for game in GAMES.values()] + [
+    ("navigation", task.name, task.description, task.variants) for task in TASKS.values()
+]
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+
+
+@pytest.mark.parametrize(
+    ("family", "name", "text", "variants"), ENTRIES, ids=[entry[1] for entry in ENTRIES]
+)
+def test_the_readme_shows_each_tasks_frame_text_and_variants(
+    family: str, name: str, text: str, variants: dict
+) -> None:
+    frame = f"docs/{family}/{snake_case(name)}.png"
+    assert (ROOT / frame).is_file()
+    assert f"![{name}]({frame})" in README
+    assert f"| `envsuite/{name}-v0` | {text} | {', '.join(variants)} |" in README

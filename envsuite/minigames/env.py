@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import operator
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS
+from envsuite.env_arguments import checked_action
+from envsuite.minigames.engine import ACTION_NAMES, GRID_SIZE
 from envsuite.minigames.games import env_state_size, reset_env, step_env
 from envsuite.minigames.render import OBSERVATION_SIZE, RENDER_SIZE, rasterize_one
 from envsuite.minigames.task import make_task
@@ -107,7 +107,7 @@ class MinigameEnv(gym.Env[np.ndarray, np.int64]):
             task.params,
             task.sticky_action_probability,
             self._rng,
-            _checked_action(action),
+            checked_action(action, ACTION_NAMES),
             self._grid,
         )
         return self._observation(), reward, terminated, False, {}
@@ -125,17 +125,3 @@ class MinigameEnv(gym.Env[np.ndarray, np.int64]):
             return self._grid.copy()
         rasterize_one(self._grid, self.task.palette, self.task.observation_background, self._pixels)
         return self._pixels.copy()
-
-
-def _checked_action(action: Any) -> int:
-    """``action`` as an int in ``[0, 6)``, or a ValueError saying what an action must be."""
-    try:
-        value = operator.index(action)  # ints, numpy integers and 0-d integer arrays
-    except TypeError:
-        value = None
-    if value is None or isinstance(action, bool) or not 0 <= value < NUM_ACTIONS:
-        raise ValueError(
-            f"action: must be an integer in [0, {NUM_ACTIONS}) (noop, left, right, up, down, "
-            f"fire), got {action!r}"
-        )
-    return value

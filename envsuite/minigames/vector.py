@@ -6,7 +6,6 @@ reset with ``seed + i`` (gymnasium's next-step autoreset: the step after an epis
 
 from __future__ import annotations
 
-import operator
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -14,11 +13,18 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS
+from envsuite.env_arguments import (
+    check_batched_actions,
+    episode_limit,
+    reset_mask,
+    seed_rngs,
+    seeds_for,
+    whole_number,
+)
+from envsuite.minigames.engine import ACTION_NAMES, GRID_SIZE
 from envsuite.minigames.games import env_state_size, reset_batch, step_batch
 from envsuite.minigames.render import OBSERVATION_SIZE, RENDER_SIZE, rasterize
 from envsuite.minigames.task import make_task
-from envsuite.numba_random import initial_random_state
 
 
 class MinigameVectorEnv(gym.vector.VectorEnv):
@@ -48,14 +54,8 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
         render_mode: str | None = None,
         **task_params: float,
     ) -> None:
-        num_envs = _whole_number(num_envs, "num_envs", "a positive integer", minimum=1)
-        # None or -1: no limit (gym.make's TimeLimit reads -1 alike).
-        if isinstance(max_episode_steps, int | np.integer) and max_episode_steps == -1:
-            max_episode_steps = None
-        if max_episode_steps is not None:
-            max_episode_steps = _whole_number(
-                max_episode_steps, "max_episode_steps", "a positive integer, or -1 or None", 1
-            )
+        num_envs = whole_number(num_envs, "num_envs", "a positive integer", minimum=1)
+        limit = episode_limit(max_episode_steps)
         self.task = make_task(
             game,
             obs_mode,
@@ -68,7 +68,7 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
         )
         self.num_envs = num_envs
         self.render_mode = render_mode
-        self.max_episode_steps = max_episode_steps
+        self.max_episode_steps = limit or None  # None or -1: no limit, as gym.make reads -1
         self.single_observation_space = self.task.observation_space()
         self.single_action_space = self.task.action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -91,19 +91,10 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        mask = np.ones(self.num_envs, dtype=np.bool_)
-        if options is not None and "reset_mask" in options:
-            mask = np.asarray(options["reset_mask"])
-            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
-                raise ValueError(
-                    f"reset_mask: must be a bool array of shape ({self.num_envs},), got {mask!r}"
-                )
-        seeds = _seeds(seed, self.num_envs)
+        mask = reset_mask(options, self.num_envs)
+        seeds = seeds_for(seed, self.num_envs)
         super().reset(seed=seeds[0] if not isinstance(seed, list | tuple) else None)
-        for index in np.flatnonzero(mask):
-            if seeds[index] is not None or not self._seeded[index]:
-                self._rngs[index, 0] = initial_random_state(seeds[index])
-                self._seeded[index] = True
+        seed_rngs(self._rngs, self._seeded, mask, seeds)
         task = self.task
         reset_batch(
             task.game_index,
@@ -141,11 +132,7 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
                 self._truncations,
                 self._grids,
             )
-        if invalid != -1:
-            raise ValueError(
-                f"actions: must be {self.num_envs} integers in [0, {NUM_ACTIONS}) (noop, left, "
-                f"right, up, down, fire), got {actions!r}"
-            )
+        check_batched_actions(actions, invalid, self.num_envs, ACTION_NAMES)
         return (
             self._observations(),
             self._rewards.copy(),
@@ -167,29 +154,3 @@ class MinigameVectorEnv(gym.vector.VectorEnv):
             return self._grids.copy()
         rasterize(self._grids, self.task.palette, self.task.observation_background, self._pixels)
         return self._pixels.copy()
-
-
-def _whole_number(value: Any, field: str, allowed: str, minimum: int) -> int:
-    """``value`` as an int (Python or numpy integer) of at least ``minimum``, else a ValueError."""
-    try:
-        number = operator.index(value)
-    except TypeError:
-        number = None
-    if number is None or isinstance(value, bool) or number < minimum:
-        raise ValueError(f"{field}: must be {allowed}, got {value!r}")
-    return number
-
-
-def _seeds(seed: Any, num_envs: int) -> list[int | None]:
-    """One seed (or None) per env: ``seed + i`` for an int, or a list's entries."""
-    allowed = f"None, a non-negative int, or a list of {num_envs} non-negative ints or None"
-    if seed is None:
-        return [None] * num_envs
-    if isinstance(seed, list | tuple):
-        if len(seed) != num_envs:
-            raise ValueError(f"seed: must be {allowed}, got {seed!r}")
-        return [
-            None if entry is None else _whole_number(entry, "seed", allowed, 0) for entry in seed
-        ]
-    first = _whole_number(seed, "seed", allowed, 0)
-    return [first + index for index in range(num_envs)]

@@ -63,7 +63,9 @@ SUCCESS = 6  # 1 on the step the task is solved (the env's info["success"])
 MAZE_SIZE = 7  # the maze is MAZE_SIZE x MAZE_SIZE (task parameter "size", index 0)
 STEPS = 8  # steps taken in this episode
 BUMPED = 9  # cell code the last forward walked into without moving (a dancer...), else NOTHING
-ENGINE_SLOTS = 16  # slots reserved for the engine (10 used)
+# 1 once the episode terminated: later steps (gymnasium allows them) change nothing and pay 0.
+OVER = 10
+ENGINE_SLOTS = 16  # slots reserved for the engine (11 used)
 TASK_SLOTS = ENGINE_SLOTS  # a task's own slot k is state[TASK_SLOTS + k]
 MAX_TASK_SLOTS = 112
 CELLS = TASK_SLOTS + MAX_TASK_SLOTS
@@ -232,6 +234,7 @@ def begin_episode(state: np.ndarray, params: np.ndarray) -> None:
     state[MAZE_SIZE] = int(params[SIZE])
     state[STEPS] = 0
     state[BUMPED] = NOTHING
+    state[OVER] = 0
 
 
 @njit(cache=True)

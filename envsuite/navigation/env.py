@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import operator
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
-from envsuite.navigation.engine import NUM_ACTIONS, STATE_SIZE
+from envsuite.env_arguments import checked_action
+from envsuite.navigation.engine import ACTION_NAMES, STATE_SIZE
 from envsuite.navigation.task import make_task
 from envsuite.navigation.tasks import reset_env, step_env
 from envsuite.navigation.view import (
@@ -124,13 +124,15 @@ class NavigationEnv(gym.Env[Observation, np.int64]):
         return self._observation(), {"success": False}
 
     def step(self, action: Any) -> tuple[Observation, float, bool, bool, dict[str, Any]]:
+        if not self._seeded:
+            raise gym.error.ResetNeeded("call reset() before step()")
         task = self.task
         reward, terminated, success = step_env(
             task.task_index,
             self._state,
             task.params,
             self._rng,
-            _checked_action(action),
+            checked_action(action, ACTION_NAMES),
             task.pixels_mode,
             task.view,
             task.view_size,
@@ -164,17 +166,3 @@ class NavigationEnv(gym.Env[Observation, np.int64]):
             "phase": features[PHASE_FEATURES:INSTRUCTION_FEATURES].copy(),
             "instruction": features[INSTRUCTION_FEATURES:NUM_FEATURES].copy(),
         }
-
-
-def _checked_action(action: Any) -> int:
-    """``action`` as an int in ``[0, 4)``, or a ValueError saying what an action must be."""
-    try:
-        value = operator.index(action)  # ints, numpy integers and 0-d integer arrays
-    except TypeError:
-        value = None
-    if value is None or isinstance(action, bool) or not 0 <= value < NUM_ACTIONS:
-        raise ValueError(
-            f"action: must be an integer in [0, {NUM_ACTIONS}) (turn_left, turn_right, forward, "
-            f"interact), got {action!r}"
-        )
-    return value

@@ -27,7 +27,10 @@ from envsuite.navigation.cells import NUM_COLOURS, OBJECT, make_cell
 from envsuite.navigation.engine import (
     AGENT_COLUMN,
     AGENT_ROW,
+    DIRECTION,
     LAYOUT_PARAMS,
+    MAZE_SIZE,
+    NUM_DIRECTIONS,
     PHASE,
     STEPS,
     TASK_SLOTS,
@@ -39,13 +42,15 @@ from envsuite.navigation.engine import (
     enter_layout_stream,
     generate_layout,
     leave_layout_stream,
+    maze_cells,
     place_agent,
     place_thing,
+    random_cell_within,
     random_colour,
     set_cell,
     solved,
 )
-from envsuite.navigation.maze import FLOOR_CELL
+from envsuite.navigation.maze import FLOOR_CELL, MAX_SIZE, distances_to
 from envsuite.numba_random import random_below
 
 SHOW, DELAY, RECALL = range(3)  # the phases
@@ -145,10 +150,22 @@ def _end_show(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
     """Hide the object, move the agent off the spot (``relocate``), bring in the distractors."""
     set_cell(state, state[TARGET_ROW], state[TARGET_COLUMN], FLOOR_CELL)
     if params[RELOCATE] > 0:
-        # Walled for the draw: the agent never lands on the remembered cell.
-        set_cell(state, state[TARGET_ROW], state[TARGET_COLUMN], WALL_CELL)
-        place_agent(state, rng)
-        set_cell(state, state[TARGET_ROW], state[TARGET_COLUMN], FLOOR_CELL)
+        # Somewhere the recall phase leaves time to walk back from (a third of its steps away,
+        # turns included), never the remembered cell itself; else, in big dense mazes, some
+        # episodes could not be solved at all.
+        target_row, target_column = state[TARGET_ROW], state[TARGET_COLUMN]
+        distances = np.empty((MAX_SIZE, MAX_SIZE), dtype=np.int32)
+        distances_to(maze_cells(state), state[MAZE_SIZE], target_row, target_column, distances)
+        reach = max(1, int(params[RECALL_STEPS]) // 3)
+        for row in range(MAX_SIZE):
+            for column in range(MAX_SIZE):
+                if distances[row, column] > reach:
+                    distances[row, column] = -1
+        distances[target_row, target_column] = -1
+        row, column = random_cell_within(state, distances, rng)
+        if row >= 0:
+            state[AGENT_ROW], state[AGENT_COLUMN] = row, column
+            state[DIRECTION] = random_below(rng, NUM_DIRECTIONS)
     state[PHASE] = DELAY
     if params[DELAY_STEPS] > 0:
         _place_distractors(state, params, rng)

@@ -15,6 +15,7 @@ from numba import njit
 from envsuite.navigation import ballet, key_door, maze_goal, neighborhood, object_recall
 from envsuite.navigation.engine import (
     NUM_ACTIONS,
+    OVER,
     STEPS,
     SUCCESS,
     TaskDefinition,
@@ -100,10 +101,16 @@ def step_env(
     pixels: np.ndarray,
     features: np.ndarray,
 ) -> tuple[float, bool, bool]:
-    """Play ``action`` and draw the observation; return (reward, terminated, success)."""
+    """Play ``action`` and draw the observation; return (reward, terminated, success).
+
+    After the episode terminated, steps return (0, terminated, no success) and change nothing.
+    """
+    if state[OVER]:
+        return 0.0, True, False
     state[SUCCESS] = 0
     state[STEPS] += 1
     reward, terminated = _step_task(task, state, action, params, rng)
+    state[OVER] = terminated
     observe(state, pixels_mode, view, view_size, palette, background, image, pixels, features)
     return reward, terminated, state[SUCCESS] != 0
 

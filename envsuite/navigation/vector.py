@@ -13,7 +13,15 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from envsuite.navigation.engine import NUM_ACTIONS, STATE_SIZE
+from envsuite.env_arguments import (
+    check_batched_actions,
+    episode_limit,
+    reset_mask,
+    seed_rngs,
+    seeds_for,
+    whole_number,
+)
+from envsuite.navigation.engine import ACTION_NAMES, STATE_SIZE
 from envsuite.navigation.task import make_task
 from envsuite.navigation.tasks import reset_batch, step_batch
 from envsuite.navigation.view import (
@@ -24,7 +32,6 @@ from envsuite.navigation.view import (
     RENDER_SIZE,
     render_maze,
 )
-from envsuite.numba_random import initial_random_state
 
 Observations = dict[str, np.ndarray]
 
@@ -56,20 +63,12 @@ class NavigationVectorEnv(gym.vector.VectorEnv):
         render_mode: str | None = None,
         **task_params: float,
     ) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
-            raise ValueError(f"num_envs: must be a positive integer, got {num_envs!r}")
-        if max_episode_steps is not None and (
-            isinstance(max_episode_steps, bool)
-            or not isinstance(max_episode_steps, int)
-            or max_episode_steps < 1
-        ):
-            raise ValueError(
-                f"max_episode_steps: must be a positive integer or None, got {max_episode_steps!r}"
-            )
+        num_envs = whole_number(num_envs, "num_envs", "a positive integer", minimum=1)
+        limit = episode_limit(max_episode_steps)
         self.task = make_task(task, obs_mode, view, view_size, variant, render_mode, task_params)
         self.num_envs = num_envs
         self.render_mode = render_mode
-        self.max_episode_steps = max_episode_steps
+        self.max_episode_steps = limit or None  # None or -1: no limit, as gym.make reads -1
         self.single_observation_space = self.task.observation_space()
         self.single_action_space = self.task.action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -91,21 +90,10 @@ class NavigationVectorEnv(gym.vector.VectorEnv):
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Observations, dict[str, Any]]:
-        mask = np.ones(self.num_envs, dtype=np.bool_)
-        if options is not None and "reset_mask" in options:
-            mask = np.asarray(options["reset_mask"])
-            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
-                raise ValueError(
-                    f"reset_mask: must be a bool array of shape ({self.num_envs},), got {mask!r}"
-                )
-        seeds = _seeds(seed, self.num_envs)
-        super().reset(seed=seed if isinstance(seed, int) else None)
-        fresh = np.zeros(self.num_envs, dtype=np.bool_)
-        for index in np.flatnonzero(mask):
-            if seeds[index] is not None or not self._seeded[index]:
-                self._rngs[index, 0] = initial_random_state(seeds[index])
-                self._seeded[index] = True
-                fresh[index] = True
+        mask = reset_mask(options, self.num_envs)
+        seeds = seeds_for(seed, self.num_envs)
+        super().reset(seed=seeds[0] if not isinstance(seed, list | tuple) else None)
+        fresh = seed_rngs(self._rngs, self._seeded, mask, seeds)
         task = self.task
         reset_batch(
             task.task_index,
@@ -131,6 +119,8 @@ class NavigationVectorEnv(gym.vector.VectorEnv):
     def step(
         self, actions: Any
     ) -> tuple[Observations, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._seeded.all():
+            raise gym.error.ResetNeeded("call reset() before step()")
         actions = np.asarray(actions)
         invalid = 0
         if actions.shape == (self.num_envs,) and actions.dtype.kind in "iu":
@@ -157,11 +147,7 @@ class NavigationVectorEnv(gym.vector.VectorEnv):
                 self._pixels,
                 self._features,
             )
-        if invalid != -1:
-            raise ValueError(
-                f"actions: must be {self.num_envs} integers in [0, {NUM_ACTIONS}) (turn_left, "
-                f"turn_right, forward, interact), got {actions!r}"
-            )
+        check_batched_actions(actions, invalid, self.num_envs, ACTION_NAMES)
         return (
             self._observations(),
             self._rewards.copy(),
@@ -197,15 +183,3 @@ class NavigationVectorEnv(gym.vector.VectorEnv):
             "phase": features[:, PHASE_FEATURES:INSTRUCTION_FEATURES].copy(),
             "instruction": features[:, INSTRUCTION_FEATURES:NUM_FEATURES].copy(),
         }
-
-
-def _seeds(seed: int | list[int | None] | None, num_envs: int) -> list[int | None]:
-    if seed is None:
-        return [None] * num_envs
-    if isinstance(seed, int) and not isinstance(seed, bool):
-        return [seed + index for index in range(num_envs)]
-    if isinstance(seed, list | tuple) and len(seed) == num_envs:
-        return list(seed)
-    raise ValueError(
-        f"seed: must be None, an int, or a list of {num_envs} ints or None, got {seed!r}"
-    )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from navigation_helpers import cells, open_state
 
-from envsuite.navigation import TASKS, maze_goal
+from envsuite.navigation import TASKS, maze_goal, oracle_action
 from envsuite.navigation.cells import (
     BLUE,
     DOOR_LOCKED,
@@ -304,7 +304,7 @@ def test_vector_env_resets_only_the_masked_envs_and_accepts_seed_lists() -> None
     assert not np.array_equal(envs.unwrapped.states[1], envs.unwrapped.states[0])
     with pytest.raises(ValueError, match="reset_mask: must be a bool array of shape"):
         envs.reset(options={"reset_mask": [1, 0, 1]})
-    with pytest.raises(ValueError, match="seed: must be None, an int, or a list of 3"):
+    with pytest.raises(ValueError, match="seed: must be None, a non-negative int, or a list of 3"):
         envs.reset(seed=[1, 2])
 
 
@@ -382,3 +382,36 @@ def test_every_variant_resolves_and_plays(task: str) -> None:
         for action in range(4):
             observation, *_ = env.step(action)
             assert env.observation_space.contains(observation)
+
+
+def test_stepping_before_reset_is_refused() -> None:
+    with pytest.raises(gym.error.ResetNeeded):
+        gym.make_vec("envsuite/Neighborhood-v0", num_envs=2).step(np.array([2, 2]))
+    with pytest.raises(gym.error.ResetNeeded):
+        gym.make("envsuite/Neighborhood-v0").unwrapped.step(2)
+
+
+@pytest.mark.parametrize("task", list(TASKS))
+def test_steps_after_the_episode_ended_pay_nothing_and_change_nothing(task: str) -> None:
+    env = gym.make(f"envsuite/{task}-v0", disable_env_checker=True).unwrapped
+    env.reset(seed=0)
+    terminated = False
+    while not terminated:
+        _, reward, terminated, _, info = env.step(oracle_action(env))
+    assert info["success"]
+    state = env.state.copy()
+    for action in range(4):
+        _, reward, still_terminated, _, info = env.step(action)
+        assert (reward, still_terminated, info["success"]) == (0.0, True, False)
+    np.testing.assert_array_equal(env.state, state)
+
+
+def test_numpy_numbers_are_accepted_and_bad_seeds_are_named() -> None:
+    envs = gym.make_vec("envsuite/MazeGoal-v0", num_envs=np.int64(2), max_episode_steps=-1)
+    assert envs.max_episode_steps is None
+    first, _ = envs.reset(seed=np.int64(3))
+    again, _ = envs.reset(seed=[3, 4])
+    np.testing.assert_array_equal(first["image"], again["image"])
+    for bad in ([-1, 0], -3, "seed"):
+        with pytest.raises(ValueError, match="seed: must be None, a non-negative int"):
+            envs.reset(seed=bad)

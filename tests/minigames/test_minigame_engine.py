@@ -263,3 +263,10 @@ def test_every_variant_resolves_and_plays(game: str) -> None:
         check_vector_matches_single(
             f"envsuite/{game}-v0", 100, 0, 2, "vector_entry_point", variant=variant
         )
+
+
+def test_a_game_ending_on_its_own_timer_autoresets_alike_in_vector_and_single_envs() -> None:
+    # Freeway ends by termination after `duration` steps, longer than the harness's rollouts.
+    check_vector_matches_single(
+        "envsuite/Freeway-v0", 260, 0, 2, "vector_entry_point", duration=100
+    )

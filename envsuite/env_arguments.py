@@ -26,10 +26,16 @@ def whole_number(value: Any, field: str, allowed: str, minimum: int) -> int:
 
 def checked_action(action: Any, action_names: Sequence[str]) -> int:
     """``action`` as an int indexing ``action_names``, or a ValueError saying what it must be."""
-    allowed = f"an integer in [0, {len(action_names)}) ({', '.join(action_names)})"
-    value = whole_number(action, "action", allowed, 0)
-    if value >= len(action_names):
-        raise ValueError(f"action: must be {allowed}, got {action!r}")
+    # Runs every step: the message is only built for a bad action.
+    try:
+        value = operator.index(action)  # ints, numpy integers and 0-d integer arrays
+    except TypeError:
+        value = -1
+    if value < 0 or value >= len(action_names) or isinstance(action, bool):
+        raise ValueError(
+            f"action: must be an integer in [0, {len(action_names)}) "
+            f"({', '.join(action_names)}), got {action!r}"
+        )
     return value
 
 

@@ -143,7 +143,7 @@ def list_ids(console: Console, family: str | None) -> int:
     ids = registered_ids(family)
     if not ids:
         families = sorted({family_of(env_id) for env_id in registered_ids()})
-        console.print(f"no ids in family {family!r}; families: {families}")
+        console.print(f"no ids in family {family!r}; families: {families}", soft_wrap=True)
         return 1
     sequences = set(sequence_ids())
     table = Table(title=f"envsuite ids ({len(ids)})")

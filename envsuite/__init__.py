@@ -17,6 +17,7 @@ from envsuite.core import (
     sequence_ids,
 )
 from envsuite.core.registry import register_sequences
+from envsuite.manipulation import register_manipulation
 from envsuite.minigames import register_minigames
 from envsuite.navigation import register_navigation
 
@@ -28,6 +29,7 @@ except PackageNotFoundError:  # a checkout on sys.path without an install
 # Task ids first: sequences name them, and registering a sequence checks that its tasks exist.
 register_minigames()
 register_navigation()
+register_manipulation()
 register_sequences()
 
 __all__ = [

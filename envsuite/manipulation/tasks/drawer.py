@@ -1,0 +1,87 @@
+"""DrawerOpen and DrawerClose: slide a drawer out by its handle, or push it shut."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from envsuite.manipulation.task import (
+    ARM_PARAMS,
+    OBJECT_SPREAD,
+    ManipulationTask,
+    clamp_unit,
+    closeness,
+    distance,
+    joint_damping,
+    joint_stiffness,
+    object_mass,
+)
+
+CABINET_CENTRE = np.array([0.0, 0.74, 0.0])
+CABINET_HALF_EXTENT = np.array([0.15, 0.03, 0.0])
+HANDLE_IN_CABINET = np.array([0.0, -0.185, 0.11])  # with the drawer shut
+DRAWER_PARAMS = (
+    *ARM_PARAMS,
+    OBJECT_SPREAD,
+    object_mass(0.3),
+    joint_damping(2.0),
+    joint_stiffness(0.0),
+)
+DRAWER_VARIANTS = {
+    "sprung": {"joint_stiffness": 20.0},
+    "sticky": {"joint_damping": 20.0},
+    "fixed": {"object_spread": 0.0},
+}
+
+
+class DrawerTask(ManipulationTask):
+    """The cabinet stands across the table; the drawer slides towards the arm (-y)."""
+
+    scene = "drawer"
+    params = DRAWER_PARAMS
+    variants = DRAWER_VARIANTS
+    observed_objects = (("drawer_handle", "drawer"),)
+    object_body = "drawer"
+    object_joint = "drawer_slide"
+    start_opening: ClassVar[float]
+    goal_opening: ClassVar[float]
+
+    def __init__(self, simulation, values):  # type: ignore[no-untyped-def]
+        super().__init__(simulation, values)
+        self._drawer = simulation.model.body("drawer").id
+        self._handle = simulation.model.site("drawer_handle").id
+
+    def place(self, rng: np.random.Generator) -> np.ndarray:
+        cabinet = CABINET_CENTRE + self.values["object_spread"] * CABINET_HALF_EXTENT * rng.uniform(
+            -1.0, 1.0, size=3
+        )
+        self.simulation.place_body("cabinet", cabinet)
+        self.simulation.set_joint_position("drawer_slide", self.start_opening)
+        return cabinet + HANDLE_IN_CABINET - np.array([0.0, self.goal_opening, 0.0])
+
+    def evaluate(self, goal: np.ndarray) -> tuple[tuple[float, ...], bool]:
+        opening = self.simulation.joint_position("drawer_slide")
+        handle = self.simulation.site_positions[self._handle]
+        to_handle = distance(self.simulation.grip_position, handle)
+        progress = (opening - self.start_opening) / (self.goal_opening - self.start_opening)
+        progress = clamp_unit(progress)
+        return (closeness(to_handle, 0.05), progress), progress >= 0.85
+
+
+class DrawerOpen(DrawerTask):
+    name = "DrawerOpen"
+    description = "Hook the bar handle and pull the drawer out; success at 85% of 12 cm."
+    start_opening = 0.0
+    goal_opening = 0.12
+    reward_components = ("reach", "open")
+    reward_weights = (2.0, 8.0)
+
+
+class DrawerClose(DrawerTask):
+    name = "DrawerClose"
+    description = "Push a drawer that stands 14 cm open shut; success within 2.1 cm of closed."
+    start_opening = 0.14
+    goal_opening = 0.0
+    reward_components = ("reach", "close")
+    reward_weights = (2.0, 8.0)

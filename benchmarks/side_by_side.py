@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -44,16 +45,23 @@ def compare(
     num_actions: int,
     arguments: argparse.Namespace,
     rng: np.random.Generator,
+    sample_actions: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray] | None = None,
 ) -> dict[str, float]:
     """Median seconds per step of each side, and ``"<side> ratio"``: the median over chunks of
     (peer's time / side's time) for every side but the peer, when ``peer`` is among ``sides``.
 
     Every side is reset with seed 0 and stepped once untimed first (compiling or loading numba's
     cache is not stepping); then the sides take turns, chunk by chunk, so that drift in the
-    machine's speed hits all of them alike. The sides are closed at the end.
+    machine's speed hits all of them alike. The sides are closed at the end. Actions are random
+    integers below ``num_actions``, or ``sample_actions(rng, shape)`` if given.
     """
-    single_actions = rng.integers(num_actions, size=arguments.single_steps)
-    batched_actions = rng.integers(num_actions, size=(arguments.batched_steps, arguments.num_envs))
+    if sample_actions is None:
+
+        def sample_actions(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+            return rng.integers(num_actions, size=shape)
+
+    single_actions = sample_actions(rng, (arguments.single_steps,))
+    batched_actions = sample_actions(rng, (arguments.batched_steps, arguments.num_envs))
 
     def run(side: gym.Env | gym.vector.VectorEnv, warm_up: bool = False) -> float:
         if isinstance(side, gym.vector.VectorEnv):

@@ -1,5 +1,5 @@
-"""The README's catalogue stays true: every minigame's and navigation task's frame, rules and
-variants appear as the code defines them."""
+"""The README's catalogue stays true: every minigame's, navigation task's and manipulation
+task's frame, rules and variants appear as the code defines them."""
 
 from __future__ import annotations
 
@@ -8,14 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from envsuite.manipulation import TASKS as MANIPULATION_TASKS
 from envsuite.minigames import GAMES
 from envsuite.navigation.tasks import TASKS
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
-ENTRIES = [("minigames", game.name, game.rules, game.variants) for game in GAMES.values()] + [
-    ("navigation", task.name, task.description, task.variants) for task in TASKS.values()
-]
+ENTRIES = (
+    [("minigames", game.name, game.rules, game.variants) for game in GAMES.values()]
+    + [("navigation", task.name, task.description, task.variants) for task in TASKS.values()]
+    + [
+        ("manipulation", task.name, task.description, task.variants)
+        for task in MANIPULATION_TASKS.values()
+    ]
+)
 
 
 def snake_case(name: str) -> str:

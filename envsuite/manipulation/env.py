@@ -10,6 +10,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
+from envsuite.env_arguments import whole_number
 from envsuite.manipulation.simulation import (
     FRAME_HIGH,
     FRAME_LOW,
@@ -26,6 +27,7 @@ OBSERVATION_SIZE = 2 * FRAME_SIZE + 3  # this frame, the previous one, the goal
 ACTION_NAMES = ("move_x", "move_y", "move_z", "grip")
 OBSERVATION_LOW = np.concatenate([FRAME_LOW, FRAME_LOW, [-POSITION_BOUND] * 3])
 OBSERVATION_HIGH = np.concatenate([FRAME_HIGH, FRAME_HIGH, [POSITION_BOUND] * 3])
+MAX_RENDER_SIZE = 640  # the offscreen buffer of assets/manipulation/workcell.xml
 
 
 class ManipulationEnv(gym.Env[np.ndarray, np.ndarray]):
@@ -44,7 +46,7 @@ class ManipulationEnv(gym.Env[np.ndarray, np.ndarray]):
     infinite value or a value outside [-1, 1] raises a ``ValueError``.
 
     ## Observation Space
-    ``Box(low, high, (39,), float64)`` (positions within 3 m of the arm's base, quaternions
+    ``Box(low, high, (39,), float64)`` (positions within 3 m of the world's origin, quaternions
     and the opening within their ranges), laid out as Meta-World's: this step's frame (grip
     point x, y, z; gripper opening 0 closed to 1 open; the first object's position and
     quaternion; the second object's position and quaternion, zeros where a task has fewer
@@ -56,12 +58,13 @@ class ManipulationEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ## Episode End
     Never terminated (as Meta-World); truncated after ``max_episode_steps`` (registered: 200,
-    4 s at 50 steps per second).
+    4 s at 50 steps per second), or at once, with ``info["physics_unstable"]``, if MuJoCo finds
+    the physics diverging (it then resets the state itself; reset before stepping again).
 
     ## Arguments
     ``task``: a name from ``envsuite.manipulation.TASKS``; ``variant``: one of the task's named
     variants or ``"default"``; ``render_mode``: ``None`` or ``"rgb_array"``; ``render_size``:
-    the side of rendered frames in pixels; any task parameter (``motion_scale``,
+    the side of rendered frames in pixels, 1 to 640; any task parameter (``motion_scale``,
     ``object_mass``, ``joint_stiffness``, ...: see the task's ``params``) as a keyword.
 
     ## Version History
@@ -81,10 +84,17 @@ class ManipulationEnv(gym.Env[np.ndarray, np.ndarray]):
         render_size: int = 256,
         **task_params: float,
     ) -> None:
-        if task not in TASKS:
+        if not isinstance(task, str) or task not in TASKS:
             raise ValueError(f"task: unknown manipulation task {task!r}; allowed: {sorted(TASKS)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode: must be None or 'rgb_array', got {render_mode!r}")
+        render_size = whole_number(
+            render_size, "render_size", f"an integer in [1, {MAX_RENDER_SIZE}]", minimum=1
+        )
+        if render_size > MAX_RENDER_SIZE:
+            raise ValueError(
+                f"render_size: must be an integer in [1, {MAX_RENDER_SIZE}], got {render_size!r}"
+            )
         definition = TASKS[task]
         vector = resolve_params(
             task,
@@ -133,7 +143,14 @@ class ManipulationEnv(gym.Env[np.ndarray, np.ndarray]):
         self.simulation.write_frame(self._observation, keep_previous=True)
         components, success = self.task.evaluate(self._goal)
         reward = sum(weight * term for weight, term in zip(self._weights, components, strict=True))
-        return self._observation.copy(), reward, False, False, self._info(components, success)
+        info = self._info(components, success)
+        truncated = self.simulation.unstable
+        if truncated:
+            # MuJoCo has reset the diverging state itself: end the episode here, say why, and
+            # refuse further steps until reset.
+            info["physics_unstable"] = True
+            self._goal = None
+        return self._observation.copy(), reward, False, truncated, info
 
     def _info(self, components: tuple[float, ...], success: bool) -> dict[str, Any]:
         info: dict[str, Any] = dict(zip(self._info_keys, components, strict=True))
@@ -162,14 +179,17 @@ class ManipulationEnv(gym.Env[np.ndarray, np.ndarray]):
 
 
 def _action_array(action: Any) -> np.ndarray:
-    """``action`` as 4 float64 numbers (the range is checked while commanding the arm)."""
+    """``action`` as 4 float64 numbers (the range is checked while commanding the arm).
+
+    Only integers and floats pass: numeric strings, booleans and complex numbers would convert
+    silently."""
     try:
-        values = np.asarray(action, dtype=np.float64)
+        values = np.asarray(action)
     except (TypeError, ValueError):
         _reject(action)
-    if values.shape != (len(ACTION_NAMES),):
+    if values.dtype.kind not in "iuf" or values.shape != (len(ACTION_NAMES),):
         _reject(action)
-    return values
+    return values.astype(np.float64, copy=False)
 
 
 def _reject(action: Any) -> NoReturn:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-ACTION_LIMIT = 1.0 + 1e-6  # float32 rounding of a policy's ±1
 NO_OBJECT, BODY, SITE = 0, 1, 2  # where an observed object's position comes from
 
 
@@ -30,7 +29,7 @@ def command_arm(
     set the finger controls from ``action[3]``. False, changing nothing, if any action entry is
     not a number in [-1, 1]."""
     for index in range(4):
-        if not -ACTION_LIMIT <= action[index] <= ACTION_LIMIT:  # NaN compares false
+        if not -1.0 <= action[index] <= 1.0:  # NaN compares false
             return False
     for axis in range(3):
         low = max(grip[axis] - leash, workspace_low[axis])
@@ -38,7 +37,7 @@ def command_arm(
         value = min(max(target[axis] + action[axis] * motion_scale, low), high)
         target[axis] = value
         mocap[axis] = value + grip_offset[axis]
-    opening = finger_travel * 0.5 * (1.0 - min(max(action[3], -1.0), 1.0))
+    opening = finger_travel * 0.5 * (1.0 - action[3])
     for index in range(ctrl.shape[0]):
         ctrl[index] = opening
     return True

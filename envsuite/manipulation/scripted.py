@@ -1,5 +1,7 @@
 """Scripted waypoint controllers for the manipulation tasks: each reads only the observation and
 picks the next waypoint (as Meta-World's scripted policies), proving every task solvable.
+
+They are tuned for the default ``motion_scale`` (1 cm per step); much faster arms overshoot.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from envsuite.manipulation.env import OBSERVATION_SIZE
 from envsuite.manipulation.tasks.door import HANDLE_IN_DOOR, OPEN_ANGLE
 
 OPEN, CLOSED = -1.0, 1.0
@@ -20,6 +23,12 @@ def scripted_action(task: str, observation: np.ndarray) -> np.ndarray:
     if task not in CONTROLLERS:
         raise ValueError(
             f"task: no scripted controller for {task!r}; allowed: {sorted(CONTROLLERS)}"
+        )
+    observation = np.asarray(observation, dtype=np.float64)
+    if observation.shape != (OBSERVATION_SIZE,):
+        raise ValueError(
+            f"observation: must be a manipulation env's ({OBSERVATION_SIZE},) observation, "
+            f"got shape {observation.shape}"
         )
     return CONTROLLERS[task](observation)
 
@@ -69,7 +78,7 @@ def _carry(
             return _move(grip, item, OPEN)
         return _move(grip, item, CLOSED)
     held_offset = grip - item
-    if np.linalg.norm(item[:2] - destination[:2]) > 0.01:
+    if np.linalg.norm(item[:2] - destination[:2]) > 0.02:
         if item[2] < carry_height - 0.02:
             return _move(grip, np.array([grip[0], grip[1], carry_height]), CLOSED)
         return _move(grip, np.array([*destination[:2], carry_height]) + held_offset, CLOSED)

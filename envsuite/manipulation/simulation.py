@@ -25,7 +25,7 @@ HOME = np.array([0.0, 0.45, 0.2])  # the grip point at every reset
 OBSERVED_OBJECTS = 2
 # The observation's frame: grip point 3, gripper opening 1, two object poses of 7.
 FRAME_SIZE = 4 + 7 * OBSERVED_OBJECTS
-POSITION_BOUND = 3.0  # metres from the arm's base: a block knocked off the table stays inside
+POSITION_BOUND = 3.0  # metres from the world's origin: a block knocked off the table lands within
 
 
 def _frame_bounds() -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +84,6 @@ class Simulation:
     """
 
     def __init__(self, scene: str) -> None:
-        self.scene = scene
         self.model = copy.deepcopy(scene_model(scene))
         self.data = mujoco.MjData(self.model)
         self.motion_scale = 0.01
@@ -108,6 +107,16 @@ class Simulation:
         self.grip_position = data.site_xpos[self._grip_site]
         self.body_positions = data.xpos
         self.site_positions = data.site_xpos
+        self.geom_positions = data.geom_xpos
+        # MuJoCo's own divergence checks: it counts each in data.warning and resets the state.
+        self._divergence_warnings = tuple(
+            data.warning[warning]
+            for warning in (
+                mujoco.mjtWarning.mjWARN_BADQPOS,
+                mujoco.mjtWarning.mjWARN_BADQVEL,
+                mujoco.mjtWarning.mjWARN_BADQACC,
+            )
+        )
         self.body_quaternions = data.xquat
 
     def __getstate__(self) -> dict[str, object]:
@@ -119,6 +128,8 @@ class Simulation:
             "body_positions",
             "body_quaternions",
             "site_positions",
+            "geom_positions",
+            "_divergence_warnings",
         )
         return {key: value for key, value in self.__dict__.items() if key not in views}
 
@@ -157,6 +168,12 @@ class Simulation:
             return False
         mujoco.mj_step(self.model, self.data, nstep=FRAME_SKIP)
         return True
+
+    @property
+    def unstable(self) -> bool:
+        """Whether MuJoCo found the physics diverging since the last reset (it then resets the
+        state itself, mid-episode)."""
+        return any(warning.number for warning in self._divergence_warnings)
 
     def write_frame(self, observation: np.ndarray, keep_previous: bool) -> None:
         """Write this step's frame (grip point, opening, the observed objects' poses) into
@@ -235,6 +252,10 @@ class Simulation:
 
     def set_joint_stiffness(self, joint: str, stiffness: float) -> None:
         self.model.jnt_stiffness[self.model.joint(joint).id] = stiffness
+
+    def set_spring_rest(self, joint: str, position: float) -> None:
+        """Where a joint's spring pulls it to (MJCF's ``springref``)."""
+        self.model.qpos_spring[self.model.joint(joint).qposadr[0]] = position
 
     def settle_constants(self) -> None:
         """Recompute the model's derived constants after masses changed."""

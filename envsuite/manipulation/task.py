@@ -121,6 +121,15 @@ class ManipulationTask(ABC):
         assert self.object_joint is not None, f"{self.name} has joint parameters but no joint"
         return self.object_joint
 
+    def place_fixed_object(
+        self, rng: np.random.Generator, body: str, centre: np.ndarray, half_extent: np.ndarray
+    ) -> np.ndarray:
+        """Move a fixed body (a door frame, a cabinet) to a uniform point of its start region,
+        ``object_spread`` of it around the centre; return where it went."""
+        position = sample_around(rng, centre, half_extent, self.values["object_spread"])
+        self.simulation.place_body(body, position)
+        return position
+
     @abstractmethod
     def place(self, rng: np.random.Generator) -> np.ndarray:
         """Put the objects where this episode starts (the arm is home); return the goal point."""

@@ -112,6 +112,11 @@ def test_goal_and_object_spread_zero_fix_the_start() -> None:
         [0.0, 0.0, 0.0, -2.0],
         [0.0, 0.0, 0.0],
         "left",
+        [-1.0000001, 0.0, 0.0, 0.0],
+        ["0.1", "0", "0", "0"],
+        [True, False, False, False],
+        np.array([0.5j, 0, 0, 0]),
+        None,
     ],
 )
 def test_a_bad_action_is_a_clear_error_and_changes_nothing(action: object) -> None:
@@ -133,6 +138,10 @@ def test_a_bad_action_is_a_clear_error_and_changes_nothing(action: object) -> No
         ({"task": "Push", "object_mass": "heavy"}, "object_mass: must be a number"),
         ({"task": "Push", "variant": "huge"}, r"variant: unknown variant 'huge' of Push"),
         ({"task": "Push", "render_mode": "human"}, "render_mode: must be None or 'rgb_array'"),
+        ({"task": ["Push"]}, r"task: unknown manipulation task \['Push'\]"),
+        ({"task": "Push", "render_size": 0}, r"render_size: must be an integer in \[1, 640\]"),
+        ({"task": "Push", "render_size": 2000}, r"render_size: must be an integer in \[1, 640\]"),
+        ({"task": "Push", "render_size": 12.5}, "render_size: must be an integer"),
     ],
 )
 def test_bad_arguments_are_clear_errors(kwargs: dict, message: str) -> None:
@@ -162,7 +171,45 @@ def test_a_pickled_env_continues_exactly_and_envs_do_not_share_dynamics() -> Non
 def test_variants_set_their_parameters() -> None:
     assert ManipulationEnv("DoorOpen", variant="stiff").task.values["joint_stiffness"] == 15.0
     heavy = ManipulationEnv("Push", variant="heavy", object_friction=0.5)
-    assert heavy.task.values["object_mass"] == 1.0
+    assert heavy.task.values["object_mass"] == 0.3
+    assert heavy.task.values["gripper_gain"] == 1000.0
     assert heavy.task.values["object_friction"] == 0.5
     block = heavy.simulation.model.body("block").id
-    assert heavy.simulation.model.body_mass[block] == pytest.approx(1.0)
+    assert heavy.simulation.model.body_mass[block] == pytest.approx(0.3)
+    assert (heavy.simulation.model.actuator_gainprm[:, 0] == 1000.0).all()
+
+
+def test_diverging_physics_ends_the_episode_and_says_so(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)  # MuJoCo logs its warning to MUJOCO_LOG.TXT in the cwd
+    env = ManipulationEnv("Push")
+    env.reset(seed=0)
+    _, _, terminated, truncated, info = env.step(np.zeros(4))
+    assert not truncated
+    assert "physics_unstable" not in info
+    env.simulation.data.qvel[:] = np.nan  # what a diverging integration leaves behind
+    _, _, terminated, truncated, info = env.step(np.zeros(4))
+    assert truncated
+    assert not terminated
+    assert info["physics_unstable"]
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(np.zeros(4))
+    env.reset(seed=0)
+    assert not env.step(np.zeros(4))[3]
+
+
+def test_an_object_knocked_off_the_table_lands_on_the_floor() -> None:
+    env = ManipulationEnv("Push")
+    env.reset(seed=0)
+    env.simulation.place_free_body("block", np.array([0.0, 1.2, 0.05]))  # past the far edge
+    for _ in range(100):
+        observation, *_ = env.step(np.zeros(4))
+    assert observation[6] == pytest.approx(-0.73, abs=0.005)  # the floor is 75 cm down
+
+
+def test_the_scripted_controller_refuses_a_foreign_observation() -> None:
+    from envsuite.manipulation import scripted_action
+
+    with pytest.raises(ValueError, match=r"observation: must be a manipulation env's \(39,\)"):
+        scripted_action("Push", np.zeros(12))
+    with pytest.raises(ValueError, match="task: no scripted controller for 'Juggle'"):
+        scripted_action("Juggle", np.zeros(39))

@@ -37,7 +37,7 @@ def test_the_scripted_controller_solves_the_task_and_random_play_does_not(task: 
     scripted = success_rate(task, "scripted")
     random = success_rate(task, "random")
     assert scripted >= 0.9, (task, scripted)
-    assert random <= scripted - 0.5, (task, scripted, random)
+    assert random <= 0.1, (task, random)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,28 @@ def test_the_scripted_controller_solves_the_task_and_random_play_does_not(task: 
 )
 def test_the_scripted_controller_copes_with_the_sequences_dynamics(task: str, kwargs: dict) -> None:
     assert success_rate(task, "scripted", **kwargs) >= 0.9
+
+
+VARIANTS = [
+    (task, variant) for task, definition in TASKS.items() for variant in definition.variants
+]
+
+
+@pytest.mark.parametrize(("task", "variant"), VARIANTS)
+def test_every_variant_is_solvable_and_never_solves_itself(task: str, variant: str) -> None:
+    env = gym.make(f"envsuite/{task}-v0", variant=variant)
+    solved = 0
+    for seed in range(10):
+        observation, _ = env.reset(seed=seed)
+        for _ in range(200):
+            observation, _, _, _, info = env.step(scripted_action(task, observation))
+            if info["success"]:
+                solved += 1
+                break
+        env.reset(seed=seed)
+        for _ in range(100):  # left alone, nothing drifts into success (a spring, gravity)
+            assert not env.step(np.zeros(4))[4]["success"], (task, variant, seed)
+    assert solved >= 9, (task, variant, solved)
 
 
 @pytest.mark.parametrize("task", list(TASKS))
@@ -75,7 +97,8 @@ def test_a_solved_task_pays_more_than_an_untouched_one() -> None:
         env = gym.make(f"envsuite/{task}-v0")
         observation, _ = env.reset(seed=1)
         _, idle_reward, *_ = env.step(np.zeros(4))
-        reward, info = idle_reward, {"success": False}
-        while not info["success"]:
-            observation, reward, _, _, info = env.step(scripted_action(task, observation))
+        reward, info, truncated = idle_reward, {"success": False}, False
+        while not info["success"] and not truncated:
+            observation, reward, _, truncated, info = env.step(scripted_action(task, observation))
+        assert info["success"], task
         assert reward > idle_reward + 2.0, task

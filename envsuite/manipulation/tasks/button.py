@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
     ARM_PARAMS,
     OBJECT_SPREAD,
@@ -45,16 +46,12 @@ class ButtonPress(ManipulationTask):
     reward_components = ("reach", "press")
     reward_weights = (3.0, 7.0)
 
-    def __init__(self, simulation, values):  # type: ignore[no-untyped-def]
+    def __init__(self, simulation: Simulation, values: dict[str, float]) -> None:
         super().__init__(simulation, values)
-        self._button = simulation.model.body("button").id
         self._top = simulation.model.site("button_top").id
 
     def place(self, rng: np.random.Generator) -> np.ndarray:
-        box = BOX_CENTRE + self.values["object_spread"] * BOX_HALF_EXTENT * rng.uniform(
-            -1.0, 1.0, size=3
-        )
-        self.simulation.place_body("button_box", box)
+        box = self.place_fixed_object(rng, "button_box", BOX_CENTRE, BOX_HALF_EXTENT)
         return box + BUTTON_TOP_IN_BOX - np.array([0.0, 0.0, PRESSED])
 
     def evaluate(self, goal: np.ndarray) -> tuple[tuple[float, ...], bool]:

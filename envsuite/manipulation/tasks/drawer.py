@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
     ARM_PARAMS,
     OBJECT_SPREAD,
@@ -28,15 +29,19 @@ DRAWER_PARAMS = (
     joint_damping(2.0),
     joint_stiffness(0.0),
 )
+# "sprung": a spring towards the start, so that the drawer must be held against it.
 DRAWER_VARIANTS = {
     "sprung": {"joint_stiffness": 20.0},
     "sticky": {"joint_damping": 20.0},
     "fixed": {"object_spread": 0.0},
 }
+FULLY_OPEN = 0.16  # the slide's range
 
 
 class DrawerTask(ManipulationTask):
-    """The cabinet stands across the table; the drawer slides towards the arm (-y)."""
+    """The cabinet stands across the table; the drawer slides towards the arm (-y). The
+    drawer's spring (``joint_stiffness``, none by default) pulls it back to where it starts:
+    shut for DrawerOpen, fully open for DrawerClose."""
 
     scene = "drawer"
     params = DRAWER_PARAMS
@@ -46,17 +51,15 @@ class DrawerTask(ManipulationTask):
     object_joint = "drawer_slide"
     start_opening: ClassVar[float]
     goal_opening: ClassVar[float]
+    spring_rest: ClassVar[float]
 
-    def __init__(self, simulation, values):  # type: ignore[no-untyped-def]
+    def __init__(self, simulation: Simulation, values: dict[str, float]) -> None:
         super().__init__(simulation, values)
-        self._drawer = simulation.model.body("drawer").id
         self._handle = simulation.model.site("drawer_handle").id
+        simulation.set_spring_rest("drawer_slide", self.spring_rest)
 
     def place(self, rng: np.random.Generator) -> np.ndarray:
-        cabinet = CABINET_CENTRE + self.values["object_spread"] * CABINET_HALF_EXTENT * rng.uniform(
-            -1.0, 1.0, size=3
-        )
-        self.simulation.place_body("cabinet", cabinet)
+        cabinet = self.place_fixed_object(rng, "cabinet", CABINET_CENTRE, CABINET_HALF_EXTENT)
         self.simulation.set_joint_position("drawer_slide", self.start_opening)
         return cabinet + HANDLE_IN_CABINET - np.array([0.0, self.goal_opening, 0.0])
 
@@ -74,6 +77,7 @@ class DrawerOpen(DrawerTask):
     description = "Hook the bar handle and pull the drawer out; success at 85% of 12 cm."
     start_opening = 0.0
     goal_opening = 0.12
+    spring_rest = 0.0
     reward_components = ("reach", "open")
     reward_weights = (2.0, 8.0)
 
@@ -83,5 +87,6 @@ class DrawerClose(DrawerTask):
     description = "Push a drawer that stands 14 cm open shut; success within 2.1 cm of closed."
     start_opening = 0.14
     goal_opening = 0.0
+    spring_rest = FULLY_OPEN
     reward_components = ("reach", "close")
     reward_weights = (2.0, 8.0)

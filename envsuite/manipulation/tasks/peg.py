@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
     ARM_PARAMS,
     GOAL_SPREAD,
@@ -38,7 +39,7 @@ class PegInsert(ManipulationTask):
     )
     params = (*ARM_PARAMS, GOAL_SPREAD, OBJECT_SPREAD, object_mass(0.05), OBJECT_FRICTION)
     variants: ClassVar[dict[str, dict[str, float]]] = {
-        "heavy": {"object_mass": 0.5},
+        "heavy": {"object_mass": 0.3, "gripper_gain": 1000.0},
         "fixed": {"goal_spread": 0.0, "object_spread": 0.0},
     }
     observed_objects = (("peg", "peg"), ("hole", "hole"))
@@ -46,10 +47,9 @@ class PegInsert(ManipulationTask):
     reward_components = ("reach", "lift", "align", "insert")
     reward_weights = (1.0, 1.0, 3.0, 5.0)
 
-    def __init__(self, simulation, values):  # type: ignore[no-untyped-def]
+    def __init__(self, simulation: Simulation, values: dict[str, float]) -> None:
         super().__init__(simulation, values)
         self._peg = simulation.model.body("peg").id
-        self._hole = simulation.model.body("hole").id
 
     def place(self, rng: np.random.Generator) -> np.ndarray:
         start = sample_around(

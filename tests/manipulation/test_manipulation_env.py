@@ -213,3 +213,17 @@ def test_the_scripted_controller_refuses_a_foreign_observation() -> None:
         scripted_action("Push", np.zeros(12))
     with pytest.raises(ValueError, match="task: no scripted controller for 'Juggle'"):
         scripted_action("Juggle", np.zeros(39))
+
+
+def test_rgb_array_renders_the_scene_and_survives_a_pickle() -> None:
+    env = ManipulationEnv("Push", render_mode="rgb_array", render_size=64)
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.shape == (64, 64, 3)
+    assert frame.dtype == np.uint8
+    assert frame.std() > 10  # a scene, not a blank buffer
+    copy = pickle.loads(pickle.dumps(env))  # the GL context stays behind; a new one is made
+    np.testing.assert_array_equal(copy.render(), frame)
+    assert ManipulationEnv("Push").render() is None  # no render_mode: nothing drawn
+    env.close()
+    copy.close()

@@ -49,6 +49,22 @@ def joint_stiffness(default: float) -> Param:
     )
 
 
+def free_object_params(mass: float) -> tuple[Param, ...]:
+    """The parameters of a task with a loose object (a block, a peg) to carry to a goal."""
+    return (*ARM_PARAMS, GOAL_SPREAD, OBJECT_SPREAD, object_mass(mass), OBJECT_FRICTION)
+
+
+def jointed_object_params(mass: float, damping: float, stiffness: float) -> tuple[Param, ...]:
+    """The parameters of a task with an object on a joint (a door, a drawer, a button)."""
+    return (
+        *ARM_PARAMS,
+        OBJECT_SPREAD,
+        object_mass(mass),
+        joint_damping(damping),
+        joint_stiffness(stiffness),
+    )
+
+
 def closeness(distance: float, margin: float) -> float:
     """1 at zero distance, 1/2 at ``margin``, a long tail beyond: a shaping term in (0, 1]."""
     return margin * margin / (margin * margin + distance * distance)

@@ -8,15 +8,11 @@ import numpy as np
 
 from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
-    ARM_PARAMS,
-    GOAL_SPREAD,
-    OBJECT_FRICTION,
-    OBJECT_SPREAD,
     ManipulationTask,
     clamp_unit,
     closeness,
     distance,
-    object_mass,
+    free_object_params,
     sample_around,
 )
 
@@ -24,7 +20,7 @@ BLOCK_HALF_SIZE = 0.02
 BLOCK_START_CENTRE = np.array([0.0, 0.5, BLOCK_HALF_SIZE])
 BLOCK_START_HALF_EXTENT = np.array([0.1, 0.05, 0.0])
 SUCCESS_DISTANCE = 0.05
-BLOCK_PARAMS = (*ARM_PARAMS, GOAL_SPREAD, OBJECT_SPREAD, object_mass(0.1), OBJECT_FRICTION)
+BLOCK_PARAMS = free_object_params(mass=0.1)
 # Heavier or slipperier blocks come with a stiffer grip: the default one holds neither.
 BLOCK_VARIANTS = {
     "heavy": {"object_mass": 0.3, "gripper_gain": 1000.0},

@@ -8,15 +8,11 @@ import numpy as np
 
 from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
-    ARM_PARAMS,
-    OBJECT_SPREAD,
     ManipulationTask,
     clamp_unit,
     closeness,
     distance,
-    joint_damping,
-    joint_stiffness,
-    object_mass,
+    jointed_object_params,
 )
 
 BOX_CENTRE = np.array([0.0, 0.6, 0.0])
@@ -29,13 +25,7 @@ class ButtonPress(ManipulationTask):
     name = "ButtonPress"
     scene = "button"
     description = "Press a sprung button on a box from above; success at 2 cm of its 3 cm travel."
-    params = (
-        *ARM_PARAMS,
-        OBJECT_SPREAD,
-        object_mass(0.05),
-        joint_damping(1.0),
-        joint_stiffness(20.0),
-    )
+    params = jointed_object_params(mass=0.05, damping=1.0, stiffness=20.0)
     variants: ClassVar[dict[str, dict[str, float]]] = {
         "stiff": {"joint_stiffness": 150.0},
         "fixed": {"object_spread": 0.0},

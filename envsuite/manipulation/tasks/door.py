@@ -9,15 +9,11 @@ import numpy as np
 
 from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
-    ARM_PARAMS,
-    OBJECT_SPREAD,
     ManipulationTask,
     clamp_unit,
     closeness,
     distance,
-    joint_damping,
-    joint_stiffness,
-    object_mass,
+    jointed_object_params,
 )
 
 FRAME_CENTRE = np.array([0.0, 0.6, 0.0])
@@ -33,13 +29,7 @@ class DoorOpen(ManipulationTask):
     description = (
         "Push a hinged door open, away from the arm; success once it stands 0.85 rad (49°) open."
     )
-    params = (
-        *ARM_PARAMS,
-        OBJECT_SPREAD,
-        object_mass(1.5),
-        joint_damping(0.5),
-        joint_stiffness(0.0),
-    )
+    params = jointed_object_params(mass=1.5, damping=0.5, stiffness=0.0)
     variants: ClassVar[dict[str, dict[str, float]]] = {
         "sprung": {"joint_stiffness": 5.0},
         "stiff": {"joint_stiffness": 15.0},

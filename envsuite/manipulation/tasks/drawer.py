@@ -8,27 +8,17 @@ import numpy as np
 
 from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
-    ARM_PARAMS,
-    OBJECT_SPREAD,
     ManipulationTask,
     clamp_unit,
     closeness,
     distance,
-    joint_damping,
-    joint_stiffness,
-    object_mass,
+    jointed_object_params,
 )
 
 CABINET_CENTRE = np.array([0.0, 0.74, 0.0])
 CABINET_HALF_EXTENT = np.array([0.15, 0.03, 0.0])
 HANDLE_IN_CABINET = np.array([0.0, -0.185, 0.11])  # with the drawer shut
-DRAWER_PARAMS = (
-    *ARM_PARAMS,
-    OBJECT_SPREAD,
-    object_mass(0.3),
-    joint_damping(2.0),
-    joint_stiffness(0.0),
-)
+DRAWER_PARAMS = jointed_object_params(mass=0.3, damping=2.0, stiffness=0.0)
 # "sprung": a spring towards the start, so that the drawer must be held against it.
 DRAWER_VARIANTS = {
     "sprung": {"joint_stiffness": 20.0},

@@ -8,15 +8,11 @@ import numpy as np
 
 from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
-    ARM_PARAMS,
-    GOAL_SPREAD,
-    OBJECT_FRICTION,
-    OBJECT_SPREAD,
     ManipulationTask,
     clamp_unit,
     closeness,
     distance,
-    object_mass,
+    free_object_params,
     sample_around,
 )
 
@@ -37,7 +33,7 @@ class PegInsert(ManipulationTask):
         "Pick up an upright peg and lower it into a square hole; success with its bottom 4 cm "
         "below the rim, within 2 cm of the hole's axis."
     )
-    params = (*ARM_PARAMS, GOAL_SPREAD, OBJECT_SPREAD, object_mass(0.05), OBJECT_FRICTION)
+    params = free_object_params(mass=0.05)
     variants: ClassVar[dict[str, dict[str, float]]] = {
         "heavy": {"object_mass": 0.3, "gripper_gain": 1000.0},
         "fixed": {"goal_spread": 0.0, "object_spread": 0.0},

@@ -146,6 +146,14 @@ class ManipulationTask(ABC):
         self.simulation.place_body(body, position)
         return position
 
+    def place_free_object(
+        self, rng: np.random.Generator, joint: str, centre: np.ndarray, half_extent: np.ndarray
+    ) -> None:
+        """Put a loose object (a block, a peg), upright and at rest, at a uniform point of its
+        start region, ``object_spread`` of it around the centre."""
+        position = sample_around(rng, centre, half_extent, self.values["object_spread"])
+        self.simulation.place_free_body(joint, position)
+
     @abstractmethod
     def place(self, rng: np.random.Generator) -> np.ndarray:
         """Put the objects where this episode starts (the arm is home); return the goal point."""

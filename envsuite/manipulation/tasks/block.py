@@ -46,10 +46,7 @@ class BlockTask(ManipulationTask):
         self._block = simulation.model.body("block").id
 
     def place(self, rng: np.random.Generator) -> np.ndarray:
-        start = sample_around(
-            rng, BLOCK_START_CENTRE, BLOCK_START_HALF_EXTENT, self.values["object_spread"]
-        )
-        self.simulation.place_free_body("block", start)
+        self.place_free_object(rng, "block", BLOCK_START_CENTRE, BLOCK_START_HALF_EXTENT)
         return sample_around(
             rng, self.goal_centre, self.goal_half_extent, self.values["goal_spread"]
         )

@@ -48,10 +48,7 @@ class PegInsert(ManipulationTask):
         self._peg = simulation.model.body("peg").id
 
     def place(self, rng: np.random.Generator) -> np.ndarray:
-        start = sample_around(
-            rng, PEG_START_CENTRE, PEG_START_HALF_EXTENT, self.values["object_spread"]
-        )
-        self.simulation.place_free_body("peg", start)
+        self.place_free_object(rng, "peg", PEG_START_CENTRE, PEG_START_HALF_EXTENT)
         hole = sample_around(rng, HOLE_CENTRE, HOLE_HALF_EXTENT, self.values["goal_spread"])
         self.simulation.place_body("hole", hole)
         # The goal: the peg's centre once it is all the way in.

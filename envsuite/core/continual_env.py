@@ -50,7 +50,9 @@ class ContinualEnv(gym.Env):
     e.g. ``gymnasium.make("envsuite/ClassicPendulumGravity-v0", steps_per_task=1000)``.
     ``reset(seed=s)`` starts the sequence afresh at global step 0 and seeds every task with a
     seed drawn from ``s`` (each task takes its seed at its first reset); ``reset()`` without a
-    seed continues the schedule.
+    seed continues the schedule. ``reset(options={"global_step": n})`` jumps to step ``n`` of the
+    schedule and starts a fresh episode there (to resume a training run from a checkpoint); the
+    other options go to the task.
 
     ## Version History
     * v0: initial version.
@@ -119,6 +121,8 @@ class ContinualEnv(gym.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         super().reset(seed=seed)
+        options = dict(options or {})
+        start_step = options.pop("global_step", None)
         if seed is not None:
             # A seeded reset starts the sequence afresh, so that (seed, actions) determine the
             # whole run as gymnasium's contract asks; training loops seed only their first reset.
@@ -128,9 +132,11 @@ class ContinualEnv(gym.Env):
             self._enter_block(0)
         elif self.global_step == self._switch_step:
             self._enter_block(self.block_index + 1)
+        if start_step is not None:
+            self._seek(start_step)
         self._needs_reset = False
         observation, info = self._env.reset(
-            seed=self._unseeded_tasks.pop(self.task_index, None), options=options
+            seed=self._unseeded_tasks.pop(self.task_index, None), options=options or None
         )
         info.update(self._block_info)
         info["task_step"] = self.global_step - self._task_step_offset
@@ -165,6 +171,25 @@ class ContinualEnv(gym.Env):
         for env in self.task_envs:
             env.close()
         super().close()
+
+    def _seek(self, global_step: Any) -> None:
+        """Jump to ``global_step`` of the schedule: into the block that plays it, or into the
+        next one at a block's end (where a ``task_switched`` step would have left it)."""
+        if (
+            isinstance(global_step, bool)
+            or not isinstance(global_step, int | np.integer)
+            or not 0 <= global_step <= self.total_steps
+        ):
+            raise ValueError(
+                f"options['global_step']: must be an integer in [0, {self.total_steps}] "
+                f"(the schedule's steps), got {global_step!r}"
+            )
+        self.global_step = int(global_step)
+        block_index = next(
+            (index for index, end in enumerate(self.block_ends) if end > self.global_step),
+            len(self.blocks) - 1,
+        )
+        self._enter_block(block_index)
 
     def _enter_block(self, block_index: int) -> None:
         """Point the hot path at block ``block_index``'s task, adapters and switch step."""

@@ -199,3 +199,24 @@ def test_registering_the_same_file_by_another_path_is_a_no_op() -> None:
     spec = envsuite.make_sequence("ClassicPendulumGravity").spec
     relative = os.path.relpath(spec.source)
     register_sequence(dataclasses.replace(spec, source=relative))
+
+
+def test_a_reset_can_jump_to_any_step_of_the_schedule() -> None:
+    env = gym.make("envsuite/ClassicCartPoleAcrobot-v0", steps_per_task=10)  # blocks of 10
+    unwrapped = env.unwrapped
+    _, info = env.reset(seed=0, options={"global_step": 15})
+    assert (info["global_step"], info["task_index"], info["task_step"]) == (15, 1, 5)
+    for _ in range(16, 21):
+        *_, info = env.step(env.action_space.sample())
+        if info["task_switched"]:
+            break
+    assert info["task_switched"]
+    assert info["global_step"] == 20  # the same block end as an uninterrupted run
+    _, info = env.reset(options={"global_step": 20})  # a block end: the next block's task
+    assert (info["global_step"], info["task_index"]) == (20, 0)
+    assert unwrapped.block_index == 2
+    _, info = env.reset(options={"global_step": unwrapped.total_steps})  # the very end
+    assert info["task_index"] == unwrapped.blocks[-1].task_index
+    for bad in (-1, unwrapped.total_steps + 1, 2.5, True, "3"):
+        with pytest.raises(ValueError, match=r"options\['global_step'\]: must be an integer"):
+            env.reset(options={"global_step": bad})

@@ -184,12 +184,15 @@ class ContinualEnv(gym.Env):
                 f"options['global_step']: must be an integer in [0, {self.total_steps}] "
                 f"(the schedule's steps), got {global_step!r}"
             )
-        self.global_step = int(global_step)
         block_index = next(
-            (index for index, end in enumerate(self.block_ends) if end > self.global_step),
+            (index for index, end in enumerate(self.block_ends) if end > global_step),
             len(self.blocks) - 1,
         )
+        # Enter the block at its start (what _enter_block counts the task's earlier steps from),
+        # then move on within it.
+        self.global_step = self.block_ends[block_index - 1] if block_index else 0
         self._enter_block(block_index)
+        self.global_step = int(global_step)
 
     def _enter_block(self, block_index: int) -> None:
         """Point the hot path at block ``block_index``'s task, adapters and switch step."""

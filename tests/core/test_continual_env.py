@@ -202,21 +202,21 @@ def test_registering_the_same_file_by_another_path_is_a_no_op() -> None:
 
 
 def test_a_reset_can_jump_to_any_step_of_the_schedule() -> None:
-    env = gym.make("envsuite/ClassicCartPoleAcrobot-v0", steps_per_task=10)  # blocks of 10
+    # Two cycles of blocks of 10 steps: task 0 [0, 10), task 1 [10, 20), task 0, task 1 [30, 40).
+    env = gym.make("envsuite/ClassicCartPoleAcrobot-v0", steps_per_task=20)
     unwrapped = env.unwrapped
+    assert unwrapped.block_ends == [10, 20, 30, 40]
     _, info = env.reset(seed=0, options={"global_step": 15})
     assert (info["global_step"], info["task_index"], info["task_step"]) == (15, 1, 5)
-    for _ in range(16, 21):
+    for _ in range(5):
         *_, info = env.step(env.action_space.sample())
-        if info["task_switched"]:
-            break
-    assert info["task_switched"]
-    assert info["global_step"] == 20  # the same block end as an uninterrupted run
-    _, info = env.reset(options={"global_step": 20})  # a block end: the next block's task
-    assert (info["global_step"], info["task_index"]) == (20, 0)
+    assert info["task_switched"]  # the same block end as an uninterrupted run
+    assert info["global_step"] == 20
+    _, info = env.reset(options={"global_step": 20})  # at a block end: the next block
+    assert (info["global_step"], info["task_index"], info["task_step"]) == (20, 0, 10)
     assert unwrapped.block_index == 2
-    _, info = env.reset(options={"global_step": unwrapped.total_steps})  # the very end
-    assert info["task_index"] == unwrapped.blocks[-1].task_index
-    for bad in (-1, unwrapped.total_steps + 1, 2.5, True, "3"):
+    _, info = env.reset(options={"global_step": 40})  # the very end: the last block goes on
+    assert (unwrapped.block_index, info["task_index"]) == (3, 1)
+    for bad in (-1, 41, 2.5, True, "3"):
         with pytest.raises(ValueError, match=r"options\['global_step'\]: must be an integer"):
             env.reset(options={"global_step": bad})

@@ -89,7 +89,7 @@ class MetaWorldTaskEnv(gym.Env[np.ndarray, np.ndarray]):
     ## Action Space
     ``Box(-1, 1, (4,), float32)``: end-effector displacement (x, y, z; Meta-World scales it by
     1/100 and clips the target to the reachable box) and gripper effort (-1 open, 1 closed).
-    Actions must hold 4 finite numbers.
+    Actions must hold 4 numbers in [-1, 1]: NaN, infinities and larger values raise ValueError.
 
     ## Observation Space
     ``Box((39,), float64)``, Meta-World's layout: hand position (3), gripper opening (1), the
@@ -244,12 +244,14 @@ class MetaWorldTaskEnv(gym.Env[np.ndarray, np.ndarray]):
 
 
 def _checked_action(action: Any) -> np.ndarray:
-    """``action`` as 4 float32 numbers, or a ValueError saying what it must be."""
+    """``action`` as 4 float32 numbers in [-1, 1], or a ValueError saying what it must be (as
+    our own manipulation envs: nothing out of range is clipped silently)."""
     try:
         array = np.asarray(action, dtype=np.float32)
     except (TypeError, ValueError):
         array = None
-    if array is None or array.shape != (4,) or not np.isfinite(array).all():
+    # The comparison is false for NaN, so it rejects non-finite entries too.
+    if array is None or array.shape != (4,) or not (np.abs(array) <= 1.0).all():
         raise ValueError(
             "action: must be 4 finite numbers (dx, dy, dz, gripper effort) in [-1, 1], "
             f"got {action!r}"

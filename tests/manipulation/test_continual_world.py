@@ -277,6 +277,8 @@ def test_user_mistakes_raise_clear_errors() -> None:
         env.step(np.array([0.0, np.nan, 0.0, 0.0], np.float32))
     with pytest.raises(ValueError, match="action: must be 4 finite numbers"):
         env.unwrapped.step(np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match=r"action: must be 4 finite numbers .* in \[-1, 1\]"):
+        env.step(np.array([0.0, 0.0, 1.5, 0.0], np.float32))  # never clipped silently
 
 
 def test_without_meta_world_the_ids_stay_listed_and_make_says_how_to_install(

@@ -1,5 +1,5 @@
-"""A Stable-Baselines3 replay buffer backed by our RingBuffer: ``replay_buffer_class`` for SAC,
-TD3 and DQN; truncated episodes are stored as truncated, not terminal."""
+"""A Stable-Baselines3 replay buffer backed by our RingBuffer (or ReservoirBuffer):
+``replay_buffer_class`` for SAC, TD3 and DQN; truncated episodes are stored as truncated."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.buffers.fields import FieldSpec
+from agents.buffers.reservoir import ReservoirBuffer
 from agents.buffers.ring import RingBuffer
+
+STORAGES: dict[str, type[RingBuffer | ReservoirBuffer]] = {
+    "ring": RingBuffer,
+    "reservoir": ReservoirBuffer,
+}
 
 
 class SB3ReplayBuffer(ReplayBuffer):
@@ -24,6 +30,9 @@ class SB3ReplayBuffer(ReplayBuffer):
     ``learning_starts`` steps, which may be fewer than ``batch_size``).
 
     Args:
+        storage: ``"ring"`` keeps the newest ``buffer_size`` transitions (SB3's behaviour);
+            ``"reservoir"`` a uniform sample of every transition ever added, so older tasks'
+            transitions survive a task boundary ("perfect memory" replay).
         seed: seeds the sampling; default: drawn from numpy's global generator, which SB3's
             ``seed`` argument sets, so seeded SB3 runs stay reproducible.
         check_memory: raise before allocating a buffer that will not fit in memory.
@@ -39,9 +48,12 @@ class SB3ReplayBuffer(ReplayBuffer):
         n_envs: int = 1,
         optimize_memory_usage: bool = False,
         handle_timeout_termination: bool = True,
+        storage: str = "ring",
         seed: int | None = None,
         check_memory: bool = True,
     ) -> None:
+        if storage not in STORAGES:
+            raise ValueError(f"storage must be one of {list(STORAGES)}, got {storage!r}")
         if optimize_memory_usage:
             raise ValueError(
                 "SB3ReplayBuffer does not support optimize_memory_usage=True; "
@@ -65,7 +77,7 @@ class SB3ReplayBuffer(ReplayBuffer):
         self.buffer_size = max(buffer_size // n_envs, 1)
         self._observation_batch_shape = (n_envs, *self.obs_shape)
         self._action_batch_shape = (n_envs, self.action_dim)
-        self.ring = RingBuffer(
+        self.transitions = STORAGES[storage](
             self.buffer_size * n_envs,
             FieldSpec(self.obs_shape, observation_space.dtype),
             FieldSpec((self.action_dim,), self._maybe_cast_dtype(action_space.dtype)),
@@ -91,7 +103,7 @@ class SB3ReplayBuffer(ReplayBuffer):
             action = np.asarray(action).reshape(self._action_batch_shape)
         truncated = np.array([info.get("TimeLimit.truncated", False) for info in infos], bool)
         done = np.asarray(done, dtype=bool)
-        self.ring.add(obs, action, reward, next_obs, done & ~truncated, done & truncated)
+        self.transitions.add(obs, action, reward, next_obs, done & ~truncated, done & truncated)
         self.pos += 1
         if self.pos == self.buffer_size:
             self.full = True
@@ -100,20 +112,22 @@ class SB3ReplayBuffer(ReplayBuffer):
     def reset(self) -> None:
         """Empty the buffer."""
         super().reset()
-        self.ring = RingBuffer.from_config(self.ring.config(), check_memory=False)
+        self.transitions = type(self.transitions).from_config(
+            self.transitions.config(), check_memory=False
+        )
 
     def sample(self, batch_size: int, env: VecNormalize | None = None) -> ReplayBufferSamples:
         """A minibatch of ``batch_size`` transitions as SB3's ``ReplayBufferSamples``."""
-        if len(self.ring) == 0:
+        if len(self.transitions) == 0:
             raise ValueError("sample: the replay buffer is empty; add transitions first")
-        # Not ring.sample: SB3 allows batches larger than the buffer, which that refuses.
-        rows, _ = self.ring._sample_rows(batch_size)
+        # Not transitions.sample: SB3 allows batches larger than the buffer, which that refuses.
+        rows, _ = self.transitions._sample_rows(batch_size)
         return self._get_samples(rows, env)
 
     def _get_samples(
         self, batch_inds: np.ndarray, env: VecNormalize | None = None
     ) -> ReplayBufferSamples:
-        data = self.ring.storage.read(np.asarray(batch_inds, dtype=np.int64))
+        data = self.transitions.storage.read(np.asarray(batch_inds, dtype=np.int64))
         ended = data["terminated"]
         if not self.handle_timeout_termination:
             ended = ended | data["truncated"]

@@ -57,17 +57,17 @@ def test_sac_trains_with_it_and_the_buffer_holds_the_transitions(tmp_path):
     buffer = model.replay_buffer
     assert isinstance(buffer, SB3ReplayBuffer)
     assert buffer.size() == 600
-    assert len(buffer.ring) == 600
+    assert len(buffer.transitions) == 600
     assert model._n_updates == 500
     # Pendulum only truncates (200-step time limit): nothing is terminal, three truncations.
-    assert not buffer.ring.storage.arrays["terminated"][:600].any()
-    assert buffer.ring.storage.arrays["truncated"][:600].sum() == 3
+    assert not buffer.transitions.storage.arrays["terminated"][:600].any()
+    assert buffer.transitions.storage.arrays["truncated"][:600].sum() == 3
     # SB3's own save/load of the replay buffer (a pickle) round-trips ours.
     model.save_replay_buffer(tmp_path / "replay")
     model.load_replay_buffer(tmp_path / "replay")
     np.testing.assert_array_equal(
-        model.replay_buffer.ring.storage.arrays["observation"],
-        buffer.ring.storage.arrays["observation"],
+        model.replay_buffer.transitions.storage.arrays["observation"],
+        buffer.transitions.storage.arrays["observation"],
     )
     model.learn(50, reset_num_timesteps=False)
     assert model.replay_buffer.size() == 650
@@ -89,7 +89,7 @@ def test_dqn_trains_with_it():
     model.learn(600)
     assert model.replay_buffer.size() == 600
     assert model._n_updates > 0
-    actions = model.replay_buffer.ring.storage.arrays["action"][:600]
+    actions = model.replay_buffer.transitions.storage.arrays["action"][:600]
     assert actions.dtype == np.int64
     assert set(np.unique(actions)) <= {0, 1}
 
@@ -132,3 +132,21 @@ def test_reset_and_unsupported_options():
         pendulum_buffer(optimize_memory_usage=True, handle_timeout_termination=False)
     with pytest.raises(TypeError, match="use SB3's DictReplayBuffer"):
         SB3ReplayBuffer(10, spaces.Dict({"a": spaces.Discrete(2)}), spaces.Discrete(2))
+
+
+def test_reservoir_storage_keeps_early_transitions_and_resets_to_a_reservoir():
+    buffer = pendulum_buffer(storage="reservoir", seed=3)  # 100 transitions, 2 envs
+    for step in range(500):  # 1000 transitions: a ring would keep only steps 450-499
+        observation = np.full((2, 3), step, dtype=np.float32)
+        buffer.add(
+            observation, observation + 1, np.zeros((2, 1)), np.ones(2), [False] * 2, [{}] * 2
+        )
+    assert buffer.size() == 50
+    steps = buffer.transitions.storage.arrays["observation"][:, 0]
+    early = np.mean(steps < 250)  # the first half of the stream
+    assert 0.35 < early < 0.65
+    buffer.reset()
+    assert type(buffer.transitions).__name__ == "ReservoirBuffer"
+    assert len(buffer.transitions) == 0
+    with pytest.raises(ValueError, match=r"storage must be one of \['ring', 'reservoir'\]"):
+        pendulum_buffer(storage="fifo")

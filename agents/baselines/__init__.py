@@ -1,0 +1,15 @@
+"""Stable-Baselines3 baselines (PPO, SAC, DQN) with continual-learning methods: fine-tuning,
+EWC, L2 and reservoir replay; task boundaries come from ``info["task_switched"]``.
+"""
+
+from agents.baselines.agent import ALGORITHMS, METHODS, ContinualAgent, build_agent
+from agents.baselines.regularization import AnchorRegularizer, TaskBoundaryCallback
+
+__all__ = [
+    "ALGORITHMS",
+    "METHODS",
+    "AnchorRegularizer",
+    "ContinualAgent",
+    "TaskBoundaryCallback",
+    "build_agent",
+]

@@ -1,0 +1,250 @@
+"""build_agent: every valid (algorithm, method) pair learns on a short sequence, invalid ones
+raise; EWC anchors exactly at task_switched steps; reservoir replay keeps old tasks' samples."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from stable_baselines3.common.callbacks import BaseCallback
+
+import envsuite
+from agents.baselines import ALGORITHMS, METHODS, build_agent
+
+pytestmark = pytest.mark.slow
+
+# Small networks and early learning, so a few hundred steps exercise the training updates.
+HYPERPARAMETERS = {
+    "ppo": {"n_steps": 64, "batch_size": 32, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}},
+    "dqn": {"learning_starts": 50, "buffer_size": 1000, "policy_kwargs": {"net_arch": [16]}},
+    "sac": {"learning_starts": 50, "buffer_size": 1000, "policy_kwargs": {"net_arch": [16]}},
+}
+SEQUENCES = {
+    "ppo": "ClassicCartPoleAcrobot",
+    "dqn": "ClassicCartPoleAcrobot",
+    "sac": "ClassicPendulumGravity",
+}
+VALID_PAIRS = [
+    (algorithm, method)
+    for algorithm in ALGORITHMS
+    for method in METHODS
+    if not (algorithm == "ppo" and method == "replay")
+]
+
+
+def sequence_env(algorithm: str, steps_per_task: int = 100, **overrides) -> gym.Env:
+    sequence = envsuite.make_sequence(
+        SEQUENCES[algorithm], steps_per_task=steps_per_task, **overrides
+    )
+    return sequence.make_env()
+
+
+def hyperparameters(algorithm: str, method: str) -> dict:
+    arguments = dict(HYPERPARAMETERS[algorithm])
+    if method == "replay":
+        arguments.pop("buffer_size")  # set through method_options.capacity instead
+    return arguments
+
+
+class BoundaryRecorder(BaseCallback):
+    """Records the steps where the first env reported task_switched, and the anchors then."""
+
+    def __init__(self, agent) -> None:
+        super().__init__()
+        self.agent = agent
+        self.switched_at: list[int] = []
+        self.anchors_match_parameters: list[bool] = []
+
+    def _on_step(self) -> bool:
+        if self.locals["infos"][0]["task_switched"]:
+            self.switched_at.append(self.num_timesteps)
+            regularizer = self.agent.regularizer
+            self.anchors_match_parameters.append(
+                all(
+                    torch.equal(regularizer.anchors[name], parameter.detach())
+                    for name, parameter in regularizer.regularized_parameters().items()
+                )
+            )
+        return True
+
+
+@pytest.mark.parametrize(("algorithm", "method"), VALID_PAIRS)
+def test_every_valid_pair_learns_a_short_sequence(algorithm, method):
+    options = {"ewc": {"fisher_samples": 64}, "replay": {"capacity": 500}}.get(method, {})
+    agent = build_agent(
+        algorithm,
+        method,
+        sequence_env(algorithm),
+        seed=0,
+        device="cpu",
+        hyperparameters=hyperparameters(algorithm, method),
+        method_options=options,
+    )
+    assert (agent.algorithm, agent.method) == (algorithm, method)
+    steps = {"ppo": 320, "sac": 250, "dqn": 300}[algorithm]  # PPO: whole rollouts of 64
+    agent.model.learn(steps, callback=agent.callbacks())
+    assert agent.model.num_timesteps == steps
+    assert agent.model._n_updates > 0
+    if method in ("ewc", "l2"):
+        assert len(agent.callbacks()) == 1
+        assert agent.regularizer.boundaries  # at least one task ended
+        assert agent.penalty() > 0
+    else:
+        assert agent.callbacks() == []
+        assert agent.method_state() == {}
+    if method == "replay":
+        assert type(agent.model.replay_buffer.transitions).__name__ == "ReservoirBuffer"
+
+
+def test_ewc_anchors_exactly_at_the_task_switched_steps():
+    # ClassicCartPoleAcrobot: two cycles of two tasks, blocks of 40 steps here.
+    agent = build_agent(
+        "dqn",
+        "ewc",
+        sequence_env("dqn", steps_per_task=80),
+        seed=0,
+        device="cpu",
+        hyperparameters=hyperparameters("dqn", "ewc"),
+        method_options={"fisher_samples": 30},
+    )
+    recorder = BoundaryRecorder(agent)
+    importances_seen = []
+
+    class ImportanceRecorder(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.locals["infos"][0]["task_switched"]:
+                importances_seen.append(
+                    {name: f.clone() for name, f in agent.regularizer.importances.items()}
+                )
+            return True
+
+    agent.model.learn(170, callback=[*agent.callbacks(), recorder, ImportanceRecorder()])
+    assert recorder.switched_at == [40, 80, 120]  # the last block never switches
+    assert agent.regularizer.boundaries == [40, 80, 120]
+    assert recorder.anchors_match_parameters == [True, True, True]
+    # Training after the last boundary moved the parameters away from the anchors.
+    assert agent.penalty() > 0
+    # Each boundary adds the ending task's (non-negative, non-zero) Fisher.
+    first, second, third = importances_seen
+    for name in first:
+        assert (second[name] >= first[name]).all()
+        assert (third[name] >= second[name]).all()
+    assert any(not torch.equal(first[name], second[name]) for name in first)
+
+
+def test_reservoir_replay_keeps_the_first_tasks_samples_after_a_boundary():
+    # Two tasks of 400 steps in order; a 200-transition reservoir should end with about half
+    # of each, where a ring of the same size would hold only the second task.
+    env = sequence_env("dqn", steps_per_task=400, schedule="sequential")
+    agent = build_agent(
+        "dqn",
+        "replay",
+        env,
+        seed=0,
+        device="cpu",
+        hyperparameters={"learning_starts": 100, "policy_kwargs": {"net_arch": [16]}},
+        method_options={"capacity": 200},
+    )
+    agent.model.learn(800)
+    observations = agent.model.replay_buffer.transitions.storage.arrays["observation"]
+    task_index = observations[:, -2:].argmax(axis=1)  # the one-hot task id ends each row
+    assert len(observations) == 200
+    first_task_fraction = np.mean(task_index == 0)
+    assert 0.35 < first_task_fraction < 0.65  # a reservoir keeps 400/800 of it on average
+
+    fine_tuned = build_agent(
+        "dqn",
+        "finetune",
+        sequence_env("dqn", steps_per_task=400, schedule="sequential"),
+        seed=0,
+        device="cpu",
+        hyperparameters={
+            "learning_starts": 100,
+            "buffer_size": 200,
+            "policy_kwargs": {"net_arch": [16]},
+        },
+    )
+    fine_tuned.model.learn(800)
+    ring_observations = fine_tuned.model.replay_buffer.observations.reshape(200, -1)
+    assert np.all(ring_observations[:, -2:].argmax(axis=1) == 1)
+
+
+def cartpole():
+    return gym.make("CartPole-v1")
+
+
+def pendulum():
+    return gym.make("Pendulum-v1")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("a2c", "finetune", cartpole), r"algorithm must be one of \('ppo', 'sac', 'dqn'\)"),
+        (("ppo", "si", cartpole), r"method must be one of \('finetune', 'ewc', 'l2', 'replay'\)"),
+        (("ppo", "replay", cartpole), "PPO is on-policy"),
+        (("sac", "finetune", cartpole), "algorithm 'sac' acts in Box action spaces"),
+        (("dqn", "ewc", pendulum), "algorithm 'dqn' acts in Discrete action spaces"),
+    ],
+)
+def test_invalid_pairs_raise(arguments, message):
+    algorithm, method, make_env = arguments
+    with pytest.raises(ValueError, match=message):
+        build_agent(algorithm, method, make_env(), seed=0, device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "hyperparameters", "message"),
+    [
+        ("ewc", {"strenght": 1.0}, {}, r"unknown option\(s\) \['strenght'\] for method 'ewc'"),
+        ("finetune", {"capacity": 10}, {}, "allowed: none"),
+        ("l2", {"fisher_samples": 10}, {}, r"allowed: \['strength', 'regularize_critic'\]"),
+        ("ewc", {"strength": -1.0}, {}, "strength must be a non-negative number"),
+        ("ewc", {"fisher_samples": 0}, {}, "fisher_samples must be a positive integer"),
+        ("l2", {"regularize_critic": "yes"}, {}, "regularize_critic must be true or false"),
+        ("ewc", {"regularize_critic": True}, {}, "DQN has no separate critic"),
+        ("replay", {"capacity": 0}, {}, "capacity must be a positive integer"),
+        ("replay", {"capacity": 100}, {"buffer_size": 200}, "disagree"),
+        ("replay", {}, {"replay_buffer_kwargs": {"x": 1}}, "replay_buffer_kwargs cannot be set"),
+    ],
+)
+def test_bad_method_options_raise(method, options, hyperparameters, message):
+    with pytest.raises(ValueError, match=message):
+        build_agent(
+            "dqn",
+            method,
+            cartpole(),
+            seed=0,
+            device="cpu",
+            hyperparameters=hyperparameters,
+            method_options=options,
+        )
+
+
+def test_regularize_critic_adds_the_critic_to_the_regularised_parameters():
+    actor_only = build_agent(
+        "sac", "l2", pendulum(), seed=0, device="cpu", hyperparameters={"buffer_size": 100}
+    )
+    both = build_agent(
+        "sac",
+        "l2",
+        pendulum(),
+        seed=0,
+        device="cpu",
+        hyperparameters={"buffer_size": 100},
+        method_options={"regularize_critic": True},
+    )
+    actor_names = set(actor_only.regularizer.regularized_parameters())
+    all_names = set(both.regularizer.regularized_parameters())
+    assert actor_names
+    assert all(name.startswith("actor.") for name in actor_names)
+    critic_names = all_names - actor_names
+    assert critic_names
+    assert all(name.startswith("critic.") for name in critic_names)
+
+
+def test_device_auto_follows_cuda_availability():
+    agent = build_agent("ppo", "finetune", cartpole(), seed=0)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert agent.model.device.type == expected

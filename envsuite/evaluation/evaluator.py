@@ -40,6 +40,8 @@ class ContinualEvaluator:
         eval_seed: seed of the first evaluation episode.
         tensorboard: write tensorboard events to ``run_dir``.
         max_episode_steps: a round fails with ``RuntimeError`` when an episode runs longer.
+        resume_after_step: continue the interrupted run in ``run_dir`` from a checkpoint at
+            this step: later rounds are dropped from its results and evaluated again.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class ContinualEvaluator:
         eval_seed: int = 1_000_000,
         tensorboard: bool = True,
         max_episode_steps: int = 100_000,
+        resume_after_step: int | None = None,
     ) -> None:
         if eval_every <= 0:
             raise ValueError(f"eval_every must be a positive number of steps, got {eval_every}")
@@ -75,7 +78,7 @@ class ContinualEvaluator:
             eval_seed=eval_seed,
         )
         self.total_steps = sum(block.steps for block in blocks)
-        self.store = ResultsStore(run_dir, info)
+        self.store = ResultsStore(run_dir, info, resume_after_step)
         self.task_envs = [
             gym.vector.SyncVectorEnv(
                 [_TaskEnvFactory(self.sequence, task) for _ in range(episodes)]
@@ -84,7 +87,8 @@ class ContinualEvaluator:
         ]
         self.writer = _summary_writer(Path(run_dir)) if tensorboard else None
         self.block_end_rows: list[np.ndarray] = []
-        self.last_step: int | None = None
+        # A resumed run has evaluated up to its checkpoint (before training included).
+        self.last_step: int | None = resume_after_step
 
     def evaluate(self, policy: Policy, step: int, trained_task: int) -> dict[str, dict[str, float]]:
         """One round at ``step``; returns ``{task: {"return": mean, "success": mean or nan}}``.

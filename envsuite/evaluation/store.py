@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -63,20 +64,54 @@ class RunInfo:
 
 
 class ResultsStore:
-    """Appends evaluation records to ``results.jsonl`` in a run directory."""
+    """Appends evaluation records to ``results.jsonl`` in a run directory.
 
-    def __init__(self, run_dir: str | Path, info: RunInfo) -> None:
+    ``resume_after_step`` reopens the directory of an interrupted run of the same ``info``
+    (a training run resumed from a checkpoint at that step): the records of later rounds,
+    which the resumed run evaluates again, are dropped and new ones are appended.
+    """
+
+    def __init__(
+        self, run_dir: str | Path, info: RunInfo, resume_after_step: int | None = None
+    ) -> None:
         self.run_dir = Path(run_dir)
-        results = self.run_dir / RESULTS_FILE
-        # Appending a second run to a first would merge both into one table, silently.
-        if results.is_file() and results.stat().st_size > 0:
-            raise RunDirectoryError(
-                f"{results}: already holds results; give each run its own directory"
-            )
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.info = info
-        (self.run_dir / RUN_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
-        self._file = (self.run_dir / RESULTS_FILE).open("a")
+        results = self.run_dir / RESULTS_FILE
+        if resume_after_step is not None:
+            self._keep_results_up_to(resume_after_step)
+        else:
+            # Appending a second run to a first would merge both into one table, silently.
+            if results.is_file() and results.stat().st_size > 0:
+                raise RunDirectoryError(
+                    f"{results}: already holds results; give each run its own directory"
+                )
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / RUN_FILE).write_text(json.dumps(asdict(info), indent=2) + "\n")
+        self._file = results.open("a")
+
+    def _keep_results_up_to(self, step: int) -> None:
+        run_file, results = self.run_dir / RUN_FILE, self.run_dir / RESULTS_FILE
+        if not run_file.is_file():
+            raise RunDirectoryError(f"{run_file}: missing; there is no run here to resume")
+        try:
+            recorded = RunInfo.from_json(json.loads(run_file.read_text()), run_file)
+        except json.JSONDecodeError as error:
+            raise RunDirectoryError(f"{run_file}: not JSON ({error})") from None
+        if recorded != self.info:
+            raise RunDirectoryError(
+                f"{run_file}: describes another run ({recorded}); cannot resume it as {self.info}"
+            )
+        lines = results.read_text().splitlines(keepends=True) if results.is_file() else []
+        # A line cut short by a crash is dropped with the rounds after the checkpoint.
+        steps = [_eval_step_of(line) for line in lines]
+        kept = [
+            line.rstrip("\n") + "\n"
+            for line, line_step in zip(lines, steps, strict=True)
+            if line_step is not None and line_step <= step
+        ]
+        partial = results.with_name(results.name + ".tmp")
+        partial.write_text("".join(kept))
+        os.replace(partial, results)
 
     def append(self, records: list[dict[str, Any]]) -> None:
         for record in records:
@@ -85,6 +120,14 @@ class ResultsStore:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _eval_step_of(line: str) -> int | None:
+    """The ``eval_step`` of a results line, or None for a line cut short by a crash."""
+    try:
+        return int(json.loads(line)["eval_step"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)

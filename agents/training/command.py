@@ -1,0 +1,138 @@
+"""What one ``envsuite-train`` job does with its composed config: check it (and, to resume, the
+run directory), train, report; a user's mistake is one clear line and exit status 2."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+from agents.training.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
+from agents.training.run_directory import (
+    ResumeMismatchError,
+    check_fresh,
+    config_differences,
+    read_run_files,
+    remove_if_empty,
+    write_run_files,
+)
+from agents.training.runs import REFERENCES_FILE, train
+from agents.training.settings import TrainingConfigError, TrainSettings, read_settings
+from envsuite.core.errors import SpecError
+from envsuite.evaluation import RunDirectoryError
+
+# A user's mistake: printed as one line naming the key, exit status 2, no traceback.
+USER_ERRORS = (
+    SpecError,
+    TrainingConfigError,
+    ResumeMismatchError,
+    RunDirectoryError,
+    CheckpointError,
+)
+
+
+def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
+    """Train (or resume) as ``config`` says; returns the run directory.
+
+    Args:
+        config: the composed config (hydra's, or one from ``hydra.compose``).
+        output_dir: the run directory of a new run (hydra's output directory).
+        overrides: the command line's overrides, recorded with a new run and checked on resume.
+    """
+    resume = config.get("resume")
+    run_dir = Path(resume) if resume else output_dir
+    console = Console()
+    try:
+        if resume:
+            plain, checkpoint = _resume_config(run_dir, overrides)
+            settings = read_settings(plain)
+            console.print(f"resuming {run_dir} from global step {checkpoint['global_step']}")
+        else:
+            plain, checkpoint = _plain(config), None
+            settings = read_settings(plain)
+            check_fresh(run_dir)
+
+        def record_config() -> None:
+            if not resume:  # a resumed run keeps the files it started with
+                write_run_files(run_dir, plain, overrides)
+
+        _describe(console, settings, run_dir)
+        started = time.perf_counter()
+        train(settings, run_dir, checkpoint, before_writing=record_config)
+    except USER_ERRORS as error:
+        remove_if_empty(output_dir)
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        raise SystemExit(2) from None
+    console.print(f"trained in {time.perf_counter() - started:.1f} s")
+    if settings.report:
+        _report(console, settings, run_dir)
+    console.print(f"run directory: {run_dir}")
+    if settings.tensorboard:
+        console.print(f"tensorboard: tensorboard --logdir {run_dir}")
+    return run_dir
+
+
+def _resume_config(run_dir: Path, overrides: list[str]) -> tuple[dict[str, Any], dict]:
+    """The run's own config, after checking that this command line composes the same one."""
+    saved, saved_overrides = read_run_files(run_dir)
+    new_overrides = [override for override in overrides if _override_key(override) != "resume"]
+    try:
+        recomposed = hydra.compose(config_name="config", overrides=saved_overrides + new_overrides)
+    except HydraException as error:
+        raise ResumeMismatchError(
+            f"resume: {run_dir}: its overrides {saved_overrides} with {new_overrides} do not "
+            f"compose a config ({error})"
+        ) from None
+    saved_view = {key: value for key, value in saved.items() if key != "resume"}
+    current = {key: value for key, value in _plain(recomposed).items() if key != "resume"}
+    differences = config_differences(saved_view, current)
+    if differences:
+        raise ResumeMismatchError(
+            f"resume: {run_dir} was made by another config; a resumed run keeps its config, "
+            "so drop these overrides (or start a new run): " + "; ".join(differences)
+        )
+    path = latest_checkpoint(run_dir)
+    if path is None:
+        raise ResumeMismatchError(
+            f"resume: {run_dir} holds no checkpoint yet; start the run afresh instead"
+        )
+    return saved, load_checkpoint(path)
+
+
+def _override_key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def _plain(config: DictConfig) -> dict[str, Any]:
+    container = OmegaConf.to_container(config, resolve=True)
+    assert isinstance(container, dict)
+    return {str(key): value for key, value in container.items()}
+
+
+def _describe(console: Console, settings: TrainSettings, run_dir: Path) -> None:
+    agent = settings.agent
+    sequence = settings.training_sequence()
+    console.print(
+        f"[bold]{agent.algorithm}/{agent.method}[/bold] ({agent.mode}) on {sequence.spec.id}: "
+        f"{sequence.num_tasks} tasks x {sequence.spec.steps_per_task} steps, seed {settings.seed}, "
+        f"device {settings.device}; run directory {run_dir}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _report(console: Console, settings: TrainSettings, run_dir: Path) -> None:
+    from envsuite.cli import report
+
+    references = settings.report_references
+    if settings.agent.mode == "single_task":
+        console.print(f"single-task reference curves: {run_dir / REFERENCES_FILE}")
+    try:
+        report(console, [run_dir], None, "auto", None, Path(references) if references else None)
+    except RunDirectoryError as error:
+        console.print(f"[red]report failed:[/red] {error}", highlight=False, soft_wrap=True)

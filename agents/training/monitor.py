@@ -1,0 +1,151 @@
+"""What a run shows while it trains: a rich progress bar with the current task and ETA,
+``metrics.jsonl`` lines and tensorboard scalars (per-task training return, steps/s)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from stable_baselines3.common.callbacks import BaseCallback
+
+METRICS_FILE = "metrics.jsonl"
+# Redrawing the bar costs more than a step of a small env: update it every this many steps.
+_PROGRESS_UPDATE_STEPS = 100
+
+
+class TrainingMonitor(BaseCallback):
+    """An SB3 callback that may serve several ``learn`` calls along one global clock.
+
+    Each step reads the sequence env's info (``global_step``, ``task_name``) and SB3's Monitor
+    episode summary (``info["episode"]``). Every ``log_every`` steps it appends a line to
+    ``metrics.jsonl`` (global step, task, steps/s, episodes finished and their mean return)
+    and writes ``train/steps_per_second``; every finished episode goes to tensorboard as
+    ``train/<task>/episode_return``.
+
+    Args:
+        run_dir: where ``metrics.jsonl`` and the tensorboard events go.
+        total_steps: the global step where training ends (the bar's length).
+        start_step: the global step training starts from (a resumed run's checkpoint): lines of
+            ``metrics.jsonl`` past it are dropped, tensorboard events past it are purged.
+        log_every: the period of ``metrics.jsonl`` lines, in global steps.
+        tensorboard: write tensorboard events.
+        progress_bar: show the rich progress bar.
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        total_steps: int,
+        start_step: int,
+        log_every: int,
+        tensorboard: bool,
+        progress_bar: bool,
+    ) -> None:
+        super().__init__()
+        self.log_every = log_every
+        metrics = run_dir / METRICS_FILE
+        if start_step > 0:
+            _drop_lines_after(metrics, start_step)
+        self.metrics_file = metrics.open("a")
+        self.writer = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            # purge_step hides the events an interrupted run wrote past its last checkpoint.
+            self.writer = SummaryWriter(
+                str(run_dir), purge_step=start_step + 1 if start_step else None
+            )
+        self.progress = Progress(
+            TextColumn("[bold]{task.fields[task_name]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[steps_per_second]:>7.0f} steps/s"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            disable=not progress_bar,
+        )
+        self.bar = self.progress.add_task(
+            "training", total=total_steps, completed=start_step, task_name="", steps_per_second=0.0
+        )
+        self.progress.start()
+        self.started = time.perf_counter()
+        self.window_start = (start_step, self.started)
+        self.window_returns: dict[str, list[float]] = defaultdict(list)
+        self.global_step = start_step
+
+    def _on_step(self) -> bool:
+        info = self.locals["infos"][0]
+        self.global_step = int(info["global_step"])
+        task_name = str(info["task_name"])
+        episode = info.get("episode")
+        if episode is not None:
+            self.window_returns[task_name].append(float(episode["r"]))
+            if self.writer is not None:
+                self.writer.add_scalar(
+                    f"train/{task_name}/episode_return", float(episode["r"]), self.global_step
+                )
+        if self.global_step % _PROGRESS_UPDATE_STEPS == 0 or info["task_switched"]:
+            self.progress.update(self.bar, completed=self.global_step, task_name=task_name)
+        if self.global_step % self.log_every == 0:
+            self._log_window(task_name)
+        return True
+
+    def _log_window(self, task_name: str) -> None:
+        window_step, window_time = self.window_start
+        now = time.perf_counter()
+        steps_per_second = (self.global_step - window_step) / max(now - window_time, 1e-9)
+        returns = [value for values in self.window_returns.values() for value in values]
+        line = {
+            "global_step": self.global_step,
+            "task": task_name,
+            "steps_per_second": round(steps_per_second, 1),
+            "episodes": len(returns),
+            "episode_return_mean": sum(returns) / len(returns) if returns else None,
+            "episode_return_mean_per_task": {
+                name: sum(values) / len(values) for name, values in self.window_returns.items()
+            },
+            "elapsed_seconds": round(now - self.started, 3),
+        }
+        self.metrics_file.write(json.dumps(line) + "\n")
+        self.metrics_file.flush()
+        if self.writer is not None:
+            self.writer.add_scalar("train/steps_per_second", steps_per_second, self.global_step)
+            self.writer.flush()
+        self.progress.update(self.bar, steps_per_second=steps_per_second)
+        self.window_start = (self.global_step, now)
+        self.window_returns.clear()
+
+    def close(self) -> None:
+        self.progress.update(self.bar, completed=self.global_step)
+        self.progress.stop()
+        self.metrics_file.close()
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _drop_lines_after(metrics: Path, step: int) -> None:
+    """Keep the lines of ``metrics.jsonl`` up to ``step``; a resumed run writes the rest again."""
+    if not metrics.is_file():
+        return
+    kept = []
+    for line in metrics.read_text().splitlines():
+        try:
+            line_step = json.loads(line)["global_step"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue  # cut short by the crash the run resumes from
+        if isinstance(line_step, int) and line_step <= step:
+            kept.append(line + "\n")
+    partial = metrics.with_name(metrics.name + ".tmp")
+    partial.write_text("".join(kept))
+    partial.replace(metrics)

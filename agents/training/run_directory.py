@@ -1,0 +1,89 @@
+"""The run directory of ``envsuite-train``: its resolved config and overrides, written before
+anything else, and the checks that a resume continues the very run it names."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_FILE = "config.yaml"
+OVERRIDES_FILE = "overrides.yaml"
+# What a training run writes; a directory holding any of these is a run, not a fresh directory.
+RUN_MARKERS = (CONFIG_FILE, "checkpoints", "results.jsonl", "metrics.jsonl")
+
+
+class ResumeMismatchError(ValueError):
+    """A run directory cannot serve this run: another run's, or not a run at all."""
+
+
+def check_fresh(run_dir: Path) -> None:
+    """A new run must not write into a directory that holds another run."""
+    found = [name for name in RUN_MARKERS if (run_dir / name).exists()]
+    if found:
+        raise ResumeMismatchError(
+            f"{run_dir}: already holds a training run ({', '.join(found)}); continue it with "
+            f"resume={run_dir}, or choose another hydra.run.dir"
+        )
+
+
+def write_run_files(run_dir: Path, config: Mapping[str, Any], overrides: list[str]) -> None:
+    """Write the resolved config and the command-line overrides that composed it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomically(run_dir / CONFIG_FILE, yaml.safe_dump(dict(config), sort_keys=False))
+    _write_atomically(run_dir / OVERRIDES_FILE, yaml.safe_dump(list(overrides)))
+
+
+def read_run_files(run_dir: Path) -> tuple[dict[str, Any], list[str]]:
+    """The resolved config and overrides of the run in ``run_dir``."""
+    if not run_dir.is_dir():
+        raise ResumeMismatchError(f"resume: {run_dir} is not a directory")
+    files = [run_dir / CONFIG_FILE, run_dir / OVERRIDES_FILE]
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise ResumeMismatchError(
+            f"resume: {run_dir} is not an envsuite-train run directory ({', '.join(missing)} "
+            "missing)"
+        )
+    try:
+        config = yaml.safe_load(files[0].read_text())
+        overrides = yaml.safe_load(files[1].read_text())
+    except yaml.YAMLError as error:
+        raise ResumeMismatchError(f"resume: {run_dir}: unreadable run files ({error})") from None
+    if not isinstance(config, dict) or not isinstance(overrides, list):
+        raise ResumeMismatchError(f"resume: {run_dir}: {CONFIG_FILE} or {OVERRIDES_FILE} damaged")
+    return config, [str(override) for override in overrides]
+
+
+def config_differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two plain configs, with both values."""
+    if isinstance(saved, Mapping) and isinstance(current, Mapping):
+        differences = []
+        for key in sorted(set(saved) | set(current), key=str):
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key not in saved:
+                differences.append(f"{name}: not in the run's config, now {current[key]!r}")
+            elif key not in current:
+                differences.append(f"{name}: {saved[key]!r} in the run's config, now absent")
+            else:
+                differences += config_differences(saved[key], current[key], name)
+        return differences
+    if saved != current:
+        return [f"{prefix}: {saved!r} in the run's config, now {current!r}"]
+    return []
+
+
+def remove_if_empty(run_dir: Path) -> None:
+    """Remove a directory this run created and wrote nothing to (a run that failed to start)."""
+    # Not empty, or gone: then it is left as it is.
+    with contextlib.suppress(OSError):
+        run_dir.rmdir()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(text)
+    partial.replace(path)

@@ -1,0 +1,309 @@
+"""The training runs ``envsuite-train`` makes: continual and multi-task (one agent through a
+schedule) and single-task references (a fresh agent per task, one global clock)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from itertools import accumulate
+from pathlib import Path
+from typing import Any, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+from agents.training.checkpoints import CheckpointCallback, restore_state
+from agents.training.monitor import TrainingMonitor
+from agents.training.settings import TrainingConfigError, TrainSettings
+from envsuite.core.sequence import Sequence
+from envsuite.evaluation import RESULTS_FILE, ContinualEvaluator
+from envsuite.evaluation.callback import ContinualEvalCallback
+
+REFERENCES_FILE = "references.json"
+SB3_LOG_NAME = "sb3"
+
+
+def train(
+    settings: TrainSettings,
+    run_dir: Path,
+    checkpoint: dict[str, Any] | None,
+    before_writing: Callable[[], None] = lambda: None,
+) -> None:
+    """Train as ``settings`` say, from the start or from ``checkpoint``, into ``run_dir``.
+
+    ``before_writing`` runs once the first agent is built and before anything is written to
+    ``run_dir``: a config that cannot build its agent leaves the directory untouched.
+    """
+    sequence = settings.training_sequence()
+    recorders = _Recorders(settings, sequence, run_dir, checkpoint, before_writing)
+    try:
+        if settings.agent.mode == "single_task":
+            _train_single_tasks(settings, sequence, run_dir, checkpoint, recorders)
+            write_references(run_dir, sequence)
+        else:
+            _train_through_schedule(settings, sequence, run_dir, checkpoint, recorders)
+    finally:
+        recorders.close()
+
+
+class _Recorders:
+    """The evaluator and the monitor of a run, opened when the first agent is built."""
+
+    def __init__(
+        self,
+        settings: TrainSettings,
+        sequence: Sequence,
+        run_dir: Path,
+        checkpoint: dict[str, Any] | None,
+        before_writing: Callable[[], None],
+    ) -> None:
+        self.settings = settings
+        self.sequence = sequence
+        self.run_dir = run_dir
+        self.start_step = int(checkpoint["global_step"]) if checkpoint is not None else 0
+        self.resumed = checkpoint is not None
+        self.before_writing = before_writing
+        self.evaluator: ContinualEvaluator | None = None
+        self.monitor: TrainingMonitor | None = None
+
+    def open(self) -> tuple[ContinualEvaluator, TrainingMonitor]:
+        if self.evaluator is None or self.monitor is None:
+            self.before_writing()
+            settings = self.settings
+            self.evaluator = ContinualEvaluator(
+                self.sequence,
+                self.run_dir,
+                settings.eval_every,
+                settings.eval_episodes,
+                seed=settings.seed,
+                eval_seed=settings.eval_seed,
+                tensorboard=settings.tensorboard,
+                resume_after_step=self.start_step if self.resumed else None,
+            )
+            self.monitor = TrainingMonitor(
+                self.run_dir,
+                self.sequence.spec.total_steps,
+                self.start_step,
+                settings.log_every,
+                settings.tensorboard,
+                settings.progress_bar,
+            )
+        return self.evaluator, self.monitor
+
+    def close(self) -> None:
+        if self.monitor is not None:
+            self.monitor.close()
+        if self.evaluator is not None:
+            self.evaluator.close()
+
+
+def _train_through_schedule(
+    settings: TrainSettings,
+    sequence: Sequence,
+    run_dir: Path,
+    checkpoint: dict[str, Any] | None,
+    recorders: _Recorders,
+) -> None:
+    total_steps = sequence.spec.total_steps
+    env = sequence.make_env()
+    try:
+        agent = _build(settings, env, settings.seed, run_dir)
+        evaluator, monitor = recorders.open()
+        start_step = 0
+        if checkpoint is not None:
+            start_step = int(checkpoint["global_step"])
+            restore_state(agent.model, agent.load_method_state, checkpoint)
+            # The first reset of learn() jumps the sequence to the checkpoint's schedule step.
+            agent.model.env.set_options({"global_step": start_step})
+        if start_step < total_steps:
+            agent.model.learn(
+                total_timesteps=total_steps - start_step,
+                callback=_callbacks(
+                    settings, sequence, run_dir, agent, evaluator, monitor, total_steps
+                ),
+                reset_num_timesteps=checkpoint is None,
+                tb_log_name=SB3_LOG_NAME,
+            )
+    finally:
+        env.close()
+
+
+def _train_single_tasks(
+    settings: TrainSettings,
+    sequence: Sequence,
+    run_dir: Path,
+    checkpoint: dict[str, Any] | None,
+    recorders: _Recorders,
+) -> None:
+    steps_per_task = sequence.spec.steps_per_task
+    start_step = int(checkpoint["global_step"]) if checkpoint is not None else 0
+    for task in range(sequence.num_tasks):
+        task_start, task_end = task * steps_per_task, (task + 1) * steps_per_task
+        if start_step >= task_end:
+            continue
+        env = SingleTaskClock(
+            sequence.make_task_env(task),
+            task,
+            sequence.task_names[task],
+            task_start,
+            steps_per_task,
+            is_last=task == sequence.num_tasks - 1,
+        )
+        try:
+            # Each task's agent has its own seed, so that the references are independent runs.
+            agent = _build(settings, env, settings.seed + task, run_dir)
+            evaluator, monitor = recorders.open()
+            resumed = checkpoint is not None and task_start < start_step
+            if resumed:
+                restore_state(agent.model, agent.load_method_state, checkpoint)
+                env.steps_played = start_step - task_start
+            agent.model.learn(
+                total_timesteps=task_end - max(start_step, task_start),
+                callback=_callbacks(
+                    settings, sequence, run_dir, agent, evaluator, monitor, task_end
+                ),
+                reset_num_timesteps=not resumed,
+                tb_log_name=f"{SB3_LOG_NAME}_{sequence.task_names[task]}",
+            )
+        finally:
+            env.close()
+
+
+def _build(settings: TrainSettings, env: gym.Env, seed: int, run_dir: Path) -> Any:
+    from agents.baselines import build_agent
+
+    agent = settings.agent
+    try:
+        return build_agent(
+            agent.algorithm,
+            agent.method,
+            env,
+            seed=seed,
+            device=settings.device,
+            hyperparameters=dict(agent.hyperparameters),
+            method_options=dict(agent.method_options),
+            tensorboard_log=str(run_dir / "tensorboard") if settings.tensorboard else None,
+        )
+    except (TypeError, ValueError) as error:
+        # SB3 rejects an unknown hyperparameter with a TypeError naming the argument.
+        raise TrainingConfigError(
+            f"agent: {agent.algorithm}/{agent.method} cannot be built with "
+            f"agent.hyperparameters={agent.hyperparameters} and "
+            f"agent.method_options={agent.method_options}: {error}"
+        ) from None
+
+
+def _callbacks(
+    settings: TrainSettings,
+    sequence: Sequence,
+    run_dir: Path,
+    agent: Any,
+    evaluator: ContinualEvaluator,
+    monitor: TrainingMonitor,
+    stop_at: int,
+) -> CallbackList:
+    # Order matters at a block end: the method takes its anchor, the evaluator its round, and
+    # only then the checkpoint captures both.
+    checkpoints = CheckpointCallback(
+        run_dir,
+        settings.checkpoint_every,
+        stop_at,
+        agent.method_state,
+        settings.checkpoint_replay_buffer,
+        block_ends=frozenset(accumulate(block.steps for block in sequence.schedule())),
+    )
+    callbacks: list[BaseCallback] = [
+        *agent.callbacks(),
+        ContinualEvalCallback(evaluator),
+        monitor,
+        checkpoints,
+    ]
+    return CallbackList(callbacks)
+
+
+class SingleTaskClock(gym.Wrapper):
+    """One task of a sequence trained alone, on the global clock of a sequential schedule.
+
+    Adds the keys a sequence env's info has (``task_index``, ``task_name``, ``global_step``,
+    ``task_switched``), so that evaluation, checkpoints and logging treat the single-task
+    references like any run; ``task_switched`` is set on the task's last step.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        task_index: int,
+        task_name: str,
+        first_step: int,
+        steps: int,
+        is_last: bool,
+    ) -> None:
+        super().__init__(env)
+        self.task_index = task_index
+        self.task_name = task_name
+        self.first_step = first_step
+        self.steps = steps
+        self.is_last = is_last
+        self.steps_played = 0
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        observation, info = self.env.reset(**kwargs)
+        return observation, self._with_clock(info, switched=False)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        self.steps_played += 1
+        switched = self.steps_played == self.steps and not self.is_last
+        return (
+            observation,
+            reward,
+            terminated,
+            truncated or switched,
+            self._with_clock(info, switched),
+        )
+
+    def _with_clock(self, info: dict[str, Any], switched: bool) -> dict[str, Any]:
+        info.update(
+            task_index=self.task_index,
+            task_name=self.task_name,
+            global_step=self.first_step + self.steps_played,
+            task_switched=switched,
+        )
+        return info
+
+
+def write_references(run_dir: Path, sequence: Sequence) -> Path:
+    """Write each task's learning curve from a single-task run's results, in the format
+    ``envsuite report --references`` reads: ``{task: {"steps": [...], "performance": [...]}}``.
+
+    A task's curve holds the rounds while its own agent trained (the first task's includes the
+    round before training), steps counted from the task's start; performance is the success
+    rate where every episode of the task reported success, else the mean return.
+    """
+    steps_per_task = sequence.spec.steps_per_task
+    records = [json.loads(line) for line in (run_dir / RESULTS_FILE).read_text().splitlines()]
+    references = {}
+    for task, name in enumerate(sequence.task_names):
+        task_start = task * steps_per_task
+        first_step = 0 if task == 0 else task_start + 1
+        own = [
+            record
+            for record in records
+            if record["evaluated_task"] == task
+            and first_step <= record["eval_step"] <= task_start + steps_per_task
+        ]
+        measure = "success" if all(record["success"] is not None for record in own) else "return"
+        steps = sorted({record["eval_step"] for record in own})
+        performance = [
+            float(np.mean([record[measure] for record in own if record["eval_step"] == step]))
+            for step in steps
+        ]
+        references[name] = {
+            "steps": [step - task_start for step in steps],
+            "performance": performance,
+            "measure": measure,
+        }
+    path = run_dir / REFERENCES_FILE
+    path.write_text(json.dumps(references, indent=2) + "\n")
+    return path

@@ -1,0 +1,135 @@
+"""Every agent config of ``envsuite-train`` trains end to end on a tiny budget and leaves a
+report; composed through hydra's compose API on the shipped configs, run in this process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from agents.training.checkpoints import latest_checkpoint, load_checkpoint
+from agents.training.command import run
+from agents.training.settings import read_settings
+from envsuite.data import data_path
+from envsuite.evaluation import load_run
+
+AGENT_CONFIGS = sorted(path.stem for path in (data_path("configs") / "agent").glob("*.yaml"))
+STEPS_PER_TASK = 150
+WITH_TENSORBOARD = ("ppo", "sac_ewc", "dqn_replay")
+# Tiny budgets: the point is that every config runs through, not that it learns.
+TINY_HYPERPARAMETERS = {
+    "ppo": {"n_steps": 64, "batch_size": 32, "n_epochs": 1},
+    "sac": {"learning_starts": 50, "batch_size": 32, "buffer_size": 1000},
+    "dqn": {"learning_starts": 50, "batch_size": 32, "buffer_size": 1000},
+}
+
+
+def _write_sequences(folder: Path) -> dict[str, Path]:
+    """Two-task sequences: CartPole twice (Discrete actions), Pendulum twice (Box actions)."""
+    sequences = {
+        "discrete": {
+            "name": "TrainTestCartPoles",
+            "version": 0,
+            "steps_per_task": STEPS_PER_TASK,
+            "task_id_mode": "onehot",
+            "tasks": [
+                {"id": "CartPole-v1", "name": "cartpole"},
+                {
+                    "id": "CartPole-v1",
+                    "name": "cartpole-sutton",
+                    "kwargs": {"sutton_barto_reward": True},
+                },
+            ],
+        },
+        "box": {
+            "name": "TrainTestPendulums",
+            "version": 0,
+            "steps_per_task": STEPS_PER_TASK,
+            "tasks": [
+                {"id": "Pendulum-v1", "name": "pendulum-g5", "kwargs": {"g": 5.0}},
+                {"id": "Pendulum-v1", "name": "pendulum-g15", "kwargs": {"g": 15.0}},
+            ],
+        },
+    }
+    paths = {}
+    for kind, fields in sequences.items():
+        path = folder / "test" / f"{kind}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(fields))
+        paths[kind] = path
+    return paths
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("agent_name", AGENT_CONFIGS)
+def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) -> None:
+    agent = yaml.safe_load((data_path("configs") / "agent" / f"{agent_name}.yaml").read_text())
+    sequences = _write_sequences(tmp_path)
+    sequence = sequences["box" if agent["algorithm"] == "sac" else "discrete"]
+    overrides = [
+        f"agent={agent_name}",
+        f"sequence={sequence}",
+        "device=cpu",
+        f"eval.every={STEPS_PER_TASK}",
+        "eval.episodes=1",
+        "checkpoint.every=100",
+        "logging.every=50",
+        "logging.progress_bar=false",
+        "agent.multitask_blocks_per_task=2" if agent["mode"] == "multitask" else "seed=0",
+        # Tensorboard's performance-matrix figure costs more than these runs' training.
+        f"logging.tensorboard={agent_name in WITH_TENSORBOARD}",
+        *(
+            f"+agent.hyperparameters.{key}={value}"
+            for key, value in TINY_HYPERPARAMETERS[agent["algorithm"]].items()
+        ),
+    ]
+    if agent["method"] == "ewc":
+        overrides.append("+agent.method_options.fisher_samples=32")
+    run_dir = tmp_path / "run"
+    with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
+        run(compose(config_name="config", overrides=overrides), run_dir, overrides)
+
+    total_steps = 2 * STEPS_PER_TASK
+    assert (run_dir / "report" / "metrics.json").is_file()
+    assert (run_dir / "report" / "report.html").is_file()
+    loaded = load_run(run_dir)  # complete: evaluated up to the schedule's end, every round whole
+    assert int(loaded.table.eval_step.max()) == total_steps
+    final = latest_checkpoint(run_dir)
+    assert final is not None
+    assert load_checkpoint(final)["global_step"] == total_steps
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert saved["agent"]["algorithm"] == agent["algorithm"]
+    metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert metrics[-1]["global_step"] == total_steps
+    if agent_name in WITH_TENSORBOARD:
+        assert list((run_dir / "tensorboard").iterdir()), "SB3 wrote no tensorboard events"
+        assert list(run_dir.glob("events.out.tfevents.*")), "no evaluation or training events"
+    if agent["mode"] == "multitask":
+        assert len(loaded.info.blocks) > 2, "multi-task runs interleave the tasks"
+    if agent["mode"] == "single_task":
+        references = json.loads((run_dir / "references.json").read_text())
+        assert set(references) == {"cartpole", "cartpole-sutton"} or set(references) == {
+            "pendulum-g5",
+            "pendulum-g15",
+        }
+        for curve in references.values():
+            assert curve["steps"][-1] == STEPS_PER_TASK
+            assert len(curve["steps"]) == len(curve["performance"])
+    torch.set_num_threads(1)  # a run may not leave torch's thread count raised for the next
+
+
+@pytest.mark.parametrize(
+    "experiment",
+    sorted(path.stem for path in (data_path("configs") / "experiment").glob("*.yaml")),
+)
+def test_every_named_experiment_composes_into_valid_settings(experiment: str) -> None:
+    with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
+        config = compose(config_name="config", overrides=[f"+experiment={experiment}"])
+    settings = read_settings(OmegaConf.to_container(config, resolve=True))
+    assert settings.sequence.steps_per_task == config.sequence_overrides.steps_per_task
+    assert settings.agent.algorithm in ("ppo", "sac", "dqn")

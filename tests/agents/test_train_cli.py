@@ -1,0 +1,220 @@
+"""``envsuite-train`` through its real command line, in subprocesses: kill -9 then resume, bad
+input leaving the run directory untouched, and a joblib multirun sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agents.training.checkpoints import CHECKPOINT_FOLDER, latest_checkpoint, load_checkpoint
+from envsuite.evaluation import load_run
+
+STEPS_PER_TASK = 600
+TINY_PPO = [
+    "+agent.hyperparameters.n_steps=64",
+    "+agent.hyperparameters.batch_size=32",
+    "+agent.hyperparameters.n_epochs=1",
+]
+
+
+def _sequence_file(folder: Path, steps_per_task: int) -> Path:
+    path = folder / "sequences" / "cartpoles.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "CliTestCartPoles",
+                "version": 0,
+                "steps_per_task": steps_per_task,
+                "task_id_mode": "onehot",
+                "tasks": [
+                    {"id": "CartPole-v1", "name": "cartpole"},
+                    {
+                        "id": "CartPole-v1",
+                        "name": "cartpole-sutton",
+                        "kwargs": {"sutton_barto_reward": True},
+                    },
+                ],
+            }
+        )
+    )
+    return path
+
+
+def _command(*overrides: str) -> list[str]:
+    return [sys.executable, "-m", "agents.train", *overrides]
+
+
+def _environment() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+
+
+def _snapshot(directory: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``directory`` with its size and modification time."""
+    return {
+        str(path.relative_to(directory)): (path.stat().st_size, path.stat().st_mtime_ns)
+        for path in sorted(directory.rglob("*"))
+    }
+
+
+@pytest.mark.slow
+def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path) -> None:
+    sequence = _sequence_file(tmp_path, STEPS_PER_TASK)
+    run_dir = tmp_path / "run"
+    overrides = [
+        "agent=ppo",
+        f"sequence={sequence}",
+        "device=cpu",
+        f"eval.every={STEPS_PER_TASK}",
+        "eval.episodes=1",
+        "checkpoint.every=100",
+        "logging.every=50",
+        "logging.progress_bar=false",
+        f"hydra.run.dir={run_dir}",
+        *TINY_PPO,
+    ]
+    process = subprocess.Popen(
+        _command(*overrides),
+        cwd=tmp_path,
+        env=_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while latest_checkpoint(run_dir) is None and process.poll() is None:
+        assert time.monotonic() < deadline, "no checkpoint within two minutes"
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, f"the run ended before the kill: {process.stderr}"
+    last_before_kill = load_checkpoint(latest_checkpoint(run_dir))["global_step"]
+    total_steps = 2 * STEPS_PER_TASK
+    assert 0 < last_before_kill < total_steps
+
+    resumed = subprocess.run(
+        _command(f"resume={run_dir}", "logging.progress_bar=false"),
+        cwd=tmp_path,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    # No lost progress beyond the last checkpoint: the run continues from exactly there.
+    assert f"from global step {last_before_kill}" in resumed.stdout
+    final = latest_checkpoint(run_dir)
+    assert load_checkpoint(final)["global_step"] == total_steps
+    # Block-end checkpoints stay; the periodic one the killed run left is gone.
+    assert sorted(path.name for path in (run_dir / CHECKPOINT_FOLDER).iterdir()) == [
+        f"step_{STEPS_PER_TASK:09d}.pt",
+        f"step_{total_steps:09d}.pt",
+    ]
+    # Complete and without a round recorded twice (load_run rejects both).
+    run = load_run(run_dir)
+    assert int(run.table.eval_step.max()) == total_steps
+    steps = [
+        json.loads(line)["global_step"]
+        for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert steps == sorted(set(steps)), "metrics.jsonl repeats steps after the resume"
+    assert steps[-1] == total_steps
+    assert (run_dir / "report" / "metrics.json").is_file()
+
+    # Resuming with an override that changes the run's config: a clear error, nothing touched.
+    before = _snapshot(run_dir)
+    changed = subprocess.run(
+        _command(f"resume={run_dir}", "seed=7"),
+        cwd=tmp_path,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert changed.returncode == 2
+    assert "made by another config" in changed.stdout
+    assert "seed: 0 in the run's config, now 7" in changed.stdout
+    assert _snapshot(run_dir) == before
+
+
+@pytest.mark.slow
+def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
+    not_a_run = tmp_path / "not_a_run"
+    not_a_run.mkdir()
+    (not_a_run / "notes.txt").write_text("mine\n")
+    before = _snapshot(not_a_run)
+    cases = {
+        "unknown agent": (["agent=ppo_typo"], "Could not find 'agent/ppo_typo'"),
+        "unknown sequence": (["sequence=ClassicCartPoleAcrobt"], "unknown sequence"),
+        "typo'd override": (["eval.evry=5"], "eval.evry"),
+        "bad device": (["device=tpu"], "device: unknown value 'tpu'"),
+        "resume of a directory that is no run": (
+            [f"resume={not_a_run}"],
+            "is not an envsuite-train run directory",
+        ),
+    }
+    outputs = tmp_path / "outputs"
+    processes = {
+        name: subprocess.Popen(
+            _command(*overrides, f"hydra.run.dir={outputs / str(number)}"),
+            cwd=tmp_path,
+            env={**_environment(), "HYDRA_FULL_ERROR": "0"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for number, (name, (overrides, _)) in enumerate(cases.items())
+    }
+    for name, process in processes.items():
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode != 0, f"{name}: accepted\n{output}"
+        assert cases[name][1] in output, f"{name}: unclear error\n{output}"
+        assert "Traceback" not in output, f"{name}: a traceback instead of an error\n{output}"
+    assert not outputs.exists() or not any(outputs.iterdir()), "a failed run left a directory"
+    assert _snapshot(not_a_run) == before
+
+
+@pytest.mark.slow
+def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
+    sequence = _sequence_file(tmp_path, 100)
+    sweep_dir = tmp_path / "sweep"
+    result = subprocess.run(
+        _command(
+            "-m",
+            "seed=0,1",
+            "agent=ppo,ppo_l2",
+            f"sequence={sequence}",
+            "device=cpu",
+            "eval.every=100",
+            "eval.episodes=1",
+            "logging.progress_bar=false",
+            "logging.tensorboard=false",
+            "report.enabled=false",
+            "hydra.launcher.n_jobs=2",
+            f"hydra.sweep.dir={sweep_dir}",
+            *TINY_PPO,
+        ),
+        cwd=tmp_path,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Joblib" in result.stdout + result.stderr, "the joblib launcher did not run the sweep"
+    jobs = sorted(path for path in sweep_dir.iterdir() if path.is_dir())
+    configs = {
+        (config["seed"], config["agent"]["method"])
+        for config in (yaml.safe_load((job / "config.yaml").read_text()) for job in jobs)
+    }
+    assert configs == {(0, "finetune"), (1, "finetune"), (0, "l2"), (1, "l2")}
+    for job in jobs:
+        assert int(load_run(job).table.eval_step.max()) == 200

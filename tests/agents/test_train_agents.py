@@ -11,6 +11,7 @@ import torch
 import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
+from train_helpers import cartpoles, pendulums, write_sequence
 
 from agents.training.checkpoints import latest_checkpoint, load_checkpoint
 from agents.training.command import run
@@ -31,38 +32,14 @@ TINY_HYPERPARAMETERS = {
 
 def _write_sequences(folder: Path) -> dict[str, Path]:
     """Two-task sequences: CartPole twice (Discrete actions), Pendulum twice (Box actions)."""
-    sequences = {
-        "discrete": {
-            "name": "TrainTestCartPoles",
-            "version": 0,
-            "steps_per_task": STEPS_PER_TASK,
-            "task_id_mode": "onehot",
-            "tasks": [
-                {"id": "CartPole-v1", "name": "cartpole"},
-                {
-                    "id": "CartPole-v1",
-                    "name": "cartpole-sutton",
-                    "kwargs": {"sutton_barto_reward": True},
-                },
-            ],
-        },
-        "box": {
-            "name": "TrainTestPendulums",
-            "version": 0,
-            "steps_per_task": STEPS_PER_TASK,
-            "tasks": [
-                {"id": "Pendulum-v1", "name": "pendulum-g5", "kwargs": {"g": 5.0}},
-                {"id": "Pendulum-v1", "name": "pendulum-g15", "kwargs": {"g": 15.0}},
-            ],
-        },
+    return {
+        "discrete": write_sequence(
+            folder / "test" / "discrete.yaml", cartpoles("TrainTestCartPoles", STEPS_PER_TASK)
+        ),
+        "box": write_sequence(
+            folder / "test" / "box.yaml", pendulums("TrainTestPendulums", STEPS_PER_TASK)
+        ),
     }
-    paths = {}
-    for kind, fields in sequences.items():
-        path = folder / "test" / f"{kind}.yaml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(yaml.safe_dump(fields))
-        paths[kind] = path
-    return paths
 
 
 @pytest.mark.slow

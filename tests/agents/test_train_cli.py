@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from train_helpers import cartpoles, write_sequence
 
 from agents.training.checkpoints import CHECKPOINT_FOLDER, latest_checkpoint, load_checkpoint
 from envsuite.evaluation import load_run
@@ -26,27 +27,9 @@ TINY_PPO = [
 
 
 def _sequence_file(folder: Path, steps_per_task: int) -> Path:
-    path = folder / "sequences" / "cartpoles.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "name": "CliTestCartPoles",
-                "version": 0,
-                "steps_per_task": steps_per_task,
-                "task_id_mode": "onehot",
-                "tasks": [
-                    {"id": "CartPole-v1", "name": "cartpole"},
-                    {
-                        "id": "CartPole-v1",
-                        "name": "cartpole-sutton",
-                        "kwargs": {"sutton_barto_reward": True},
-                    },
-                ],
-            }
-        )
+    return write_sequence(
+        folder / "sequences" / "cartpoles.yaml", cartpoles("CliTestCartPoles", steps_per_task)
     )
-    return path
 
 
 def _command(*overrides: str) -> list[str]:

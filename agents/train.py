@@ -6,10 +6,12 @@ Hydra command line over ``configs/`` (``agent=``, ``sequence=``, ``seed=``, ``de
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from envsuite.data import data_path
@@ -31,7 +33,32 @@ def _hydra_main(config: DictConfig) -> None:
 
     hydra_config = HydraConfig.get()
     overrides = [str(override) for override in hydra_config.overrides.task]
-    run(config, Path(hydra_config.runtime.output_dir), overrides)
+    run(config, _job_directory(hydra_config), overrides)
+
+
+def _job_directory(hydra_config: DictConfig) -> Path:
+    """The job's output directory, with the job moved into the directory it was launched from.
+
+    Workers of a Ray cluster started elsewhere (``ray start --head``) run in the cluster's working
+    directory, where hydra has already made a relative sweep directory; relative paths on the
+    command line (``sequence=``, ``resume=``, ``hydra.sweep.dir=``) mean the launch directory's.
+    """
+    output_dir = Path(hydra_config.runtime.output_dir)
+    launch_dir = Path(hydra_config.runtime.cwd)
+    worker_dir = Path.cwd()
+    if worker_dir == launch_dir:
+        return output_dir
+    os.chdir(launch_dir)
+    if hydra_config.mode != RunMode.MULTIRUN or Path(hydra_config.sweep.dir).is_absolute():
+        return output_dir
+    # Remove the empty directories hydra made in the worker's directory.
+    stray = output_dir
+    while stray != worker_dir and stray.is_dir() and not any(stray.iterdir()):
+        stray.rmdir()
+        stray = stray.parent
+    job_dir = launch_dir / hydra_config.sweep.dir / str(hydra_config.sweep.subdir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    return job_dir
 
 
 def main() -> None:

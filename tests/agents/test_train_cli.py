@@ -1,11 +1,13 @@
 """``envsuite-train`` through its real command line, in subprocesses: kill -9 then resume, bad
-input leaving the run directory untouched, and a joblib multirun sweep."""
+input leaving the run directory untouched, and multirun sweeps with joblib and on a local Ray
+cluster."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -201,3 +203,91 @@ def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
     assert configs == {(0, "finetune"), (1, "finetune"), (0, "l2"), (1, "l2")}
     for job in jobs:
         assert int(load_run(job).table.eval_step.max()) == 200
+
+
+@pytest.fixture
+def ray_cluster(tmp_path: Path):
+    """A one-machine Ray cluster started by ``ray start --head`` in its own directory; yields its
+    address. ``--block`` ties the cluster's processes to the one this fixture stops."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cluster_dir = tmp_path / "cluster"
+    cluster_dir.mkdir()
+    ray = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen(
+        [
+            str(ray),
+            "start",
+            "--head",
+            "--block",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        cwd=cluster_dir,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        started = []
+        for line in head.stdout:  # until it says it is up (or exits, ending the output)
+            started.append(line)
+            if "will now block forever" in line:
+                break
+        assert head.poll() is None, "ray start failed:\n" + "".join(started)
+        yield f"127.0.0.1:{port}", cluster_dir
+    finally:
+        # Ray's graceful stop takes half a minute; what is left after a few seconds is killed.
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.communicate()
+
+
+@pytest.mark.slow
+def test_multirun_sweeps_seeds_on_a_local_ray_cluster(
+    tmp_path: Path, ray_cluster: tuple[str, Path]
+) -> None:
+    address, cluster_dir = ray_cluster
+    launch_dir = tmp_path / "launch"
+    _sequence_file(launch_dir, 100)
+    # Relative paths: the cluster's workers run in cluster_dir, yet they mean launch_dir's.
+    # RAY_AUTH_MODE=token: a client that names the cluster's address uses the token `ray start`
+    # wrote to ~/.ray (address=auto finds it by itself).
+    result = subprocess.run(
+        _command(
+            "-m",
+            "launcher=ray",
+            f"hydra.launcher.ray.init.address={address}",
+            "seed=0,1",
+            "sequence=sequences/cartpoles.yaml",
+            "device=cpu",
+            "eval.every=100",
+            "eval.episodes=1",
+            "logging.progress_bar=false",
+            "logging.tensorboard=false",
+            "report.enabled=false",
+            "hydra.sweep.dir=sweep",
+            *TINY_PPO,
+        ),
+        cwd=launch_dir,
+        env={**_environment(), "RAY_AUTH_MODE": "token"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Ray Launcher is launching 2 jobs" in result.stdout + result.stderr
+    jobs = sorted(path for path in (launch_dir / "sweep").iterdir() if path.is_dir())
+    seeds = {yaml.safe_load((job / "config.yaml").read_text())["seed"] for job in jobs}
+    assert seeds == {0, 1}
+    for job in jobs:
+        assert int(load_run(job).table.eval_step.max()) == 200
+    assert not (cluster_dir / "sweep").exists(), "a job wrote into the cluster's directory"

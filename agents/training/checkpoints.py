@@ -167,15 +167,28 @@ def restore_rng(model: BaseAlgorithm, rng: dict[str, Any]) -> None:
 
 
 def buffer_state(buffer: Any) -> dict[str, Any]:
-    """The filled part of a replay buffer: SB3's arrays and counters, or the arrays and
-    counters of an ``agents.buffers`` buffer it wraps (``SB3ReplayBuffer.ring``)."""
+    """The filled part of a replay buffer: SB3's arrays (per key for Dict observations) and
+    counters, or the arrays and counters of an ``agents.buffers`` buffer it wraps
+    (``SB3ReplayBuffer.ring``). A per-row field of any other kind is refused rather than
+    silently left out of the checkpoint."""
     from agents.buffers.base import Buffer
 
     filled = buffer.buffer_size if buffer.full else buffer.pos
-    state: dict[str, Any] = {"arrays": {}, "counters": {}, "buffers": {}}
+    state: dict[str, Any] = {"arrays": {}, "array_dicts": {}, "counters": {}, "buffers": {}}
     for name, value in vars(buffer).items():
-        if isinstance(value, np.ndarray) and value.ndim and len(value) == buffer.buffer_size:
+        if _is_per_row(value, buffer.buffer_size):
             state["arrays"][name] = torch.from_numpy(value[:filled].copy())
+        elif isinstance(value, dict) and any(
+            _is_per_row(array, buffer.buffer_size) for array in value.values()
+        ):
+            if not all(_is_per_row(array, buffer.buffer_size) for array in value.values()):
+                raise CheckpointError(
+                    f"replay buffer field {name!r} mixes per-row arrays with other values; "
+                    "it cannot be checkpointed (set checkpoint.replay_buffer=false)"
+                )
+            state["array_dicts"][name] = {
+                str(key): torch.from_numpy(array[:filled].copy()) for key, array in value.items()
+            }
         elif isinstance(value, bool | int) and name in ("pos", "full"):
             state["counters"][name] = value
         elif isinstance(value, Buffer):
@@ -193,6 +206,15 @@ def buffer_state(buffer: Any) -> dict[str, Any]:
 def restore_buffer(buffer: Any, state: dict[str, Any]) -> None:
     for name, saved in state["arrays"].items():
         getattr(buffer, name)[: len(saved)] = saved.numpy()
+    for name, saved_dict in state.get("array_dicts", {}).items():
+        arrays = getattr(buffer, name)
+        if set(arrays) != set(saved_dict):
+            raise CheckpointError(
+                f"checkpoint's replay buffer holds {name} keys {sorted(saved_dict)}, the "
+                f"model's buffer has {sorted(arrays)}: another observation space"
+            )
+        for key, saved in saved_dict.items():
+            arrays[key][: len(saved)] = saved.numpy()
     for name, value in state["counters"].items():
         setattr(buffer, name, value)
     for name, saved in state["buffers"].items():
@@ -203,9 +225,15 @@ def restore_buffer(buffer: Any, state: dict[str, Any]) -> None:
         inner.restore_state(json.loads(saved["state"]))
 
 
+def _is_per_row(value: Any, buffer_size: int) -> bool:
+    """An SB3 buffer array with one entry per buffer row."""
+    return isinstance(value, np.ndarray) and bool(value.ndim) and len(value) == buffer_size
+
+
 class CheckpointCallback(BaseCallback):
-    """Saves a checkpoint every ``every`` global steps, at each block end and at the last step;
-    of the periodic ones only the newest is kept (also across a resume), block-end ones stay.
+    """Saves a checkpoint every ``every`` global steps, at each block end (unless
+    ``at_block_ends`` is off) and at the last step; of the periodic ones only the newest is
+    kept (also across a resume), block-end ones stay.
 
     Args:
         run_dir: the run directory (checkpoints go to ``run_dir/checkpoints``).
@@ -215,6 +243,8 @@ class CheckpointCallback(BaseCallback):
         method_state: returns the continual-learning method's state (tensors and numbers).
         with_replay_buffer: include the replay buffer of off-policy algorithms.
         block_ends: the global steps that end a block, whose checkpoints are kept.
+        at_block_ends: save at every block end; off for a multi-task run's hundreds of short
+            blocks, which then keeps only its newest periodic checkpoint and its last.
     """
 
     def __init__(
@@ -225,6 +255,7 @@ class CheckpointCallback(BaseCallback):
         method_state: Callable[[], dict[str, Any]],
         with_replay_buffer: bool,
         block_ends: frozenset[int],
+        at_block_ends: bool = True,
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
@@ -232,12 +263,15 @@ class CheckpointCallback(BaseCallback):
         self.stop_at = stop_at
         self.method_state = method_state
         self.with_replay_buffer = with_replay_buffer
-        self.block_ends = block_ends
+        self.block_ends = block_ends if at_block_ends else frozenset()
+        self.at_block_ends = at_block_ends
 
     def _on_step(self) -> bool:
         info = self.locals["infos"][0]
         global_step = int(info["global_step"])
-        block_end = bool(info["task_switched"]) or global_step >= self.stop_at
+        block_end = (self.at_block_ends and bool(info["task_switched"])) or (
+            global_step >= self.stop_at
+        )
         if block_end or global_step % self.every == 0:
             self.save(global_step)
         # Stop exactly at the end: PPO would otherwise finish its rollout past the schedule.

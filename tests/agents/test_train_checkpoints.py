@@ -75,6 +75,37 @@ def test_checkpoint_restores_model_optimiser_buffer_and_rng(tmp_path: Path) -> N
     torch.testing.assert_close(draws[1], expected_draws[1])
 
 
+def test_checkpoint_restores_a_replay_buffer_of_dict_observations(tmp_path: Path) -> None:
+    def dqn_on_a_maze(seed: int):
+        sequence = make_sequence("NavigationMazeLayouts", steps_per_task=100)
+        return build_agent(
+            "dqn",
+            "finetune",
+            sequence.make_task_env(0),
+            seed=seed,
+            device="cpu",
+            hyperparameters={"learning_starts": 10, "batch_size": 8, "buffer_size": 200},
+        )
+
+    trained = dqn_on_a_maze(seed=0)
+    trained.model.learn(40)
+    path = tmp_path / "step_000000040.pt"
+    save_checkpoint(path, capture_state(trained.model, trained.method_state(), 40, True))
+    fresh = dqn_on_a_maze(seed=1)
+    restore_state(fresh.model, fresh.load_method_state, load_checkpoint(path))
+
+    trained_buffer, fresh_buffer = trained.model.replay_buffer, fresh.model.replay_buffer
+    assert fresh_buffer.pos == trained_buffer.pos == 40
+    for field in ("observations", "next_observations"):
+        trained_arrays, fresh_arrays = getattr(trained_buffer, field), getattr(fresh_buffer, field)
+        assert set(fresh_arrays) == {"image", "direction", "phase", "instruction"}
+        assert trained_arrays["image"][:40].any()
+        assert trained_arrays["direction"][:40].any()
+        for key, array in trained_arrays.items():
+            np.testing.assert_array_equal(fresh_arrays[key][:40], array[:40])
+    np.testing.assert_array_equal(fresh_buffer.actions[:40], trained_buffer.actions[:40])
+
+
 def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "step_000000010.pt"
     save_checkpoint(path, {"format": 1, "global_step": 10})

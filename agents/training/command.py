@@ -16,6 +16,7 @@ from agents.training.checkpoints import CheckpointError, latest_checkpoint, load
 from agents.training.run_directory import (
     ResumeMismatchError,
     check_fresh,
+    clear_training_outputs,
     config_differences,
     read_run_files,
     remove_if_empty,
@@ -51,15 +52,20 @@ def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
         if resume:
             plain, checkpoint = _resume_config(run_dir, overrides)
             settings = read_settings(plain)
-            console.print(f"resuming {run_dir} from global step {checkpoint['global_step']}")
+            if checkpoint is None:
+                console.print(f"{run_dir} holds no checkpoint yet: restarting it from step 0")
+            else:
+                console.print(f"resuming {run_dir} from global step {checkpoint['global_step']}")
         else:
             plain, checkpoint = _plain(config), None
             settings = read_settings(plain)
             check_fresh(run_dir)
 
         def record_config() -> None:
-            if not resume:  # a resumed run keeps the files it started with
+            if not resume:
                 write_run_files(run_dir, plain, overrides)
+            elif checkpoint is None:  # a restarted run keeps only the files it started with
+                clear_training_outputs(run_dir)
 
         _describe(console, settings, run_dir)
         started = time.perf_counter()
@@ -77,8 +83,11 @@ def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
     return run_dir
 
 
-def _resume_config(run_dir: Path, overrides: list[str]) -> tuple[dict[str, Any], dict]:
-    """The run's own config, after checking that this command line composes the same one."""
+def _resume_config(
+    run_dir: Path, overrides: list[str]
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The run's own config, after checking that this command line composes the same one, and
+    its latest checkpoint (``None`` when it made none yet: it restarts from step 0)."""
     saved, saved_overrides = read_run_files(run_dir)
     new_overrides = [override for override in overrides if _override_key(override) != "resume"]
     try:
@@ -97,11 +106,7 @@ def _resume_config(run_dir: Path, overrides: list[str]) -> tuple[dict[str, Any],
             "so drop these overrides (or start a new run): " + "; ".join(differences)
         )
     path = latest_checkpoint(run_dir)
-    if path is None:
-        raise ResumeMismatchError(
-            f"resume: {run_dir} holds no checkpoint yet; start the run afresh instead"
-        )
-    return saved, load_checkpoint(path)
+    return saved, load_checkpoint(path) if path is not None else None
 
 
 def _override_key(override: str) -> str:

@@ -7,6 +7,7 @@ import json
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from rich.progress import (
     BarColumn,
@@ -36,9 +37,9 @@ class TrainingMonitor(BaseCallback):
         run_dir: where ``metrics.jsonl`` and the tensorboard events go.
         total_steps: the global step where training ends (the bar's length).
         start_step: the global step training starts from (a resumed run's checkpoint): lines of
-            ``metrics.jsonl`` past it are dropped, tensorboard events past it are purged.
+            ``metrics.jsonl`` past it are dropped.
         log_every: the period of ``metrics.jsonl`` lines, in global steps.
-        tensorboard: write tensorboard events.
+        writer: the run's ``SummaryWriter`` (``None``: no tensorboard events); left open.
         progress_bar: show the rich progress bar.
     """
 
@@ -48,7 +49,7 @@ class TrainingMonitor(BaseCallback):
         total_steps: int,
         start_step: int,
         log_every: int,
-        tensorboard: bool,
+        writer: Any,
         progress_bar: bool,
     ) -> None:
         super().__init__()
@@ -57,14 +58,7 @@ class TrainingMonitor(BaseCallback):
         if start_step > 0:
             _drop_lines_after(metrics, start_step)
         self.metrics_file = metrics.open("a")
-        self.writer = None
-        if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            # purge_step hides the events an interrupted run wrote past its last checkpoint.
-            self.writer = SummaryWriter(
-                str(run_dir), purge_step=start_step + 1 if start_step else None
-            )
+        self.writer = writer
         self.progress = Progress(
             TextColumn("[bold]{task.fields[task_name]}"),
             BarColumn(),
@@ -130,8 +124,6 @@ class TrainingMonitor(BaseCallback):
         self.progress.update(self.bar, completed=self.global_step)
         self.progress.stop()
         self.metrics_file.close()
-        if self.writer is not None:
-            self.writer.close()
 
 
 def _drop_lines_after(metrics: Path, step: int) -> None:

@@ -4,6 +4,7 @@ anything else, and the checks that a resume continues the very run it names."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,17 @@ CONFIG_FILE = "config.yaml"
 OVERRIDES_FILE = "overrides.yaml"
 # What a training run writes; a directory holding any of these is a run, not a fresh directory.
 RUN_MARKERS = (CONFIG_FILE, "checkpoints", "results.jsonl", "metrics.jsonl")
+# What training writes besides the run's config: a restart from step 0 begins without them.
+TRAINING_OUTPUTS = (
+    "checkpoints",
+    "results.jsonl",
+    "run.json",
+    "metrics.jsonl",
+    "references.json",
+    "report",
+    "tensorboard",
+    "events.out.tfevents.*",
+)
 
 
 class ResumeMismatchError(ValueError):
@@ -74,6 +86,17 @@ def config_differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
     if saved != current:
         return [f"{prefix}: {saved!r} in the run's config, now {current!r}"]
     return []
+
+
+def clear_training_outputs(run_dir: Path) -> None:
+    """Remove what training wrote to ``run_dir``, keeping its config and overrides: a run
+    interrupted before its first checkpoint restarts from step 0."""
+    for pattern in TRAINING_OUTPUTS:
+        for path in run_dir.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def remove_if_empty(run_dir: Path) -> None:

@@ -66,11 +66,21 @@ class _Recorders:
         self.before_writing = before_writing
         self.evaluator: ContinualEvaluator | None = None
         self.monitor: TrainingMonitor | None = None
+        self.writer: Any = None
 
     def open(self) -> tuple[ContinualEvaluator, TrainingMonitor]:
         if self.evaluator is None or self.monitor is None:
             self.before_writing()
             settings = self.settings
+            if settings.tensorboard:
+                from torch.utils.tensorboard import SummaryWriter
+
+                # One writer for the monitor and the evaluator: purge_step hides the events an
+                # interrupted run wrote past its checkpoint, and the purge a second writer's
+                # file starts with would hide the first one's new events too.
+                self.writer = SummaryWriter(
+                    str(self.run_dir), purge_step=self.start_step + 1 if self.resumed else None
+                )
             self.evaluator = ContinualEvaluator(
                 self.sequence,
                 self.run_dir,
@@ -80,13 +90,15 @@ class _Recorders:
                 eval_seed=settings.eval_seed,
                 tensorboard=settings.tensorboard,
                 resume_after_step=self.start_step if self.resumed else None,
+                at_block_ends=settings.agent.mode != "multitask",
+                writer=self.writer,
             )
             self.monitor = TrainingMonitor(
                 self.run_dir,
                 self.sequence.spec.total_steps,
                 self.start_step,
                 settings.log_every,
-                settings.tensorboard,
+                self.writer,
                 settings.progress_bar,
             )
         return self.evaluator, self.monitor
@@ -96,6 +108,8 @@ class _Recorders:
             self.monitor.close()
         if self.evaluator is not None:
             self.evaluator.close()
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _train_through_schedule(
@@ -212,6 +226,7 @@ def _callbacks(
         agent.method_state,
         settings.checkpoint_replay_buffer,
         block_ends=frozenset(accumulate(block.steps for block in sequence.schedule())),
+        at_block_ends=settings.agent.mode != "multitask",
     )
     callbacks: list[BaseCallback] = [
         *agent.callbacks(),

@@ -39,6 +39,13 @@ class ContinualEvaluator:
         seed: the training run's seed, recorded with every result.
         eval_seed: seed of the first evaluation episode.
         tensorboard: write tensorboard events to ``run_dir``.
+        at_block_ends: evaluate at every block end too, joining the performance matrix. Turn it
+            off for schedules of many short blocks (a multi-task run's hundreds of random
+            blocks), where rounds every ``eval_every`` steps and at the end are enough.
+        writer: a ``SummaryWriter`` to write the events to instead of one of the evaluator's
+            own, e.g. the trainer's: one writer per directory, so that a resumed run's
+            ``purge_step`` hides exactly the events written past its checkpoint.
+            ``close()`` leaves it open.
         max_episode_steps: a round fails with ``RuntimeError`` when an episode runs longer.
         resume_after_step: continue the interrupted run in ``run_dir`` from a checkpoint at
             this step: later rounds are dropped from its results and evaluated again.
@@ -55,6 +62,8 @@ class ContinualEvaluator:
         tensorboard: bool = True,
         max_episode_steps: int = 100_000,
         resume_after_step: int | None = None,
+        at_block_ends: bool = True,
+        writer: Any = None,
     ) -> None:
         if eval_every <= 0:
             raise ValueError(f"eval_every must be a positive number of steps, got {eval_every}")
@@ -66,6 +75,7 @@ class ContinualEvaluator:
         self.eval_seed = eval_seed
         self.seed = seed
         self.max_episode_steps = max_episode_steps
+        self.at_block_ends = at_block_ends
         self.task_names = self.sequence.task_names
         blocks = build_schedule(self.sequence.spec)
         info = RunInfo(
@@ -85,7 +95,10 @@ class ContinualEvaluator:
             )
             for task in range(self.sequence.num_tasks)
         ]
-        self.writer = _summary_writer(Path(run_dir)) if tensorboard else None
+        self.owns_writer = writer is None and tensorboard
+        if self.owns_writer:
+            writer = _summary_writer(Path(run_dir), resume_after_step)
+        self.writer = writer if tensorboard else None
         self.block_end_rows: list[np.ndarray] = []
         # A resumed run has evaluated up to its checkpoint (before training included).
         self.last_step: int | None = resume_after_step
@@ -126,12 +139,12 @@ class ContinualEvaluator:
     def after_step(self, policy: Policy, info: dict[str, Any]) -> dict | None:
         """Evaluate if this step calls for it; ``info`` is the sequence env's step info.
 
-        A round runs when ``info["global_step"]`` is a multiple of ``eval_every`` or the step
-        ended a block (``info["task_switched"]``, or the schedule's last step); a block end
-        also joins the performance matrix.
+        A round runs when ``info["global_step"]`` is a multiple of ``eval_every``, at the
+        schedule's last step, or (``at_block_ends``) when the step ended a block
+        (``info["task_switched"]``); a block end also joins the performance matrix.
         """
         step = int(info["global_step"])
-        block_end = bool(info["task_switched"]) or step == self.total_steps
+        block_end = (self.at_block_ends and bool(info["task_switched"])) or step == self.total_steps
         if not (block_end or step % self.eval_every == 0) or step == self.last_step:
             return None
         summary = self.evaluate(policy, step, int(info["task_index"]))
@@ -154,7 +167,7 @@ class ContinualEvaluator:
         for env in self.task_envs:
             env.close()
         self.store.close()
-        if self.writer is not None:
+        if self.owns_writer:
             self.writer.close()
 
     def _play(self, policy: Policy, env: gym.vector.VectorEnv, task: int):
@@ -215,11 +228,13 @@ class _TaskEnvFactory:
         return self.sequence.make_task_env(self.task)
 
 
-def _summary_writer(run_dir: Path):
+def _summary_writer(run_dir: Path, resume_after_step: int | None):
     # Imported here: tensorboard pulls in torch, which the rest of envsuite does not need.
     from torch.utils.tensorboard import SummaryWriter
 
-    return SummaryWriter(log_dir=str(run_dir))
+    # purge_step hides the events an interrupted run wrote past the step it resumes from.
+    purge_step = resume_after_step + 1 if resume_after_step is not None else None
+    return SummaryWriter(log_dir=str(run_dir), purge_step=purge_step)
 
 
 class RandomPolicy:

@@ -4,6 +4,7 @@ report; composed through hydra's compose API on the shipped configs, run in this
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
         "checkpoint.every=100",
         "logging.every=50",
         "logging.progress_bar=false",
-        "agent.multitask_blocks_per_task=2" if agent["mode"] == "multitask" else "seed=0",
+        "agent.multitask_blocks_per_task=5" if agent["mode"] == "multitask" else "seed=0",
         # Tensorboard's performance-matrix figure costs more than these runs' training.
         f"logging.tensorboard={agent_name in WITH_TENSORBOARD}",
         *(
@@ -88,6 +89,11 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
         assert list(run_dir.glob("events.out.tfevents.*")), "no evaluation or training events"
     if agent["mode"] == "multitask":
         assert len(loaded.info.blocks) > 2, "multi-task runs interleave the tasks"
+        # Rounds and checkpoints every eval.every and checkpoint.every steps and at the end,
+        # not at each of the many short blocks' ends.
+        rounds = sorted(set(loaded.table.eval_step.tolist()))
+        assert rounds == [0, STEPS_PER_TASK, total_steps]
+        assert [path.name for path in final.parent.iterdir()] == [final.name]
     if agent["mode"] == "single_task":
         references = json.loads((run_dir / "references.json").read_text())
         assert set(references) == {"cartpole", "cartpole-sutton"} or set(references) == {
@@ -110,3 +116,36 @@ def test_every_named_experiment_composes_into_valid_settings(experiment: str) ->
     settings = read_settings(OmegaConf.to_container(config, resolve=True))
     assert settings.sequence.steps_per_task == config.sequence_overrides.steps_per_task
     assert settings.agent.algorithm in ("ppo", "sac", "dqn")
+
+
+def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
+    tmp_path: Path,
+) -> None:
+    sequence = _write_sequences(tmp_path)["discrete"]
+    overrides = [
+        "agent=ppo",
+        f"sequence={sequence}",
+        "device=cpu",
+        f"eval.every={STEPS_PER_TASK}",
+        "eval.episodes=1",
+        "logging.progress_bar=false",
+        "logging.tensorboard=false",
+        "report.enabled=false",
+        *(
+            f"+agent.hyperparameters.{key}={value}"
+            for key, value in TINY_HYPERPARAMETERS["ppo"].items()
+        ),
+    ]
+    run_dir = tmp_path / "run"
+    with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
+        run(compose(config_name="config", overrides=overrides), run_dir, overrides)
+        # What a run killed before its first checkpoint leaves: its config, some results.
+        shutil.rmtree(run_dir / "checkpoints")
+        resume = [f"resume={run_dir}"]
+        run(compose(config_name="config", overrides=resume), tmp_path / "unused", resume)
+
+    loaded = load_run(run_dir)  # would refuse the first run's rounds recorded twice
+    assert sorted(set(loaded.table.eval_step.tolist())) == [0, STEPS_PER_TASK, 2 * STEPS_PER_TASK]
+    assert load_checkpoint(latest_checkpoint(run_dir))["global_step"] == 2 * STEPS_PER_TASK
+    metrics = [json.loads(line)["global_step"] for line in (run_dir / "metrics.jsonl").open()]
+    assert metrics == sorted(set(metrics))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from train_helpers import cartpoles, write_sequence
 
 from agents.training.checkpoints import CHECKPOINT_FOLDER, latest_checkpoint, load_checkpoint
@@ -113,6 +114,15 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path
     assert steps == sorted(set(steps)), "metrics.jsonl repeats steps after the resume"
     assert steps[-1] == total_steps
     assert (run_dir / "report" / "metrics.json").is_file()
+    # Tensorboard shows each round once, the resumed ones included: the resumed run's purge of
+    # the killed run's later events hides none of its own.
+    events = EventAccumulator(str(run_dir))
+    events.Reload()
+    rounds = [event.step for event in events.Scalars("eval/average")]
+    assert rounds == [0, STEPS_PER_TASK, total_steps]
+    logged = [event.step for event in events.Scalars("train/steps_per_second")]
+    assert logged == sorted(set(logged))
+    assert logged[-1] == total_steps
 
     # Resuming with an override that changes the run's config: a clear error, nothing touched.
     before = _snapshot(run_dir)
@@ -195,7 +205,14 @@ def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Joblib" in result.stdout + result.stderr, "the joblib launcher did not run the sweep"
-    jobs = sorted(path for path in sweep_dir.iterdir() if path.is_dir())
+    # Jobs are numbered in the order of the sweep's product, grouped by agent config.
+    jobs = sorted(sweep_dir.glob("*/*"))
+    assert [str(job.relative_to(sweep_dir)) for job in jobs] == [
+        "ppo/0",
+        "ppo/2",
+        "ppo_l2/1",
+        "ppo_l2/3",
+    ]
     configs = {
         (config["seed"], config["agent"]["method"])
         for config in (yaml.safe_load((job / "config.yaml").read_text()) for job in jobs)
@@ -203,6 +220,18 @@ def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
     assert configs == {(0, "finetune"), (1, "finetune"), (0, "l2"), (1, "l2")}
     for job in jobs:
         assert int(load_run(job).table.eval_step.max()) == 200
+    # What the README says to do next: report an agent's seeds together.
+    ppo_jobs = [str(job) for job in sorted((sweep_dir / "ppo").iterdir())]
+    report = subprocess.run(
+        [str(Path(sys.executable).with_name("envsuite")), "report", *ppo_jobs],
+        cwd=tmp_path,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "2 run(s)" in report.stdout
 
 
 @pytest.fixture
@@ -285,7 +314,7 @@ def test_multirun_sweeps_seeds_on_a_local_ray_cluster(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Ray Launcher is launching 2 jobs" in result.stdout + result.stderr
-    jobs = sorted(path for path in (launch_dir / "sweep").iterdir() if path.is_dir())
+    jobs = sorted((launch_dir / "sweep").glob("ppo/*"))
     seeds = {yaml.safe_load((job / "config.yaml").read_text())["seed"] for job in jobs}
     assert seeds == {0, 1}
     for job in jobs:

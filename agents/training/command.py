@@ -3,6 +3,7 @@ run directory), train, report; a user's mistake is one clear line and exit statu
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from agents.training.settings import TrainingConfigError, TrainSettings, read_se
 from envsuite.core.errors import SpecError
 from envsuite.evaluation import RunDirectoryError
 
+# What a resume may change: how the run shows and reports itself, and the device it trains on
+# (a checkpoint loads on any device). The rest is the run's and must stay as it was.
+RESUMABLE_KEYS = ("device", "logging.progress_bar", "report.enabled", "report.references")
 # A user's mistake: printed as one line naming the key, exit status 2, no traceback.
 USER_ERRORS = (
     SpecError,
@@ -48,6 +52,7 @@ def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
     resume = config.get("resume")
     run_dir = Path(resume) if resume else output_dir
     console = Console()
+    errors = Console(stderr=True)
     try:
         if resume:
             plain, checkpoint = _resume_config(run_dir, overrides)
@@ -71,9 +76,12 @@ def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
         started = time.perf_counter()
         train(settings, run_dir, checkpoint, before_writing=record_config)
     except USER_ERRORS as error:
-        remove_if_empty(output_dir)
-        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        errors.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
+    finally:
+        # Hydra made output_dir before the checks: a run that failed to start leaves nothing,
+        # and neither does a resumed one, which writes into the directory it resumes.
+        remove_if_empty(output_dir, Path.cwd())
     console.print(f"trained in {time.perf_counter() - started:.1f} s")
     if settings.report:
         _report(console, settings, run_dir)
@@ -97,16 +105,32 @@ def _resume_config(
             f"resume: {run_dir}: its overrides {saved_overrides} with {new_overrides} do not "
             f"compose a config ({error})"
         ) from None
-    saved_view = {key: value for key, value in saved.items() if key != "resume"}
-    current = {key: value for key, value in _plain(recomposed).items() if key != "resume"}
-    differences = config_differences(saved_view, current)
+    current = _plain(recomposed)
+    resumed = _with_resumable_changes(saved, current)
+    differences = config_differences(
+        {key: value for key, value in resumed.items() if key != "resume"},
+        {key: value for key, value in current.items() if key != "resume"},
+    )
     if differences:
         raise ResumeMismatchError(
             f"resume: {run_dir} was made by another config; a resumed run keeps its config, "
             "so drop these overrides (or start a new run): " + "; ".join(differences)
         )
     path = latest_checkpoint(run_dir)
-    return saved, load_checkpoint(path) if path is not None else None
+    return resumed, load_checkpoint(path) if path is not None else None
+
+
+def _with_resumable_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The run's config with the keys a resume may change (``RESUMABLE_KEYS``) as they are now."""
+    resumed = copy.deepcopy(saved)
+    for dotted in RESUMABLE_KEYS:
+        *parents, key = dotted.split(".")
+        source, target = current, resumed
+        for parent in parents:
+            source, target = source.get(parent, {}), target.setdefault(parent, {})
+        if key in source:
+            target[key] = source[key]
+    return resumed
 
 
 def _override_key(override: str) -> str:
@@ -140,4 +164,6 @@ def _report(console: Console, settings: TrainSettings, run_dir: Path) -> None:
     try:
         report(console, [run_dir], None, "auto", None, Path(references) if references else None)
     except RunDirectoryError as error:
-        console.print(f"[red]report failed:[/red] {error}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(
+            f"[red]report failed:[/red] {error}", highlight=False, soft_wrap=True
+        )

@@ -3,7 +3,6 @@ anything else, and the checks that a resume continues the very run it names."""
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -52,7 +51,9 @@ def write_run_files(run_dir: Path, config: Mapping[str, Any], overrides: list[st
 def read_run_files(run_dir: Path) -> tuple[dict[str, Any], list[str]]:
     """The resolved config and overrides of the run in ``run_dir``."""
     if not run_dir.is_dir():
-        raise ResumeMismatchError(f"resume: {run_dir} is not a directory")
+        raise ResumeMismatchError(
+            f"resume: {run_dir} is not an envsuite-train run directory (no such directory)"
+        )
     files = [run_dir / CONFIG_FILE, run_dir / OVERRIDES_FILE]
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
@@ -99,11 +100,18 @@ def clear_training_outputs(run_dir: Path) -> None:
                 path.unlink()
 
 
-def remove_if_empty(run_dir: Path) -> None:
-    """Remove a directory this run created and wrote nothing to (a run that failed to start)."""
-    # Not empty, or gone: then it is left as it is.
-    with contextlib.suppress(OSError):
-        run_dir.rmdir()
+def remove_if_empty(directory: Path, launch_dir: Path) -> None:
+    """Remove ``directory`` if nothing was written to it, with the empty folders above it up to
+    ``launch_dir`` (``outputs/DATE/`` of a run that failed to start)."""
+    directory, launch_dir = directory.absolute(), launch_dir.absolute()
+    while directory != launch_dir:
+        try:
+            directory.rmdir()
+        except OSError:  # not empty, or gone
+            return
+        if launch_dir not in directory.parents:
+            return
+        directory = directory.parent
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -199,12 +199,13 @@ def _build(settings: TrainSettings, env: gym.Env, seed: int, run_dir: Path) -> A
             method_options=dict(agent.method_options),
             tensorboard_log=str(run_dir / "tensorboard") if settings.tensorboard else None,
         )
-    except (TypeError, ValueError) as error:
-        # SB3 rejects an unknown hyperparameter with a TypeError naming the argument.
+    except (TypeError, ValueError, AssertionError) as error:
+        # SB3 rejects an unknown hyperparameter with a TypeError naming the argument, and many
+        # bad values (n_steps=-1, learning_rate=abc) with a bare assert.
         raise TrainingConfigError(
             f"agent: {agent.algorithm}/{agent.method} cannot be built with "
             f"agent.hyperparameters={agent.hyperparameters} and "
-            f"agent.method_options={agent.method_options}: {error}"
+            f"agent.method_options={agent.method_options}: {str(error) or type(error).__name__}"
         ) from None
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -18,6 +19,11 @@ from envsuite.core.spec import SequenceSpec
 
 MODES = ("continual", "multitask", "single_task")
 DEVICES = ("auto", "cpu", "cuda")
+# The schedule a reference run plays instead of the sequence's own.
+_OWN_SCHEDULES = {
+    "multitask": "the tasks interleaved in agent.multitask_blocks_per_task random blocks each",
+    "single_task": "each task once, in order",
+}
 SEQUENCE_OVERRIDE_KEYS = ("steps_per_task", "schedule", "task_id_mode", "seed", "task_kwargs")
 
 
@@ -66,11 +72,11 @@ class TrainSettings:
         many short blocks, single-task runs play each task once, in order."""
         if self.agent.mode == "multitask":
             schedule = {"type": "random", "blocks_per_task": self.agent.multitask_blocks_per_task}
-            return Sequence(self.sequence.with_overrides("agent (multitask)", schedule=schedule))
-        if self.agent.mode == "single_task":
             return Sequence(
-                self.sequence.with_overrides("agent (single_task)", schedule="sequential")
+                self.sequence.with_overrides("agent.multitask_blocks_per_task", schedule=schedule)
             )
+        if self.agent.mode == "single_task":
+            return Sequence(self.sequence.with_overrides("agent.mode", schedule="sequential"))
         return Sequence(self.sequence)
 
 
@@ -106,6 +112,11 @@ def read_settings(config: Mapping[str, Any]) -> TrainSettings:
         raise TrainingConfigError(
             f"sequence_overrides: unknown keys {unknown}; allowed: {list(SEQUENCE_OVERRIDE_KEYS)}"
         )
+    if "schedule" in overrides and mode != "continual":
+        raise TrainingConfigError(
+            f"sequence_overrides.schedule: a {mode} run makes its own schedule "
+            f"({_OWN_SCHEDULES[mode]}); drop the override or use a continual agent"
+        )
     if overrides:
         spec = spec.with_overrides("sequence_overrides", **overrides)
     evaluation = _mapping(config, "eval")
@@ -113,9 +124,13 @@ def read_settings(config: Mapping[str, Any]) -> TrainSettings:
     logging = _mapping(config, "logging")
     report = _mapping(config, "report")
     references = report.get("references")
-    if references is not None and not isinstance(references, str):
+    if references is not None:
+        _check_references(references, spec)
+    with_replay_buffer = _bool("checkpoint.replay_buffer", checkpoint.get("replay_buffer"))
+    if settings_agent.method == "replay" and not with_replay_buffer:
         raise TrainingConfigError(
-            f"report.references: must be the path of a references JSON file, got {references!r}"
+            "checkpoint.replay_buffer: must be true for agent.method=replay, whose memory of "
+            "earlier tasks is the replay buffer: a resumed run would have forgotten it"
         )
     return TrainSettings(
         agent=settings_agent,
@@ -126,13 +141,34 @@ def read_settings(config: Mapping[str, Any]) -> TrainSettings:
         eval_episodes=_positive_int("eval.episodes", evaluation.get("episodes")),
         eval_seed=_non_negative_int("eval.seed", evaluation.get("seed")),
         checkpoint_every=_positive_int("checkpoint.every", checkpoint.get("every")),
-        checkpoint_replay_buffer=_bool("checkpoint.replay_buffer", checkpoint.get("replay_buffer")),
+        checkpoint_replay_buffer=with_replay_buffer,
         tensorboard=_bool("logging.tensorboard", logging.get("tensorboard")),
         progress_bar=_bool("logging.progress_bar", logging.get("progress_bar")),
         log_every=_positive_int("logging.every", logging.get("every")),
         report=_bool("report.enabled", report.get("enabled")),
         report_references=references,
     )
+
+
+def _check_references(references: Any, spec: SequenceSpec) -> None:
+    """``report.references`` must be readable curves of the sequence's tasks, checked before
+    training rather than by the report at its end."""
+    from envsuite.evaluation import RunDirectoryError
+    from envsuite.report.collect import load_references
+
+    if not isinstance(references, str):
+        raise TrainingConfigError(
+            f"report.references: must be the path of a references JSON file, got {references!r}"
+        )
+    if not Path(references).is_file():
+        raise TrainingConfigError(
+            f"report.references: {references} is not a file (the references.json of a "
+            "*_single_task run of the same sequence)"
+        )
+    try:
+        load_references(references, [task.name for task in spec.tasks])
+    except RunDirectoryError as error:
+        raise TrainingConfigError(f"report.references: {error}") from None
 
 
 def resolve_device(device: Any) -> str:

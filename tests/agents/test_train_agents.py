@@ -141,11 +141,13 @@ def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
         run(compose(config_name="config", overrides=overrides), run_dir, overrides)
         # What a run killed before its first checkpoint leaves: its config, some results.
         shutil.rmtree(run_dir / "checkpoints")
-        resume = [f"resume={run_dir}"]
-        run(compose(config_name="config", overrides=resume), tmp_path / "unused", resume)
+        # A resume may change how the run reports itself and its device, not the run.
+        resume = [f"resume={run_dir}", "report.enabled=true", "device=auto"]
+        run(compose(config_name="config", overrides=resume), run_dir, resume)
 
     loaded = load_run(run_dir)  # would refuse the first run's rounds recorded twice
     assert sorted(set(loaded.table.eval_step.tolist())) == [0, STEPS_PER_TASK, 2 * STEPS_PER_TASK]
     assert load_checkpoint(latest_checkpoint(run_dir))["global_step"] == 2 * STEPS_PER_TASK
     metrics = [json.loads(line)["global_step"] for line in (run_dir / "metrics.jsonl").open()]
     assert metrics == sorted(set(metrics))
+    assert (run_dir / "report" / "metrics.json").is_file()

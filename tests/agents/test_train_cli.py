@@ -135,8 +135,8 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path
         timeout=120,
     )
     assert changed.returncode == 2
-    assert "made by another config" in changed.stdout
-    assert "seed: 0 in the run's config, now 7" in changed.stdout
+    assert "made by another config" in changed.stderr
+    assert "seed: 0 in the run's config, now 7" in changed.stderr
     assert _snapshot(run_dir) == before
 
 
@@ -151,15 +151,36 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
         "unknown sequence": (["sequence=ClassicCartPoleAcrobt"], "unknown sequence"),
         "typo'd override": (["eval.evry=5"], "eval.evry"),
         "bad device": (["device=tpu"], "device: unknown value 'tpu'"),
+        "resume of a directory that does not exist": (
+            [f"resume={tmp_path / 'outputs' / 'no' / 'such' / 'run'}"],
+            "is not an envsuite-train run directory",
+        ),
         "resume of a directory that is no run": (
             [f"resume={not_a_run}"],
             "is not an envsuite-train run directory",
         ),
+        "value SB3 asserts against": (
+            ["+agent.hyperparameters.n_steps=-1"],
+            "`n_steps * n_envs` must be greater than 1",
+        ),
+        "missing references file": (
+            ["report.references=missing.json"],
+            "report.references: missing.json is not a file",
+        ),
+        "replay run without its buffer in checkpoints": (
+            ["agent=dqn_replay", "checkpoint.replay_buffer=false"],
+            "checkpoint.replay_buffer: must be true for agent.method=replay",
+        ),
+        "schedule override of a multi-task run": (
+            ["agent=ppo_multitask", "sequence_overrides.schedule=sequential"],
+            "sequence_overrides.schedule: a multitask run makes its own schedule",
+        ),
     }
     outputs = tmp_path / "outputs"
     processes = {
+        # The default run directory (outputs/DATE/TIME) for some, to see it and its parents go.
         name: subprocess.Popen(
-            _command(*overrides, f"hydra.run.dir={outputs / str(number)}"),
+            _command(*overrides, *([f"hydra.run.dir={outputs / str(number)}"] * (number % 2))),
             cwd=tmp_path,
             env={**_environment(), "HYDRA_FULL_ERROR": "0"},
             stdout=subprocess.PIPE,
@@ -173,7 +194,7 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
         assert process.returncode != 0, f"{name}: accepted\n{output}"
         assert cases[name][1] in output, f"{name}: unclear error\n{output}"
         assert "Traceback" not in output, f"{name}: a traceback instead of an error\n{output}"
-    assert not outputs.exists() or not any(outputs.iterdir()), "a failed run left a directory"
+    assert not outputs.exists(), f"a failed run left {sorted(outputs.rglob('*'))}"
     assert _snapshot(not_a_run) == before
 
 

@@ -293,33 +293,38 @@ def write_references(run_dir: Path, sequence: Sequence) -> Path:
     """Write each task's learning curve from a single-task run's results, in the format
     ``envsuite report --references`` reads: ``{task: {"steps": [...], "performance": [...]}}``.
 
-    A task's curve holds the rounds while its own agent trained (the first task's includes the
-    round before training), steps counted from the task's start; performance is the success
-    rate where every episode of the task reported success, else the mean return.
+    A task's curve starts untrained, with the task's result in the round at step 0 (taken
+    before any agent trained: every agent starts as an untrained network of the same kind),
+    then holds the rounds while the task's own agent trained, steps counted from the task's
+    start. Performance is the success rate where every episode of the task reported success,
+    else the mean return.
     """
     steps_per_task = sequence.spec.steps_per_task
     records = [json.loads(line) for line in (run_dir / RESULTS_FILE).read_text().splitlines()]
     references = {}
     for task, name in enumerate(sequence.task_names):
         task_start = task * steps_per_task
-        first_step = 0 if task == 0 else task_start + 1
         own = [
-            record
+            (step, record)
             for record in records
             if record["evaluated_task"] == task
-            and first_step <= record["eval_step"] <= task_start + steps_per_task
+            and (step := _own_clock(record["eval_step"], task_start, steps_per_task)) is not None
         ]
-        measure = "success" if all(record["success"] is not None for record in own) else "return"
-        steps = sorted({record["eval_step"] for record in own})
+        measure = "success" if all(record["success"] is not None for _, record in own) else "return"
+        steps = sorted({step for step, _ in own})
         performance = [
-            float(np.mean([record[measure] for record in own if record["eval_step"] == step]))
-            for step in steps
+            float(np.mean([record[measure] for at, record in own if at == step])) for step in steps
         ]
-        references[name] = {
-            "steps": [step - task_start for step in steps],
-            "performance": performance,
-            "measure": measure,
-        }
+        references[name] = {"steps": steps, "performance": performance, "measure": measure}
     path = run_dir / REFERENCES_FILE
     path.write_text(json.dumps(references, indent=2) + "\n")
     return path
+
+
+def _own_clock(eval_step: int, task_start: int, steps_per_task: int) -> int | None:
+    """A round's step on a task's own clock, if it belongs to the task's reference curve."""
+    if eval_step == 0:
+        return 0
+    if task_start < eval_step <= task_start + steps_per_task:
+        return eval_step - task_start
+    return None

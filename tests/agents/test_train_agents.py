@@ -101,6 +101,8 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
             "pendulum-g15",
         }
         for curve in references.values():
+            # From untrained (the round at step 0) to the end of the task's own training.
+            assert curve["steps"][0] == 0
             assert curve["steps"][-1] == STEPS_PER_TASK
             assert len(curve["steps"]) == len(curve["performance"])
     torch.set_num_threads(1)  # a run may not leave torch's thread count raised for the next

@@ -35,15 +35,35 @@ def checkpoint_path(run_dir: Path, global_step: int) -> Path:
     return run_dir / CHECKPOINT_FOLDER / f"step_{global_step:09d}.pt"
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The checkpoint with the highest global step in ``run_dir``, if any."""
+def checkpoints_newest_first(run_dir: Path) -> list[Path]:
+    """The checkpoints of ``run_dir``, highest global step first."""
     folder = run_dir / CHECKPOINT_FOLDER
     found = [
         (int(match[1]), path)
         for path in (folder.iterdir() if folder.is_dir() else [])
         if (match := _CHECKPOINT_NAME.match(path.name))
     ]
-    return max(found)[1] if found else None
+    return [path for _, path in sorted(found, reverse=True)]
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint with the highest global step in ``run_dir``, if any."""
+    return next(iter(checkpoints_newest_first(run_dir)), None)
+
+
+def latest_readable_checkpoint(run_dir: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The newest checkpoint of ``run_dir`` that loads (``None`` if it has none), and why each
+    newer one did not (a damaged disk, a file copied in part): a resume falls back to an
+    older checkpoint rather than failing or starting over."""
+    unreadable = []
+    for path in checkpoints_newest_first(run_dir):
+        try:
+            return load_checkpoint(path), unreadable
+        except CheckpointError as error:
+            unreadable.append(str(error))
+    if unreadable:
+        raise CheckpointError("no checkpoint of the run can be read: " + "; ".join(unreadable))
+    return None, []
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:

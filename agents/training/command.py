@@ -13,7 +13,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from agents.training.checkpoints import CheckpointError, latest_checkpoint, load_checkpoint
+from agents.training.checkpoints import CheckpointError, latest_readable_checkpoint
 from agents.training.run_directory import (
     ResumeMismatchError,
     check_fresh,
@@ -116,8 +116,12 @@ def _resume_config(
             f"resume: {run_dir} was made by another config; a resumed run keeps its config, "
             "so drop these overrides (or start a new run): " + "; ".join(differences)
         )
-    path = latest_checkpoint(run_dir)
-    return resumed, load_checkpoint(path) if path is not None else None
+    checkpoint, unreadable = latest_readable_checkpoint(run_dir)
+    for reason in unreadable:
+        Console(stderr=True).print(
+            f"[yellow]skipped:[/yellow] {reason}", highlight=False, soft_wrap=True
+        )
+    return resumed, checkpoint
 
 
 def _with_resumable_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:

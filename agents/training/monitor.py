@@ -77,11 +77,12 @@ class TrainingMonitor(BaseCallback):
         self.window_start = (start_step, self.started)
         self.window_returns: dict[str, list[float]] = defaultdict(list)
         self.global_step = start_step
+        self.task_name = ""
 
     def _on_step(self) -> bool:
         info = self.locals["infos"][0]
         self.global_step = int(info["global_step"])
-        task_name = str(info["task_name"])
+        task_name = self.task_name = str(info["task_name"])
         episode = info.get("episode")
         if episode is not None:
             self.window_returns[task_name].append(float(episode["r"]))
@@ -121,6 +122,9 @@ class TrainingMonitor(BaseCallback):
         self.window_returns.clear()
 
     def close(self) -> None:
+        # The steps since the last line (all of a run shorter than log_every) get one too.
+        if self.global_step > self.window_start[0]:
+            self._log_window(self.task_name)
         self.progress.update(self.bar, completed=self.global_step)
         self.progress.stop()
         self.metrics_file.close()

@@ -151,5 +151,6 @@ def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
     assert sorted(set(loaded.table.eval_step.tolist())) == [0, STEPS_PER_TASK, 2 * STEPS_PER_TASK]
     assert load_checkpoint(latest_checkpoint(run_dir))["global_step"] == 2 * STEPS_PER_TASK
     metrics = [json.loads(line)["global_step"] for line in (run_dir / "metrics.jsonl").open()]
-    assert metrics == sorted(set(metrics))
+    # logging.every (1000) exceeds the run: its one line comes at the end.
+    assert metrics == [2 * STEPS_PER_TASK]
     assert (run_dir / "report" / "metrics.json").is_file()

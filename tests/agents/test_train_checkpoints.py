@@ -15,6 +15,8 @@ from agents.buffers.base import Buffer
 from agents.training.checkpoints import (
     CheckpointError,
     capture_state,
+    checkpoint_path,
+    latest_readable_checkpoint,
     load_checkpoint,
     restore_state,
     save_checkpoint,
@@ -128,6 +130,20 @@ def test_a_damaged_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     torch.save({"something": "else"}, path)
     with pytest.raises(CheckpointError, match="not an envsuite-train checkpoint"):
         load_checkpoint(path)
+
+
+def test_resume_falls_back_to_the_newest_readable_checkpoint(tmp_path: Path) -> None:
+    assert latest_readable_checkpoint(tmp_path) == (None, [])
+    save_checkpoint(checkpoint_path(tmp_path, 10), {"format": 1, "global_step": 10})
+    checkpoint_path(tmp_path, 20).write_bytes(b"cut short")
+    checkpoint, unreadable = latest_readable_checkpoint(tmp_path)
+    assert checkpoint is not None
+    assert checkpoint["global_step"] == 10
+    assert len(unreadable) == 1
+    assert "step_000000020.pt: cannot be read" in unreadable[0]
+    checkpoint_path(tmp_path, 10).write_bytes(b"damaged too")
+    with pytest.raises(CheckpointError, match="no checkpoint of the run can be read"):
+        latest_readable_checkpoint(tmp_path)
 
 
 def test_resumed_results_store_drops_rounds_after_the_checkpoint(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ Works with any training loop: call :meth:`ContinualEvaluator.after_step` with ea
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +100,12 @@ class ContinualEvaluator:
         if self.owns_writer:
             writer = _summary_writer(Path(run_dir), resume_after_step)
         self.writer = writer if tensorboard else None
-        self.block_end_rows: list[np.ndarray] = []
-        # A resumed run has evaluated up to its checkpoint (before training included).
+        # A resumed run has evaluated up to its checkpoint (before training included), and its
+        # performance matrix holds the block ends up to there.
         self.last_step: int | None = resume_after_step
+        self.block_end_rows: list[np.ndarray] = []
+        if resume_after_step is not None:
+            self._recall_block_ends(set(accumulate(block.steps for block in blocks)))
 
     def evaluate(self, policy: Policy, step: int, trained_task: int) -> dict[str, dict[str, float]]:
         """One round at ``step``; returns ``{task: {"return": mean, "success": mean or nan}}``.
@@ -109,7 +113,6 @@ class ContinualEvaluator:
         ``trained_task`` is the task trained just before (``-1`` before any training).
         """
         records = []
-        summary = {}
         for task, env in enumerate(self.task_envs):
             returns, successes = self._play(policy, env, task)
             for episode, (episode_return, success) in enumerate(
@@ -126,10 +129,7 @@ class ContinualEvaluator:
                         "seed": self.seed,
                     }
                 )
-            summary[self.task_names[task]] = {
-                "return": float(np.mean(returns)),
-                "success": float(np.mean(successes)),
-            }
+        summary = _summarize(records, self.task_names)
         self.store.append(records)
         self.last_step = step
         if self.writer is not None:
@@ -201,6 +201,15 @@ class ContinualEvaluator:
         self.writer.add_scalar("eval/average", float(average), step)
         self.writer.flush()
 
+    def _recall_block_ends(self, block_ends: set[int]) -> None:
+        records = self.store.records()
+        for step in sorted({record["eval_step"] for record in records}):
+            if (self.at_block_ends and step in block_ends) or step == self.total_steps:
+                at_step = [record for record in records if record["eval_step"] == step]
+                summary = _summarize(at_step, self.task_names)
+                key = _headline_measure(summary)
+                self.block_end_rows.append(np.array([summary[t][key] for t in self.task_names]))
+
     def _record_block_end(self, summary: dict[str, dict[str, float]], step: int) -> None:
         key = _headline_measure(summary)
         self.block_end_rows.append(np.array([summary[task][key] for task in self.task_names]))
@@ -209,6 +218,19 @@ class ContinualEvaluator:
 
             figure = matrix_figure(np.stack(self.block_end_rows), self.task_names, key)
             self.writer.add_figure("eval/performance_matrix", figure, step)
+
+
+def _summarize(records: list[dict[str, Any]], task_names: list[str]) -> dict[str, dict[str, float]]:
+    """``{task: {"return": mean, "success": mean, nan unless every episode reported it}}``."""
+    summary = {}
+    for task, name in enumerate(task_names):
+        own = [record for record in records if record["evaluated_task"] == task]
+        successes = [np.nan if record["success"] is None else record["success"] for record in own]
+        summary[name] = {
+            "return": float(np.mean([record["return"] for record in own])),
+            "success": float(np.mean(successes)),
+        }
+    return summary
 
 
 def _headline_measure(summary: dict[str, dict[str, float]]) -> str:

@@ -113,6 +113,12 @@ class ResultsStore:
         partial.write_text("".join(kept))
         os.replace(partial, results)
 
+    def records(self) -> list[dict[str, Any]]:
+        """The records written so far (a resumed run's, up to its checkpoint, included)."""
+        self._file.flush()
+        text = (self.run_dir / RESULTS_FILE).read_text()
+        return [json.loads(line) for line in text.splitlines()]
+
     def append(self, records: list[dict[str, Any]]) -> None:
         for record in records:
             self._file.write(json.dumps({field: record[field] for field in RECORD_FIELDS}) + "\n")

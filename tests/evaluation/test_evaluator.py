@@ -72,6 +72,40 @@ def test_after_step_runs_at_the_period_and_at_block_ends(toy, tmp_path) -> None:
     assert len(evaluator.block_end_rows) == 2
 
 
+def _play_toy(evaluator: ContinualEvaluator, toy, steps: int) -> list[tuple[int, int]]:
+    env = toy.make_env()
+    env.reset(seed=0)
+    evaluated = []
+    for _ in range(steps):
+        *_, terminated, truncated, info = env.step(0)
+        if evaluator.after_step(always_zero, info) is not None:
+            evaluated.append((info["global_step"], info["task_index"]))
+        if terminated or truncated:
+            env.reset()
+    return evaluated
+
+
+def test_without_block_end_rounds_only_the_period_and_the_end(toy, tmp_path) -> None:
+    evaluator = ContinualEvaluator(
+        toy, tmp_path, eval_every=25, episodes=1, tensorboard=False, at_block_ends=False
+    )
+    assert _play_toy(evaluator, toy, 70) == [(25, 0), (50, 1), (60, 1)]
+    evaluator.close()
+    assert len(evaluator.block_end_rows) == 1
+
+
+def test_a_resumed_evaluator_recalls_the_block_ends_before_its_checkpoint(toy, tmp_path) -> None:
+    first = ContinualEvaluator(toy, tmp_path, eval_every=25, episodes=1, tensorboard=False)
+    assert _play_toy(first, toy, 40) == [(25, 0), (30, 0)]
+    first.close()
+    resumed = ContinualEvaluator(
+        toy, tmp_path, eval_every=25, episodes=1, tensorboard=False, resume_after_step=30
+    )
+    resumed.close()
+    assert len(resumed.block_end_rows) == 1
+    np.testing.assert_array_equal(resumed.block_end_rows[0], first.block_end_rows[0])
+
+
 def test_tensorboard_receives_scalars_and_the_matrix(toy, tmp_path) -> None:
     evaluator = ContinualEvaluator(toy, tmp_path, eval_every=100, episodes=2)
     info = {"global_step": 30, "task_index": 0, "task_switched": True}

@@ -126,8 +126,9 @@ class SequenceSpec:
         """Return a copy with some fields replaced, validated like the YAML fields.
 
         Only ``steps_per_task``, ``schedule``, ``task_id_mode`` and ``seed`` may be overridden: the
-        rest define the sequence and its id. ``task_kwargs`` is merged into every task's
-        ``kwargs`` (e.g. ``{"obs_mode": "pixels"}`` to play a minigame sequence from pixels).
+        rest define the sequence and its id. ``task_kwargs`` is added to every task's ``kwargs``
+        (e.g. ``{"obs_mode": "pixels"}`` to play a minigame sequence from pixels); it may not
+        replace a kwarg a task sets itself.
         """
         for key in overrides:
             if key not in OVERRIDABLE_FIELDS:
@@ -147,6 +148,18 @@ class SequenceSpec:
             changes["seed"] = _non_negative_int(overrides["seed"], source, "seed")
         if "task_kwargs" in overrides:
             extra = _parse_kwargs(overrides["task_kwargs"], source, "task_kwargs")
+            for index, task in enumerate(self.tasks):
+                for key in extra.keys() & task.kwargs.keys():
+                    if extra[key] != task.kwargs[key]:
+                        # The tasks' own kwargs are what tells them apart: replacing one would
+                        # change the sequence (all of ClassicPendulumGravity at one gravity).
+                        raise SpecError(
+                            source,
+                            f"task_kwargs.{key}",
+                            f"would replace tasks[{index}] ({task.name})'s own {key}="
+                            f"{task.kwargs[key]!r}; task_kwargs may only add kwargs the tasks "
+                            "leave unset",
+                        )
             changes["tasks"] = tuple(
                 dataclasses.replace(task, kwargs={**task.kwargs, **extra}) for task in self.tasks
             )

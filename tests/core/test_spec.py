@@ -161,13 +161,20 @@ def test_overrides_are_validated_and_applied() -> None:
         gym.make(spec.id, steps_per_task=0)
 
 
-def test_task_kwargs_override_merges_into_every_task() -> None:
-    spec = envsuite.make_sequence("ClassicPendulumGravity").spec
-    changed = spec.with_overrides(task_kwargs={"g": 1.5})
-    assert [task.kwargs["g"] for task in changed.tasks] == [1.5] * spec.num_tasks
-    assert [task.kwargs["g"] for task in spec.tasks] == [2.0, 5.0, 10.0, 15.0, 20.0]
-    env = gym.make(spec.id, task_kwargs={"g": 1.5})
-    assert env.unwrapped.task_envs[3].unwrapped.g == 1.5
+def test_task_kwargs_override_merges_into_every_task(write_spec) -> None:
+    tasks = ["Pendulum-v1", {"id": "Pendulum-v1", "name": "light", "kwargs": {"g": 2.0}}]
+    spec = load_sequence_spec(write_spec(toy_sequence(tasks=tasks, steps_per_task=50)))
+    with pytest.raises(envsuite.SpecError, match=r"task_kwargs\.g: would replace tasks\[1\]"):
+        spec.with_overrides(task_kwargs={"g": 1.5})
+    changed = spec.with_overrides(task_kwargs={"g": 2.0})  # what the task sets: no change
+    assert [task.kwargs["g"] for task in changed.tasks] == [2.0, 2.0]
+    assert spec.tasks[0].kwargs == {}
+    env = envsuite.Sequence(changed).make_env()
+    assert env.unwrapped.task_envs[0].unwrapped.g == 2.0
+    # The registered sequences: their tasks' own kwargs stay theirs.
+    pendulums = envsuite.make_sequence("ClassicPendulumGravity").spec
+    with pytest.raises(envsuite.SpecError, match=r"task_kwargs\.g: would replace tasks\[0\]"):
+        gym.make(pendulums.id, task_kwargs={"g": 1.5})
     with pytest.raises(envsuite.SpecError, match="task_kwargs: must be a mapping"):
         spec.with_overrides(task_kwargs=["g"])
     with pytest.raises(envsuite.SpecError, match=r"task_kwargs\.render_mode: render mode is"):

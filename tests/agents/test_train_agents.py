@@ -12,7 +12,7 @@ import torch
 import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
-from train_helpers import cartpoles, pendulums, write_sequence
+from train_helpers import cartpoles, pendulums, run_overrides, write_sequence
 
 from agents.training.checkpoints import latest_checkpoint, load_checkpoint
 from agents.training.command import run
@@ -49,15 +49,12 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
     agent = yaml.safe_load((data_path("configs") / "agent" / f"{agent_name}.yaml").read_text())
     sequences = _write_sequences(tmp_path)
     sequence = sequences["box" if agent["algorithm"] == "sac" else "discrete"]
-    overrides = [
-        f"agent={agent_name}",
-        f"sequence={sequence}",
-        "device=cpu",
-        f"eval.every={STEPS_PER_TASK}",
-        "eval.episodes=1",
+    overrides = run_overrides(
+        agent_name,
+        sequence,
+        STEPS_PER_TASK,
         "checkpoint.every=100",
         "logging.every=50",
-        "logging.progress_bar=false",
         "agent.multitask_blocks_per_task=5" if agent["mode"] == "multitask" else "seed=0",
         # Tensorboard's performance-matrix figure costs more than these runs' training.
         f"logging.tensorboard={agent_name in WITH_TENSORBOARD}",
@@ -65,7 +62,7 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
             f"+agent.hyperparameters.{key}={value}"
             for key, value in TINY_HYPERPARAMETERS[agent["algorithm"]].items()
         ),
-    ]
+    )
     if agent["method"] == "ewc":
         overrides.append("+agent.method_options.fisher_samples=32")
     run_dir = tmp_path / "run"
@@ -124,20 +121,17 @@ def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
     tmp_path: Path,
 ) -> None:
     sequence = _write_sequences(tmp_path)["discrete"]
-    overrides = [
-        "agent=ppo",
-        f"sequence={sequence}",
-        "device=cpu",
-        f"eval.every={STEPS_PER_TASK}",
-        "eval.episodes=1",
-        "logging.progress_bar=false",
+    overrides = run_overrides(
+        "ppo",
+        sequence,
+        STEPS_PER_TASK,
         "logging.tensorboard=false",
         "report.enabled=false",
         *(
             f"+agent.hyperparameters.{key}={value}"
             for key, value in TINY_HYPERPARAMETERS["ppo"].items()
         ),
-    ]
+    )
     run_dir = tmp_path / "run"
     with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
         run(compose(config_name="config", overrides=overrides), run_dir, overrides)

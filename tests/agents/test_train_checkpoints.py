@@ -27,15 +27,27 @@ from envsuite import make_sequence
 from envsuite.evaluation import RESULTS_FILE, ResultsStore, RunDirectoryError, RunInfo
 
 
-def _sac_with_reservoir_replay(seed: int):
-    sequence = make_sequence("ClassicPendulumGravity", steps_per_task=100)
+def _agent(algorithm: str, method: str, sequence: str, seed: int, **hyperparameters: int):
+    """A small agent on the first task of ``sequence``."""
     return build_agent(
-        "sac",
-        "replay",
-        sequence.make_task_env(0),
+        algorithm,
+        method,
+        make_sequence(sequence, steps_per_task=100).make_task_env(0),
         seed=seed,
         device="cpu",
-        hyperparameters={"learning_starts": 20, "batch_size": 16, "buffer_size": 500},
+        hyperparameters=hyperparameters,
+    )
+
+
+def _sac_with_reservoir_replay(seed: int):
+    return _agent(
+        "sac",
+        "replay",
+        "ClassicPendulumGravity",
+        seed,
+        learning_starts=20,
+        batch_size=16,
+        buffer_size=500,
     )
 
 
@@ -79,14 +91,14 @@ def test_checkpoint_restores_model_optimiser_buffer_and_rng(tmp_path: Path) -> N
 
 def test_checkpoint_restores_a_replay_buffer_of_dict_observations(tmp_path: Path) -> None:
     def dqn_on_a_maze(seed: int):
-        sequence = make_sequence("NavigationMazeLayouts", steps_per_task=100)
-        return build_agent(
+        return _agent(
             "dqn",
             "finetune",
-            sequence.make_task_env(0),
-            seed=seed,
-            device="cpu",
-            hyperparameters={"learning_starts": 10, "batch_size": 8, "buffer_size": 200},
+            "NavigationMazeLayouts",
+            seed,
+            learning_starts=10,
+            batch_size=8,
+            buffer_size=200,
         )
 
     trained = dqn_on_a_maze(seed=0)

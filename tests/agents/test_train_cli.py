@@ -16,12 +16,21 @@ from pathlib import Path
 import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from train_helpers import cartpoles, write_sequence
+from train_helpers import cartpoles, run_overrides, write_sequence
 
 from agents.training.checkpoints import CHECKPOINT_FOLDER, latest_checkpoint, load_checkpoint
 from envsuite.evaluation import load_run
 
 STEPS_PER_TASK = 600
+# A sweep job of 200 steps evaluated every 100, writing only what the tests read.
+SWEEP_JOB = [
+    "device=cpu",
+    "eval.every=100",
+    "eval.episodes=1",
+    "logging.progress_bar=false",
+    "logging.tensorboard=false",
+    "report.enabled=false",
+]
 TINY_PPO = [
     "+agent.hyperparameters.n_steps=64",
     "+agent.hyperparameters.batch_size=32",
@@ -43,6 +52,13 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
 
 
+def _run(arguments: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run a command to its end (five minutes at most), capturing its output."""
+    return subprocess.run(
+        arguments, cwd=cwd, env=_environment(), capture_output=True, text=True, timeout=300
+    )
+
+
 def _snapshot(directory: Path) -> dict[str, tuple[int, int]]:
     """Every file under ``directory`` with its size and modification time."""
     return {
@@ -55,18 +71,15 @@ def _snapshot(directory: Path) -> dict[str, tuple[int, int]]:
 def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path) -> None:
     sequence = _sequence_file(tmp_path, STEPS_PER_TASK)
     run_dir = tmp_path / "run"
-    overrides = [
-        "agent=ppo",
-        f"sequence={sequence}",
-        "device=cpu",
-        f"eval.every={STEPS_PER_TASK}",
-        "eval.episodes=1",
+    overrides = run_overrides(
+        "ppo",
+        sequence,
+        STEPS_PER_TASK,
         "checkpoint.every=100",
         "logging.every=50",
-        "logging.progress_bar=false",
         f"hydra.run.dir={run_dir}",
         *TINY_PPO,
-    ]
+    )
     process = subprocess.Popen(
         _command(*overrides),
         cwd=tmp_path,
@@ -86,14 +99,7 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path
     total_steps = 2 * STEPS_PER_TASK
     assert 0 < last_before_kill < total_steps
 
-    resumed = subprocess.run(
-        _command(f"resume={run_dir}", "logging.progress_bar=false"),
-        cwd=tmp_path,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = _run(_command(f"resume={run_dir}", "logging.progress_bar=false"), tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     # No lost progress beyond the last checkpoint: the run continues from exactly there.
     assert f"from global step {last_before_kill}" in resumed.stdout
@@ -126,14 +132,7 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path
 
     # Resuming with an override that changes the run's config: a clear error, nothing touched.
     before = _snapshot(run_dir)
-    changed = subprocess.run(
-        _command(f"resume={run_dir}", "seed=7"),
-        cwd=tmp_path,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    changed = _run(_command(f"resume={run_dir}", "seed=7"), tmp_path)
     assert changed.returncode == 2
     assert "made by another config" in changed.stderr
     assert "seed: 0 in the run's config, now 7" in changed.stderr
@@ -202,27 +201,18 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
 def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
     sequence = _sequence_file(tmp_path, 100)
     sweep_dir = tmp_path / "sweep"
-    result = subprocess.run(
+    result = _run(
         _command(
             "-m",
             "seed=0,1",
             "agent=ppo,ppo_l2",
             f"sequence={sequence}",
-            "device=cpu",
-            "eval.every=100",
-            "eval.episodes=1",
-            "logging.progress_bar=false",
-            "logging.tensorboard=false",
-            "report.enabled=false",
+            *SWEEP_JOB,
             "hydra.launcher.n_jobs=2",
             f"hydra.sweep.dir={sweep_dir}",
             *TINY_PPO,
         ),
-        cwd=tmp_path,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
+        tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Joblib" in result.stdout + result.stderr, "the joblib launcher did not run the sweep"
@@ -243,14 +233,7 @@ def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
         assert int(load_run(job).table.eval_step.max()) == 200
     # What the README says to do next: report an agent's seeds together.
     ppo_jobs = [str(job) for job in sorted((sweep_dir / "ppo").iterdir())]
-    report = subprocess.run(
-        [str(Path(sys.executable).with_name("envsuite")), "report", *ppo_jobs],
-        cwd=tmp_path,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    report = _run([str(Path(sys.executable).with_name("envsuite")), "report", *ppo_jobs], tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr
     assert "2 run(s)" in report.stdout
 
@@ -309,27 +292,18 @@ def test_multirun_sweeps_seeds_on_a_local_ray_cluster(
     launch_dir = tmp_path / "launch"
     _sequence_file(launch_dir, 100)
     # Relative paths: the cluster's workers run in cluster_dir, yet they mean launch_dir's.
-    result = subprocess.run(
+    result = _run(
         _command(
             "-m",
             "launcher=ray",
             f"hydra.launcher.ray.init.address={address}",
             "seed=0,1",
             "sequence=sequences/cartpoles.yaml",
-            "device=cpu",
-            "eval.every=100",
-            "eval.episodes=1",
-            "logging.progress_bar=false",
-            "logging.tensorboard=false",
-            "report.enabled=false",
+            *SWEEP_JOB,
             "hydra.sweep.dir=sweep",
             *TINY_PPO,
         ),
-        cwd=launch_dir,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
+        launch_dir,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Ray Launcher is launching 2 jobs" in result.stdout + result.stderr

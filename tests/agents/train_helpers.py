@@ -44,3 +44,17 @@ def write_sequence(path: Path, fields: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(fields))
     return path
+
+
+def run_overrides(agent: str, sequence: Path, eval_every: int, *more: str) -> list[str]:
+    """The overrides of a short CPU run: one evaluation episode per task every ``eval_every``
+    steps, no progress bar, then ``more``."""
+    return [
+        f"agent={agent}",
+        f"sequence={sequence}",
+        "device=cpu",
+        f"eval.every={eval_every}",
+        "eval.episodes=1",
+        "logging.progress_bar=false",
+        *more,
+    ]

@@ -62,7 +62,10 @@ def latest_readable_checkpoint(run_dir: Path) -> tuple[dict[str, Any] | None, li
         except CheckpointError as error:
             unreadable.append(str(error))
     if unreadable:
-        raise CheckpointError("no checkpoint of the run can be read: " + "; ".join(unreadable))
+        raise CheckpointError(
+            f"no checkpoint of the run can be read ({'; '.join(unreadable)}); remove "
+            f"{run_dir / CHECKPOINT_FOLDER} to restart the run from step 0"
+        )
     return None, []
 
 
@@ -182,15 +185,17 @@ def restore_rng(model: BaseAlgorithm, rng: dict[str, Any]) -> None:
     )
     torch.set_rng_state(rng["torch"])
     if rng["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(rng["cuda"])
+        # A run resumed on a machine with fewer GPUs restores the states of those it has.
+        for index, cuda_state in enumerate(rng["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state, index)
     model.action_space.np_random.bit_generator.state = json.loads(rng["action_space"])
 
 
 def buffer_state(buffer: Any) -> dict[str, Any]:
     """The filled part of a replay buffer: SB3's arrays (per key for Dict observations) and
     counters, or the arrays and counters of an ``agents.buffers`` buffer it wraps
-    (``SB3ReplayBuffer.ring``). A per-row field of any other kind is refused rather than
-    silently left out of the checkpoint."""
+    (``SB3ReplayBuffer.ring``). A dict mixing per-row arrays with other values is refused
+    rather than saved in part."""
     from agents.buffers.base import Buffer
 
     filled = buffer.buffer_size if buffer.full else buffer.pos
@@ -226,7 +231,21 @@ def buffer_state(buffer: Any) -> dict[str, Any]:
 def restore_buffer(buffer: Any, state: dict[str, Any]) -> None:
     for name, saved in state["arrays"].items():
         getattr(buffer, name)[: len(saved)] = saved.numpy()
-    for name, saved_dict in state.get("array_dicts", {}).items():
+    saved_dicts = state.get("array_dicts", {})
+    unsaved = [
+        name
+        for name, value in vars(buffer).items()
+        if isinstance(value, dict)
+        and any(_is_per_row(array, buffer.buffer_size) for array in value.values())
+        and name not in saved_dicts
+    ]
+    if unsaved:
+        # Checkpoints written before Dict observations were saved hold none of them.
+        raise CheckpointError(
+            f"checkpoint's replay buffer lacks the {unsaved} of the model's Dict observations; "
+            "resume with an older envsuite, or restart the run"
+        )
+    for name, saved_dict in saved_dicts.items():
         arrays = getattr(buffer, name)
         if set(arrays) != set(saved_dict):
             raise CheckpointError(
@@ -264,7 +283,7 @@ class CheckpointCallback(BaseCallback):
         with_replay_buffer: include the replay buffer of off-policy algorithms.
         block_ends: the global steps that end a block, whose checkpoints are kept.
         at_block_ends: save at every block end; off for a multi-task run's hundreds of short
-            blocks, which then keeps only its newest periodic checkpoint and its last.
+            blocks, which then keeps only its newest checkpoint.
     """
 
     def __init__(

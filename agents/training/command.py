@@ -97,7 +97,13 @@ def _resume_config(
     """The run's own config, after checking that this command line composes the same one, and
     its latest checkpoint (``None`` when it made none yet: it restarts from step 0)."""
     saved, saved_overrides = read_run_files(run_dir)
-    new_overrides = [override for override in overrides if _override_key(override) != "resume"]
+    # The run's own overrides given again (its command line repeated with resume=) are no
+    # change, and hydra refuses a repeated `+key=...`.
+    new_overrides = [
+        override
+        for override in overrides
+        if _override_key(override) != "resume" and override not in saved_overrides
+    ]
     try:
         recomposed = hydra.compose(config_name="config", overrides=saved_overrides + new_overrides)
     except HydraException as error:

@@ -14,6 +14,9 @@ CONFIG_FILE = "config.yaml"
 OVERRIDES_FILE = "overrides.yaml"
 # What a training run writes; a directory holding any of these is a run, not a fresh directory.
 RUN_MARKERS = (CONFIG_FILE, "checkpoints", "results.jsonl", "metrics.jsonl")
+# The folders of hydra's default run and sweep directories (configs/config.yaml), under the
+# launch directory.
+HYDRA_OUTPUT_TREES = ("outputs", "multirun")
 # What training writes besides the run's config: a restart from step 0 begins without them.
 TRAINING_OUTPUTS = (
     "checkpoints",
@@ -101,17 +104,18 @@ def clear_training_outputs(run_dir: Path) -> None:
 
 
 def remove_if_empty(directory: Path, launch_dir: Path) -> None:
-    """Remove ``directory`` if nothing was written to it, with the empty folders above it up to
-    ``launch_dir`` (``outputs/DATE/`` of a run that failed to start)."""
+    """Remove ``directory`` if nothing was written to it, and the empty date folders above it
+    that hydra's default run and sweep directories add (``outputs/DATE/``, ``multirun/...``)."""
     directory, launch_dir = directory.absolute(), launch_dir.absolute()
+    hydra_trees = [launch_dir / name for name in HYDRA_OUTPUT_TREES]
     while directory != launch_dir:
         try:
             directory.rmdir()
         except OSError:  # not empty, or gone
             return
-        if launch_dir not in directory.parents:
-            return
         directory = directory.parent
+        if not any(tree == directory or tree in directory.parents for tree in hydra_trees):
+            return
 
 
 def _write_atomically(path: Path, text: str) -> None:

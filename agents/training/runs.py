@@ -66,21 +66,11 @@ class _Recorders:
         self.before_writing = before_writing
         self.evaluator: ContinualEvaluator | None = None
         self.monitor: TrainingMonitor | None = None
-        self.writer: Any = None
 
     def open(self) -> tuple[ContinualEvaluator, TrainingMonitor]:
         if self.evaluator is None or self.monitor is None:
             self.before_writing()
             settings = self.settings
-            if settings.tensorboard:
-                from torch.utils.tensorboard import SummaryWriter
-
-                # One writer for the monitor and the evaluator: purge_step hides the events an
-                # interrupted run wrote past its checkpoint, and the purge a second writer's
-                # file starts with would hide the first one's new events too.
-                self.writer = SummaryWriter(
-                    str(self.run_dir), purge_step=self.start_step + 1 if self.resumed else None
-                )
             self.evaluator = ContinualEvaluator(
                 self.sequence,
                 self.run_dir,
@@ -91,14 +81,16 @@ class _Recorders:
                 tensorboard=settings.tensorboard,
                 resume_after_step=self.start_step if self.resumed else None,
                 at_block_ends=settings.agent.mode != "multitask",
-                writer=self.writer,
             )
             self.monitor = TrainingMonitor(
                 self.run_dir,
                 self.sequence.spec.total_steps,
                 self.start_step,
                 settings.log_every,
-                self.writer,
+                # One writer per run directory: a resume's purge_step (the evaluator's) hides
+                # the events an interrupted run wrote past its checkpoint; a second writer's
+                # purge would hide the first one's new events too.
+                self.evaluator.writer,
                 settings.progress_bar,
             )
         return self.evaluator, self.monitor
@@ -106,10 +98,8 @@ class _Recorders:
     def close(self) -> None:
         if self.monitor is not None:
             self.monitor.close()
-        if self.evaluator is not None:
+        if self.evaluator is not None:  # after the monitor, which writes through its writer
             self.evaluator.close()
-        if self.writer is not None:
-            self.writer.close()
 
 
 def _train_through_schedule(

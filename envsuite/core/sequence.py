@@ -81,7 +81,7 @@ def make_sequence(name_or_id: str, **overrides: Any) -> Sequence:
     """Look a sequence up by id, name (latest version) or YAML path, optionally overriding fields.
 
     ``overrides`` may set ``steps_per_task``, ``schedule``, ``task_id_mode``, ``seed`` and
-    ``task_kwargs`` (merged into every task's kwargs).
+    ``task_kwargs`` (added to every task's kwargs; it may not replace one a task sets).
     """
     spec = find_sequence_spec(name_or_id)
     if overrides:

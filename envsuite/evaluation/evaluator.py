@@ -39,17 +39,12 @@ class ContinualEvaluator:
         episodes: evaluation episodes per task and round.
         seed: the training run's seed, recorded with every result.
         eval_seed: seed of the first evaluation episode.
-        tensorboard: write tensorboard events to ``run_dir``.
+        tensorboard: write tensorboard events to ``run_dir``, through ``self.writer`` (a
+            trainer may log its own scalars there too: one writer per directory, so that a
+            resumed run's ``purge_step`` hides exactly the events written past its checkpoint).
         at_block_ends: evaluate at every block end too, joining the performance matrix. Turn it
             off for schedules of many short blocks (a multi-task run's hundreds of random
             blocks), where rounds every ``eval_every`` steps and at the end are enough.
-        writer: a ``SummaryWriter`` to write the events to instead of one of the evaluator's
-            own, e.g. the trainer's: one writer per directory, so that a resumed run's
-            ``purge_step`` hides exactly the events written past its checkpoint.
-            ``close()`` leaves it open.
-        max_episode_steps: a round fails with ``RuntimeError`` when an episode runs longer.
-        resume_after_step: continue the interrupted run in ``run_dir`` from a checkpoint at
-            this step: later rounds are dropped from its results and evaluated again.
     """
 
     def __init__(
@@ -64,7 +59,6 @@ class ContinualEvaluator:
         max_episode_steps: int = 100_000,
         resume_after_step: int | None = None,
         at_block_ends: bool = True,
-        writer: Any = None,
     ) -> None:
         if eval_every <= 0:
             raise ValueError(f"eval_every must be a positive number of steps, got {eval_every}")
@@ -96,10 +90,8 @@ class ContinualEvaluator:
             )
             for task in range(self.sequence.num_tasks)
         ]
-        self.owns_writer = writer is None and tensorboard
-        if self.owns_writer:
-            writer = _summary_writer(Path(run_dir), resume_after_step)
-        self.writer = writer if tensorboard else None
+        # Made once the store has checked the run directory: a failed resume leaves it as it was.
+        self.writer = _summary_writer(Path(run_dir), resume_after_step) if tensorboard else None
         # A resumed run has evaluated up to its checkpoint (before training included), and its
         # performance matrix holds the block ends up to there.
         self.last_step: int | None = resume_after_step
@@ -167,7 +159,7 @@ class ContinualEvaluator:
         for env in self.task_envs:
             env.close()
         self.store.close()
-        if self.owns_writer:
+        if self.writer is not None:
             self.writer.close()
 
     def _play(self, policy: Policy, env: gym.vector.VectorEnv, task: int):

@@ -34,7 +34,8 @@ class RunInfo:
         task_names: its tasks, in index order.
         blocks: the schedule, as ``[task_index, steps]`` pairs.
         seed: the training run's seed (one line of the results per episode carries it).
-        eval_every: evaluation period in sequence steps (plus every block end).
+        eval_every: evaluation period in sequence steps (plus the end, and every block end
+            unless the evaluator skipped them).
         episodes: evaluation episodes per task and round.
         eval_seed: the first evaluation episode's seed; episode ``e`` uses ``eval_seed + e``.
     """

@@ -137,8 +137,9 @@ def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
         run(compose(config_name="config", overrides=overrides), run_dir, overrides)
         # What a run killed before its first checkpoint leaves: its config, some results.
         shutil.rmtree(run_dir / "checkpoints")
-        # A resume may change how the run reports itself and its device, not the run.
-        resume = [f"resume={run_dir}", "report.enabled=true", "device=auto"]
+        # The run's command line repeated (hydra refuses a `+key` given twice) with changes to
+        # what a resume may change: how the run reports itself, and its device.
+        resume = [f"resume={run_dir}", *overrides, "report.enabled=true", "device=auto"]
         run(compose(config_name="config", overrides=resume), run_dir, resume)
 
     loaded = load_run(run_dir)  # would refuse the first run's rounds recorded twice

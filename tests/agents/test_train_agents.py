@@ -149,3 +149,30 @@ def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
     # logging.every (1000) exceeds the run: its one line comes at the end.
     assert metrics == [2 * STEPS_PER_TASK]
     assert (run_dir / "report" / "metrics.json").is_file()
+
+
+def test_a_resume_refused_by_the_results_store_leaves_the_run_as_it_was(tmp_path: Path) -> None:
+    sequence = _write_sequences(tmp_path)["discrete"]
+    overrides = run_overrides(
+        "ppo",
+        sequence,
+        STEPS_PER_TASK,
+        "report.enabled=false",
+        *(
+            f"+agent.hyperparameters.{key}={value}"
+            for key, value in TINY_HYPERPARAMETERS["ppo"].items()
+        ),
+    )
+    run_dir = tmp_path / "run"
+    with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
+        run(compose(config_name="config", overrides=overrides), run_dir, overrides)
+        # The sequence file changed under the run: its results describe other tasks.
+        fields = yaml.safe_load(sequence.read_text())
+        fields["tasks"][1]["name"] = "renamed"
+        write_sequence(sequence, fields)
+        before = {path: path.stat().st_mtime_ns for path in run_dir.rglob("*")}
+        resume = [f"resume={run_dir}"]
+        with pytest.raises(SystemExit) as exit_info:
+            run(compose(config_name="config", overrides=resume), run_dir, resume)
+    assert exit_info.value.code == 2
+    assert {path: path.stat().st_mtime_ns for path in run_dir.rglob("*")} == before

@@ -1,5 +1,6 @@
 """A Stable-Baselines3 replay buffer backed by our RingBuffer (or ReservoirBuffer):
-``replay_buffer_class`` for SAC, TD3 and DQN; truncated episodes are stored as truncated."""
+``replay_buffer_class`` for SAC, TD3 and DQN, with array or Dict observations; truncated
+episodes are stored as truncated."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.buffers import BaseBuffer, ReplayBuffer
-from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from stable_baselines3.common.type_aliases import DictReplayBufferSamples, ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecNormalize
 
 from agents.buffers.fields import FieldSpec
@@ -59,13 +60,17 @@ class SB3ReplayBuffer(ReplayBuffer):
                 "SB3ReplayBuffer does not support optimize_memory_usage=True; "
                 "agents.buffers.SequenceBuffer stores each observation once"
             )
-        if not isinstance(
+        # Dict observations are stored flat, one row per transition, and split again on sampling.
+        self.dict_layout = (
+            DictLayout(observation_space) if isinstance(observation_space, spaces.Dict) else None
+        )
+        if self.dict_layout is None and not isinstance(
             observation_space,
             (spaces.Box, spaces.Discrete, spaces.MultiBinary, spaces.MultiDiscrete),
         ):
             raise TypeError(
-                f"SB3ReplayBuffer stores Box, Discrete, MultiBinary and MultiDiscrete "
-                f"observations, got {observation_space}; use SB3's DictReplayBuffer for Dict"
+                f"SB3ReplayBuffer stores Box, Discrete, MultiBinary, MultiDiscrete and Dict "
+                f"observations, got {observation_space}"
             )
         # BaseBuffer, not ReplayBuffer: SB3's constructor would allocate its own arrays.
         BaseBuffer.__init__(
@@ -75,11 +80,16 @@ class SB3ReplayBuffer(ReplayBuffer):
         self.handle_timeout_termination = handle_timeout_termination
         # SB3's meaning: rows of n_envs transitions; size() and pos count these.
         self.buffer_size = max(buffer_size // n_envs, 1)
-        self._observation_batch_shape = (n_envs, *self.obs_shape)
+        observation_field = (
+            FieldSpec(self.obs_shape, observation_space.dtype)
+            if self.dict_layout is None
+            else self.dict_layout.field
+        )
+        self._observation_batch_shape = (n_envs, *observation_field.shape)
         self._action_batch_shape = (n_envs, self.action_dim)
         self.transitions = STORAGES[storage](
             self.buffer_size * n_envs,
-            FieldSpec(self.obs_shape, observation_space.dtype),
+            observation_field,
             FieldSpec((self.action_dim,), self._maybe_cast_dtype(action_space.dtype)),
             seed=int(np.random.randint(2**31 - 1)) if seed is None else seed,
             check_memory=check_memory,
@@ -87,16 +97,19 @@ class SB3ReplayBuffer(ReplayBuffer):
 
     def add(
         self,
-        obs: np.ndarray,
-        next_obs: np.ndarray,
+        obs: np.ndarray | dict[str, np.ndarray],
+        next_obs: np.ndarray | dict[str, np.ndarray],
         action: np.ndarray,
         reward: np.ndarray,
         done: np.ndarray,
         infos: list[dict[str, Any]],
     ) -> None:
         """Store one transition per env, as SB3's off-policy algorithms call it."""
+        if self.dict_layout is not None:
+            obs = self.dict_layout.flatten(obs, self.n_envs)
+            next_obs = self.dict_layout.flatten(next_obs, self.n_envs)
         # Reshapes only where SB3 hands over flat arrays (Discrete observations and actions).
-        if np.shape(obs) != self._observation_batch_shape:
+        elif np.shape(obs) != self._observation_batch_shape:
             obs = np.asarray(obs).reshape(self._observation_batch_shape)
             next_obs = np.asarray(next_obs).reshape(self._observation_batch_shape)
         if np.shape(action) != self._action_batch_shape:
@@ -126,17 +139,79 @@ class SB3ReplayBuffer(ReplayBuffer):
 
     def _get_samples(
         self, batch_inds: np.ndarray, env: VecNormalize | None = None
-    ) -> ReplayBufferSamples:
+    ) -> ReplayBufferSamples | DictReplayBufferSamples:
         data = self.transitions.storage.read(np.asarray(batch_inds, dtype=np.int64))
         ended = data["terminated"]
         if not self.handle_timeout_termination:
             ended = ended | data["truncated"]
-        arrays = (
-            self._normalize_obs(data["observation"], env),
-            data["action"],
-            self._normalize_obs(data["next_observation"], env),
-            ended.astype(np.float32).reshape(-1, 1),
-            self._normalize_reward(data["reward"].reshape(-1, 1), env),
-        )
         # The arrays are fresh, so they need no copy on the way to torch.
-        return ReplayBufferSamples(*(self.to_torch(array, copy=False) for array in arrays))
+        rest = [
+            self.to_torch(array, copy=False)
+            for array in (
+                data["action"],
+                ended.astype(np.float32).reshape(-1, 1),
+                self._normalize_reward(data["reward"].reshape(-1, 1), env),
+            )
+        ]
+        if self.dict_layout is None:
+            observations = self._normalize_obs(data["observation"], env)
+            next_observations = self._normalize_obs(data["next_observation"], env)
+            return ReplayBufferSamples(
+                self.to_torch(observations, copy=False),
+                rest[0],
+                self.to_torch(next_observations, copy=False),
+                *rest[1:],
+            )
+        observations, next_observations = (
+            {
+                key: self.to_torch(array, copy=False)
+                for key, array in self._normalize_obs(self.dict_layout.split(flat), env).items()
+            }
+            for flat in (data["observation"], data["next_observation"])
+        )
+        return DictReplayBufferSamples(observations, rest[0], next_observations, *rest[1:])
+
+
+class DictLayout:
+    """Where each key of a Dict observation space lies in one flat row, and back.
+
+    Every subspace must be a ``Box``; the row's dtype holds each of theirs (``bool`` and
+    ``uint8`` keys: ``uint8``, with a ``float32`` key: ``float32``).
+    """
+
+    def __init__(self, space: spaces.Dict) -> None:
+        for key, subspace in space.spaces.items():
+            if not isinstance(subspace, spaces.Box):
+                raise TypeError(
+                    f"SB3ReplayBuffer stores Dict observations of Box subspaces; "
+                    f"key {key!r} is {subspace}"
+                )
+        self.keys = tuple(space.spaces)
+        self.shapes = {key: space[key].shape for key in self.keys}
+        self.dtypes = {key: space[key].dtype for key in self.keys}
+        sizes = [int(np.prod(self.shapes[key])) for key in self.keys]
+        ends = np.cumsum(sizes)
+        self.slices = {
+            key: slice(int(end - size), int(end))
+            for key, size, end in zip(self.keys, sizes, ends, strict=True)
+        }
+        self.field = FieldSpec((int(ends[-1]),), np.result_type(*self.dtypes.values()))
+
+    def flatten(self, observation: dict[str, np.ndarray], n_envs: int) -> np.ndarray:
+        """``{key: (n_envs, *shape)}`` -> ``(n_envs, row)``."""
+        return np.concatenate(
+            [
+                np.asarray(observation[key]).reshape(n_envs, -1).astype(self.field.dtype)
+                for key in self.keys
+            ],
+            axis=1,
+        )
+
+    def split(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """``(batch, row)`` -> ``{key: (batch, *shape)}`` in each key's own dtype."""
+        return {
+            key: rows[:, self.slices[key]]
+            .reshape(len(rows), *self.shapes[key])
+            .astype(self.dtypes[key])
+            for key in self.keys
+        }

@@ -8,7 +8,7 @@ import pytest
 import torch
 from gymnasium import spaces
 from stable_baselines3 import DQN, SAC
-from stable_baselines3.common.type_aliases import ReplayBufferSamples
+from stable_baselines3.common.type_aliases import DictReplayBufferSamples, ReplayBufferSamples
 
 from agents.buffers.sb3 import SB3ReplayBuffer
 
@@ -94,6 +94,63 @@ def test_dqn_trains_with_it():
     assert set(np.unique(actions)) <= {0, 1}
 
 
+def test_dict_observations_are_stored_flat_and_sampled_per_key():
+    space = spaces.Dict(
+        {
+            "image": spaces.Box(0, 1, (2, 3), dtype=np.bool_),
+            "direction": spaces.Box(0, 4, (4,), dtype=np.uint8),
+        }
+    )
+    buffer = SB3ReplayBuffer(
+        50, space, spaces.Discrete(3), device="cpu", n_envs=2, storage="reservoir"
+    )
+    assert buffer.transitions.storage.arrays["observation"].shape[1:] == (10,)
+    assert buffer.transitions.storage.arrays["observation"].dtype == np.uint8
+    rng = np.random.default_rng(0)
+    added = []
+    for step in range(5):
+        observation = {
+            "image": rng.random((2, 2, 3)) < 0.5,
+            "direction": np.full((2, 4), step, dtype=np.uint8),
+        }
+        following = {"image": ~observation["image"], "direction": observation["direction"] + 1}
+        buffer.add(observation, following, np.array([1, 2]), np.zeros(2), np.zeros(2), [{}, {}])
+        added.append(observation)
+    samples = buffer._get_samples(np.arange(10))
+    assert isinstance(samples, DictReplayBufferSamples)
+    assert samples.observations["image"].dtype == torch.bool
+    assert samples.observations["image"].shape == (10, 2, 3)
+    for row in range(10):  # rows are step-major: env 0 then env 1 of each step
+        step, env = divmod(row, 2)
+        image = samples.observations["image"][row].numpy()
+        np.testing.assert_array_equal(image, added[step]["image"][env])
+        np.testing.assert_array_equal(samples.next_observations["image"][row].numpy(), ~image)
+        assert samples.observations["direction"][row].tolist() == [step] * 4
+        assert samples.next_observations["direction"][row].tolist() == [step + 1] * 4
+    with pytest.raises(TypeError, match="key 'mode' is Discrete"):
+        SB3ReplayBuffer(50, spaces.Dict({"mode": spaces.Discrete(2)}), spaces.Discrete(3))
+
+
+def test_dqn_with_reservoir_replay_trains_on_a_maze():
+    import envsuite
+
+    env = envsuite.make_sequence("NavigationMazeLayouts", steps_per_task=100).make_task_env(0)
+    model = DQN(
+        "MultiInputPolicy",
+        env,
+        buffer_size=500,
+        learning_starts=50,
+        batch_size=16,
+        replay_buffer_class=SB3ReplayBuffer,
+        replay_buffer_kwargs={"storage": "reservoir"},
+        seed=0,
+        device="cpu",
+    )
+    model.learn(120)
+    assert model._n_updates > 0
+    assert len(model.replay_buffer.transitions) == 120
+
+
 def test_samples_are_sb3_tensors_and_truncation_is_not_terminal():
     buffer = pendulum_buffer()
     add_steps(buffer, 10, truncated_at={3}, terminated_at={5})
@@ -130,8 +187,8 @@ def test_reset_and_unsupported_options():
         buffer.sample(4)
     with pytest.raises(ValueError, match="does not support optimize_memory_usage=True"):
         pendulum_buffer(optimize_memory_usage=True, handle_timeout_termination=False)
-    with pytest.raises(TypeError, match="use SB3's DictReplayBuffer"):
-        SB3ReplayBuffer(10, spaces.Dict({"a": spaces.Discrete(2)}), spaces.Discrete(2))
+    with pytest.raises(TypeError, match="MultiDiscrete and Dict observations, got Tuple"):
+        SB3ReplayBuffer(10, spaces.Tuple([spaces.Discrete(2)]), spaces.Discrete(2))
 
 
 def test_reservoir_storage_keeps_early_transitions_and_resets_to_a_reservoir():

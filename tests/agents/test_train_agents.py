@@ -58,10 +58,7 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
         "agent.multitask_blocks_per_task=5" if agent["mode"] == "multitask" else "seed=0",
         # Tensorboard's performance-matrix figure costs more than these runs' training.
         f"logging.tensorboard={agent_name in WITH_TENSORBOARD}",
-        *(
-            f"+agent.hyperparameters.{key}={value}"
-            for key, value in TINY_HYPERPARAMETERS[agent["algorithm"]].items()
-        ),
+        *_tiny_hyperparameters(agent["algorithm"]),
     )
     if agent["method"] == "ewc":
         overrides.append("+agent.method_options.fisher_samples=32")
@@ -117,21 +114,30 @@ def test_every_named_experiment_composes_into_valid_settings(experiment: str) ->
     assert settings.agent.algorithm in ("ppo", "sac", "dqn")
 
 
+def _tiny_hyperparameters(algorithm: str) -> list[str]:
+    return [
+        f"+agent.hyperparameters.{key}={value}"
+        for key, value in TINY_HYPERPARAMETERS[algorithm].items()
+    ]
+
+
+def _short_ppo_run(sequence: Path, *more: str) -> list[str]:
+    """The overrides of a short PPO run with no report."""
+    return run_overrides(
+        "ppo",
+        sequence,
+        STEPS_PER_TASK,
+        "report.enabled=false",
+        *more,
+        *_tiny_hyperparameters("ppo"),
+    )
+
+
 def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
     tmp_path: Path,
 ) -> None:
     sequence = _write_sequences(tmp_path)["discrete"]
-    overrides = run_overrides(
-        "ppo",
-        sequence,
-        STEPS_PER_TASK,
-        "logging.tensorboard=false",
-        "report.enabled=false",
-        *(
-            f"+agent.hyperparameters.{key}={value}"
-            for key, value in TINY_HYPERPARAMETERS["ppo"].items()
-        ),
-    )
+    overrides = _short_ppo_run(sequence, "logging.tensorboard=false")
     run_dir = tmp_path / "run"
     with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
         run(compose(config_name="config", overrides=overrides), run_dir, overrides)
@@ -153,16 +159,7 @@ def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
 
 def test_a_resume_refused_by_the_results_store_leaves_the_run_as_it_was(tmp_path: Path) -> None:
     sequence = _write_sequences(tmp_path)["discrete"]
-    overrides = run_overrides(
-        "ppo",
-        sequence,
-        STEPS_PER_TASK,
-        "report.enabled=false",
-        *(
-            f"+agent.hyperparameters.{key}={value}"
-            for key, value in TINY_HYPERPARAMETERS["ppo"].items()
-        ),
-    )
+    overrides = _short_ppo_run(sequence)
     run_dir = tmp_path / "run"
     with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
         run(compose(config_name="config", overrides=overrides), run_dir, overrides)

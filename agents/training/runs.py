@@ -12,6 +12,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 
 from agents.training.checkpoints import CheckpointCallback, restore_state
 from agents.training.monitor import TrainingMonitor
@@ -121,13 +122,12 @@ def _train_through_schedule(
             # The first reset of learn() jumps the sequence to the checkpoint's schedule step.
             agent.model.env.set_options({"global_step": start_step})
         if start_step < total_steps:
-            agent.model.learn(
-                total_timesteps=total_steps - start_step,
-                callback=_callbacks(
-                    settings, sequence, run_dir, agent, evaluator, monitor, total_steps
-                ),
-                reset_num_timesteps=checkpoint is None,
-                tb_log_name=SB3_LOG_NAME,
+            _learn(
+                agent.model,
+                total_steps - start_step,
+                _callbacks(settings, sequence, run_dir, agent, evaluator, monitor, total_steps),
+                resumed=checkpoint is not None,
+                tensorboard_dir=_sb3_tensorboard_dir(settings, run_dir, SB3_LOG_NAME),
             )
     finally:
         env.close()
@@ -162,16 +162,58 @@ def _train_single_tasks(
             if resumed:
                 restore_state(agent.model, agent.load_method_state, checkpoint)
                 env.steps_played = start_step - task_start
-            agent.model.learn(
-                total_timesteps=task_end - max(start_step, task_start),
-                callback=_callbacks(
-                    settings, sequence, run_dir, agent, evaluator, monitor, task_end
+            _learn(
+                agent.model,
+                task_end - max(start_step, task_start),
+                _callbacks(settings, sequence, run_dir, agent, evaluator, monitor, task_end),
+                resumed=resumed,
+                tensorboard_dir=_sb3_tensorboard_dir(
+                    settings, run_dir, f"{SB3_LOG_NAME}_{sequence.task_names[task]}"
                 ),
-                reset_num_timesteps=not resumed,
-                tb_log_name=f"{SB3_LOG_NAME}_{sequence.task_names[task]}",
             )
         finally:
             env.close()
+
+
+def _sb3_tensorboard_dir(settings: TrainSettings, run_dir: Path, name: str) -> Path | None:
+    return run_dir / "tensorboard" / name if settings.tensorboard else None
+
+
+def _learn(
+    model: Any,
+    steps: int,
+    callback: CallbackList,
+    resumed: bool,
+    tensorboard_dir: Path | None,
+) -> None:
+    """``model.learn`` for ``steps`` more steps, SB3's own scalars (losses, learning rate, fps)
+    going to ``tensorboard_dir``.
+
+    SB3's own logger would give a resumed run a second writer without ``purge_step``, and
+    tensorboard would show the steps an interrupted run logged past its checkpoint twice.
+    """
+    output = None
+    if tensorboard_dir is not None:
+        output = _ResumableTensorBoardOutput(
+            tensorboard_dir, purge_step=model.num_timesteps + 1 if resumed else None
+        )
+        model.set_logger(Logger(str(tensorboard_dir), [output]))
+    try:
+        model.learn(total_timesteps=steps, callback=callback, reset_num_timesteps=not resumed)
+    finally:
+        if output is not None:
+            output.close()
+
+
+class _ResumableTensorBoardOutput(TensorBoardOutputFormat):
+    """SB3's tensorboard output, with a ``purge_step`` for a resumed run's writer."""
+
+    def __init__(self, folder: Path, purge_step: int | None) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        # Not super().__init__: it would open a writer without purge_step.
+        self.writer = SummaryWriter(log_dir=str(folder), purge_step=purge_step)
+        self._is_closed = False
 
 
 def _build(settings: TrainSettings, env: gym.Env, seed: int, run_dir: Path) -> Any:
@@ -187,7 +229,6 @@ def _build(settings: TrainSettings, env: gym.Env, seed: int, run_dir: Path) -> A
             device=settings.device,
             hyperparameters=dict(agent.hyperparameters),
             method_options=dict(agent.method_options),
-            tensorboard_log=str(run_dir / "tensorboard") if settings.tensorboard else None,
         )
     except (TypeError, ValueError, AssertionError) as error:
         # SB3 rejects an unknown hyperparameter with a TypeError naming the argument, and many

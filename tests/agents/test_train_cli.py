@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+from tensorboard.compat.proto.event_pb2 import SessionLog
 from train_helpers import cartpoles, run_overrides, write_sequence
 
 from agents.training.checkpoints import CHECKPOINT_FOLDER, latest_checkpoint, load_checkpoint
@@ -129,6 +131,19 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path
     logged = [event.step for event in events.Scalars("train/steps_per_second")]
     assert logged == sorted(set(logged))
     assert logged[-1] == total_steps
+    # SB3's losses: the resumed run's writer starts by purging what the killed run logged past
+    # its checkpoint, as ours does.
+    sb3_files = sorted(
+        (run_dir / "tensorboard" / "sb3").glob("events.out.tfevents.*"),
+        key=lambda path: path.stat().st_mtime_ns,
+    )
+    assert len(sb3_files) == 2
+    purges = [
+        event.step
+        for event in EventFileLoader(str(sb3_files[-1])).Load()
+        if event.HasField("session_log") and event.session_log.status == SessionLog.START
+    ]
+    assert purges == [last_before_kill + 1]
 
     # Resuming with an override that changes the run's config: a clear error, nothing touched.
     before = _snapshot(run_dir)

@@ -81,6 +81,7 @@ class ContinualEvaluator:
             eval_every=eval_every,
             episodes=episodes,
             eval_seed=eval_seed,
+            block_end_rounds=at_block_ends,
         )
         self.total_steps = sum(block.steps for block in blocks)
         self.store = ResultsStore(run_dir, info, resume_after_step)

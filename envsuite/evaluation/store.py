@@ -35,9 +35,12 @@ class RunInfo:
         blocks: the schedule, as ``[task_index, steps]`` pairs.
         seed: the training run's seed (one line of the results per episode carries it).
         eval_every: evaluation period in sequence steps (plus the end, and every block end
-            unless the evaluator skipped them).
+            where ``block_end_rounds``).
         episodes: evaluation episodes per task and round.
         eval_seed: the first evaluation episode's seed; episode ``e`` uses ``eval_seed + e``.
+        block_end_rounds: whether every block end was evaluated. Without those rounds (a
+            multi-task run's schedule of many short blocks) only the final performance of
+            the metrics means anything.
     """
 
     sequence_id: str
@@ -47,6 +50,7 @@ class RunInfo:
     eval_every: int
     episodes: int
     eval_seed: int
+    block_end_rounds: bool = True
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: Path) -> RunInfo:
@@ -59,6 +63,8 @@ class RunInfo:
                 eval_every=int(data["eval_every"]),
                 episodes=int(data["episodes"]),
                 eval_seed=int(data["eval_seed"]),
+                # Runs recorded before the field existed evaluated every block end.
+                block_end_rounds=bool(data.get("block_end_rounds", True)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise RunDirectoryError(f"{source}: not a valid run description ({error!r})") from None

@@ -11,6 +11,8 @@ from envsuite.metrics.continual_world import ReferenceCurve
 from envsuite.metrics.matrix import average_performance
 from envsuite.metrics.rounds import BEFORE_TRAINING, Rounds, mean_or_nan
 
+# The metrics of the final round alone: all a run without block-end rounds can be measured by.
+FINAL_METRICS = ("average_performance",)
 # name -> (higher is better, one-line meaning); the report prints them in this order.
 METRICS: dict[str, tuple[bool, str]] = {
     "average_performance": (True, "mean over tasks at the end"),
@@ -39,13 +41,21 @@ def summarize(
     references: Mapping[int, ReferenceCurve] | None = None,
     window_steps: int | None = None,
     last_evaluations: int = 1,
+    block_metrics: bool = True,
 ) -> dict[str, float]:
     """Every metric in ``METRICS`` for one run; NaN where it is undefined for this run.
 
     ``references`` (single-task learning curves) enable Continual World's forward transfer and
     L2M's relative performance and sample efficiency. ``window_steps`` defaults to the
     shortest training block, so a window never spans more than one task change.
+    ``block_metrics=False`` (a run not evaluated at its block ends, whose rounds' blocks are
+    not the schedule's) leaves only ``average_performance``.
     """
+    if not block_metrics:
+        return {
+            name: average_performance(rounds) if name in FINAL_METRICS else float("nan")
+            for name in METRICS
+        }
     blocks = rounds.blocks()
     if not blocks:
         raise ValueError("no training block: every round was evaluated before training")
@@ -93,8 +103,11 @@ def summarize(
     return {name: float(values[name]) for name in METRICS}
 
 
-def per_task(rounds: Rounds) -> dict[str, list[float]]:
-    """Per-task metrics (NaN where undefined), for tables and ``metrics.json``."""
+def per_task(rounds: Rounds, block_metrics: bool = True) -> dict[str, list[float]]:
+    """Per-task metrics (NaN where undefined), for tables and ``metrics.json``; only the final
+    performance without ``block_metrics`` (see :func:`summarize`)."""
+    if not block_metrics:
+        return {"final_performance": [float(value) for value in rounds.performance[-1]]}
     arrays = {
         "final_performance": rounds.performance[-1],
         "forgetting": continual_world.forgetting(rounds),

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from envsuite.metrics.matrix import performance_matrix
 from envsuite.metrics.summary import METRICS
-from envsuite.report.collect import Report
+from envsuite.report.collect import BLOCKLESS_NOTE, Report
 from envsuite.report.html import render_html
 from envsuite.report.plots import curves_figure, matrix_figure, stability_figure
 
@@ -44,11 +44,12 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
     blocks = first.run.info.blocks
     figures = {
         "curves.png": curves_figure([run.rounds for run in report.runs], blocks, report.measure),
-        "matrix.png": matrix_figure(
-            performance_matrix(first.rounds), report.task_names, report.measure
-        ),
-        "stability.png": stability_figure(first.rounds, blocks, report.measure),
     }
+    if first.run.info.block_end_rounds:  # the matrix and the stability gap need block ends
+        figures["matrix.png"] = matrix_figure(
+            performance_matrix(first.rounds), report.task_names, report.measure
+        )
+        figures["stability.png"] = stability_figure(first.rounds, blocks, report.measure)
     pngs = {name: _png(figure) for name, figure in figures.items()}
     paths = {}
     for name, png in pngs.items():
@@ -74,10 +75,14 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
                     name: [_finite_or_none(value) for value in values]
                     for name, values in run.per_task.items()
                 },
-                "performance_matrix": [
-                    [_finite_or_none(float(value)) for value in row]
-                    for row in np.round(performance_matrix(run.rounds), 6)
-                ],
+                "performance_matrix": (
+                    [
+                        [_finite_or_none(float(value)) for value in row]
+                        for row in np.round(performance_matrix(run.rounds), 6)
+                    ]
+                    if run.run.info.block_end_rounds
+                    else None
+                ),
             }
             for run in report.runs
         ],
@@ -110,6 +115,8 @@ def print_report(report: Report, console: Console) -> None:
             "higher" if higher_is_better else "lower",
         )
     console.print(table)
+    if not report.runs[0].run.info.block_end_rounds:
+        console.print(BLOCKLESS_NOTE)
     for name, estimate in report.final_performance.items():
         console.print(
             f"final {report.measure}, {name} over runs x tasks: {estimate.value:.3f} "

@@ -14,6 +14,12 @@ from envsuite.metrics.aggregate import Estimate, aggregate_runs
 from envsuite.metrics.rounds import Rounds
 from envsuite.metrics.summary import METRICS, per_task, summarize
 
+# Said by reports of runs without block-end rounds, whose block metrics are left out.
+BLOCKLESS_NOTE = (
+    "The runs were not evaluated at their block ends (a multi-task run's many short blocks): "
+    "only the final performance is measured."
+)
+
 
 @dataclass(frozen=True)
 class RunMetrics:
@@ -135,10 +141,11 @@ def collect(
         try:
             _, values = run.table.measure_values(measure, random_scores, reference_scores)
             rounds = run.table.rounds(values)
-            summary = summarize(rounds, curves, window_steps)
+            block_metrics = run.info.block_end_rounds
+            summary = summarize(rounds, curves, window_steps, block_metrics=block_metrics)
         except ValueError as error:
             raise RunDirectoryError(f"{run.directory}: {error}") from None
-        run_metrics.append(RunMetrics(run, rounds, summary, per_task(rounds)))
+        run_metrics.append(RunMetrics(run, rounds, summary, per_task(rounds, block_metrics)))
     aggregate = {}
     for name in METRICS:
         values = np.array([metrics.summary[name] for metrics in run_metrics])

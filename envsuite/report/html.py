@@ -7,7 +7,7 @@ import html
 import math
 
 from envsuite.metrics.summary import METRICS
-from envsuite.report.collect import Report
+from envsuite.report.collect import BLOCKLESS_NOTE, Report
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
@@ -52,6 +52,8 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
             f'<td class="note">{escape(meaning)}</td></tr>'
         )
     lines.append("</table>")
+    if not report.runs[0].run.info.block_end_rounds:
+        lines.append(f"<p>{escape(BLOCKLESS_NOTE)}</p>")
     lines.append("<p>Final performance over runs &times; tasks: ")
     lines.append(
         "; ".join(

@@ -88,6 +88,13 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
         rounds = sorted(set(loaded.table.eval_step.tolist()))
         assert rounds == [0, STEPS_PER_TASK, total_steps]
         assert [path.name for path in final.parent.iterdir()] == [final.name]
+        # Without block-end rounds the report gives the final performance alone.
+        assert loaded.info.block_end_rounds is False
+        report = json.loads((run_dir / "report" / "metrics.json").read_text())
+        assert [name for name, value in report["aggregate"].items() if value is not None] == [
+            "average_performance"
+        ]
+        assert not (run_dir / "report" / "matrix.png").exists()
     if agent["mode"] == "single_task":
         references = json.loads((run_dir / "references.json").read_text())
         assert set(references) == {"cartpole", "cartpole-sutton"} or set(references) == {

@@ -11,7 +11,13 @@ from conftest import toy_sequence
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import envsuite
-from envsuite.evaluation import ContinualEvaluator, RandomPolicy, RunDirectoryError, load_run
+from envsuite.evaluation import (
+    ContinualEvaluator,
+    RandomPolicy,
+    RunDirectoryError,
+    RunInfo,
+    load_run,
+)
 from envsuite.metrics.table import RECORD_FIELDS
 
 
@@ -92,6 +98,11 @@ def test_without_block_end_rounds_only_the_period_and_the_end(toy, tmp_path) -> 
     assert _play_toy(evaluator, toy, 70) == [(25, 0), (50, 1), (60, 1)]
     evaluator.close()
     assert len(evaluator.block_end_rows) == 1
+    recorded = json.loads((tmp_path / "run.json").read_text())
+    assert recorded["block_end_rounds"] is False
+    # run.json files written before the field existed describe runs with every block end.
+    del recorded["block_end_rounds"]
+    assert RunInfo.from_json(recorded, tmp_path / "run.json").block_end_rounds is True
 
 
 def test_a_resumed_evaluator_recalls_the_block_ends_before_its_checkpoint(toy, tmp_path) -> None:

@@ -60,7 +60,7 @@ class SB3ReplayBuffer(ReplayBuffer):
                 "SB3ReplayBuffer does not support optimize_memory_usage=True; "
                 "agents.buffers.SequenceBuffer stores each observation once"
             )
-        # Dict observations are stored flat, one row per transition, and split again on sampling.
+        # Dict observations are stored as one row of bytes per transition, split on sampling.
         self.dict_layout = (
             DictLayout(observation_space) if isinstance(observation_space, spaces.Dict) else None
         )
@@ -173,10 +173,10 @@ class SB3ReplayBuffer(ReplayBuffer):
 
 
 class DictLayout:
-    """Where each key of a Dict observation space lies in one flat row, and back.
+    """Where each key of a Dict observation space lies in one flat row of bytes, and back.
 
-    Every subspace must be a ``Box``; the row's dtype holds each of theirs (``bool`` and
-    ``uint8`` keys: ``uint8``, with a ``float32`` key: ``float32``).
+    Every subspace must be a ``Box``. Each key keeps its own dtype's bytes, so the round trip is
+    exact and a ``uint8`` image next to a ``float32`` vector costs no more than it would alone.
     """
 
     def __init__(self, space: spaces.Dict) -> None:
@@ -188,30 +188,32 @@ class DictLayout:
                 )
         self.keys = tuple(space.spaces)
         self.shapes = {key: space[key].shape for key in self.keys}
-        self.dtypes = {key: space[key].dtype for key in self.keys}
-        sizes = [int(np.prod(self.shapes[key])) for key in self.keys]
+        self.dtypes = {key: np.dtype(space[key].dtype) for key in self.keys}
+        sizes = [int(np.prod(self.shapes[key])) * self.dtypes[key].itemsize for key in self.keys]
         ends = np.cumsum(sizes)
         self.slices = {
             key: slice(int(end - size), int(end))
             for key, size, end in zip(self.keys, sizes, ends, strict=True)
         }
-        self.field = FieldSpec((int(ends[-1]),), np.result_type(*self.dtypes.values()))
+        self.field = FieldSpec((int(ends[-1]),), np.uint8)
 
     def flatten(self, observation: dict[str, np.ndarray], n_envs: int) -> np.ndarray:
-        """``{key: (n_envs, *shape)}`` -> ``(n_envs, row)``."""
+        """``{key: (n_envs, *shape)}`` -> ``(n_envs, row bytes)``."""
         return np.concatenate(
             [
-                np.asarray(observation[key]).reshape(n_envs, -1).astype(self.field.dtype)
+                np.ascontiguousarray(observation[key], dtype=self.dtypes[key])
+                .reshape(n_envs, -1)
+                .view(np.uint8)
                 for key in self.keys
             ],
             axis=1,
         )
 
     def split(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        """``(batch, row)`` -> ``{key: (batch, *shape)}`` in each key's own dtype."""
+        """``(batch, row bytes)`` -> ``{key: (batch, *shape)}`` in each key's own dtype."""
         return {
-            key: rows[:, self.slices[key]]
+            key: np.ascontiguousarray(rows[:, self.slices[key]])
+            .view(self.dtypes[key])
             .reshape(len(rows), *self.shapes[key])
-            .astype(self.dtypes[key])
             for key in self.keys
         }

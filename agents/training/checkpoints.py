@@ -194,7 +194,7 @@ def restore_rng(model: BaseAlgorithm, rng: dict[str, Any]) -> None:
 def buffer_state(buffer: Any) -> dict[str, Any]:
     """The filled part of a replay buffer: SB3's arrays (per key for Dict observations) and
     counters, or the arrays and counters of an ``agents.buffers`` buffer it wraps
-    (``SB3ReplayBuffer.ring``). A dict mixing per-row arrays with other values is refused
+    (``SB3ReplayBuffer.transitions``). A dict mixing per-row arrays with other values is refused
     rather than saved in part."""
     from agents.buffers.base import Buffer
 

@@ -4,6 +4,7 @@ schedule) and single-task references (a fresh agent per task, one global clock).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
@@ -12,7 +13,12 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+from stable_baselines3.common.logger import (
+    HumanOutputFormat,
+    KVWriter,
+    Logger,
+    TensorBoardOutputFormat,
+)
 
 from agents.training.checkpoints import CheckpointCallback, restore_state
 from agents.training.monitor import TrainingMonitor
@@ -122,7 +128,7 @@ def _train_through_schedule(
             # The first reset of learn() jumps the sequence to the checkpoint's schedule step.
             agent.model.env.set_options({"global_step": start_step})
         if start_step < total_steps:
-            _learn(
+            learn_with_sb3_logs(
                 agent.model,
                 total_steps - start_step,
                 _callbacks(settings, sequence, run_dir, agent, evaluator, monitor, total_steps),
@@ -162,7 +168,7 @@ def _train_single_tasks(
             if resumed:
                 restore_state(agent.model, agent.load_method_state, checkpoint)
                 env.steps_played = start_step - task_start
-            _learn(
+            learn_with_sb3_logs(
                 agent.model,
                 task_end - max(start_step, task_start),
                 _callbacks(settings, sequence, run_dir, agent, evaluator, monitor, task_end),
@@ -179,7 +185,7 @@ def _sb3_tensorboard_dir(settings: TrainSettings, run_dir: Path, name: str) -> P
     return run_dir / "tensorboard" / name if settings.tensorboard else None
 
 
-def _learn(
+def learn_with_sb3_logs(
     model: Any,
     steps: int,
     callback: CallbackList,
@@ -190,18 +196,22 @@ def _learn(
     going to ``tensorboard_dir``.
 
     SB3's own logger would give a resumed run a second writer without ``purge_step``, and
-    tensorboard would show the steps an interrupted run logged past its checkpoint twice.
+    tensorboard would show the steps an interrupted run logged past its checkpoint twice. The
+    purge applies to a fresh agent too (from step 1): a single-task run resumed at a task's
+    start trains that task again into the folder the interrupted run began.
     """
-    output = None
+    outputs: list[KVWriter] = []
     if tensorboard_dir is not None:
-        output = _ResumableTensorBoardOutput(
-            tensorboard_dir, purge_step=model.num_timesteps + 1 if resumed else None
+        outputs.append(
+            _ResumableTensorBoardOutput(tensorboard_dir, purge_step=model.num_timesteps + 1)
         )
-        model.set_logger(Logger(str(tensorboard_dir), [output]))
+        if model.verbose >= 1:  # what SB3's own logger would print
+            outputs.append(HumanOutputFormat(sys.stdout))
+        model.set_logger(Logger(str(tensorboard_dir), outputs))
     try:
         model.learn(total_timesteps=steps, callback=callback, reset_num_timesteps=not resumed)
     finally:
-        if output is not None:
+        for output in outputs:
             output.close()
 
 

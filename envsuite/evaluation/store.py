@@ -64,10 +64,16 @@ class RunInfo:
                 episodes=int(data["episodes"]),
                 eval_seed=int(data["eval_seed"]),
                 # Runs recorded before the field existed evaluated every block end.
-                block_end_rounds=bool(data.get("block_end_rounds", True)),
+                block_end_rounds=_bool(data.get("block_end_rounds", True)),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise RunDirectoryError(f"{source}: not a valid run description ({error!r})") from None
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"block_end_rounds must be true or false, got {value!r}")
+    return value
 
 
 class ResultsStore:

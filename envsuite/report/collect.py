@@ -121,6 +121,11 @@ def collect(
                 f"{run.directory} and {first.directory} ran {first.info.sequence_id} with "
                 "different tasks or schedules; report them apart"
             )
+        if run.info.block_end_rounds != first.info.block_end_rounds:
+            raise RunDirectoryError(
+                f"{run.directory} and {first.directory}: one was evaluated at every block end, "
+                "the other not; report them apart"
+            )
     seeds = [run.info.seed for run in runs]
     if len(set(seeds)) != len(seeds):
         raise RunDirectoryError(

@@ -214,3 +214,23 @@ def test_config_differences_name_each_changed_key() -> None:
         "eval: {'every': 5} in the run's config, now absent",
     ]
     assert config_differences(saved, saved) == []
+
+
+def test_sb3_logs_to_tensorboard_and_to_the_console_when_verbose(tmp_path: Path, capsys) -> None:
+    from stable_baselines3.common.callbacks import CallbackList
+
+    from agents.training.runs import learn_with_sb3_logs
+
+    agent = build_agent(
+        "ppo",
+        "finetune",
+        make_sequence("ClassicCartPoleAcrobot", steps_per_task=100).make_task_env(0),
+        seed=0,
+        device="cpu",
+        hyperparameters={"n_steps": 32, "batch_size": 16, "n_epochs": 1, "verbose": 1},
+    )
+    learn_with_sb3_logs(
+        agent.model, 64, CallbackList([]), resumed=False, tensorboard_dir=tmp_path / "sb3"
+    )
+    assert "total_timesteps" in capsys.readouterr().out
+    assert list((tmp_path / "sb3").glob("events.out.tfevents.*"))

@@ -165,6 +165,18 @@ def test_runs_of_another_sequence_are_refused(two_runs, tmp_path, capsys) -> Non
     assert "runs of different sequences" in capsys.readouterr().out
 
 
+def test_runs_with_and_without_block_end_rounds_are_refused(two_runs, tmp_path, capsys) -> None:
+    blockless = tmp_path / "blockless"
+    shutil.copytree(two_runs[1], blockless)
+    info = json.loads((blockless / "run.json").read_text())
+    (blockless / "run.json").write_text(json.dumps({**info, "block_end_rounds": False}))
+    assert main(["report", str(two_runs[0]), str(blockless)]) == 2
+    assert "the other not; report them apart" in capsys.readouterr().out
+    (blockless / "run.json").write_text(json.dumps({**info, "block_end_rounds": "no"}))
+    assert main(["report", str(blockless)]) == 2
+    assert "block_end_rounds must be true or false" in capsys.readouterr().out
+
+
 def test_a_run_counts_once(two_runs, capsys) -> None:
     assert main(["report", str(two_runs[0]), str(two_runs[0])]) == 2
     assert "given twice" in capsys.readouterr().out

@@ -99,12 +99,14 @@ def test_dict_observations_are_stored_flat_and_sampled_per_key():
         {
             "image": spaces.Box(0, 1, (2, 3), dtype=np.bool_),
             "direction": spaces.Box(0, 4, (4,), dtype=np.uint8),
+            "position": spaces.Box(-1, 1, (2,), dtype=np.float32),
         }
     )
     buffer = SB3ReplayBuffer(
         50, space, spaces.Discrete(3), device="cpu", n_envs=2, storage="reservoir"
     )
-    assert buffer.transitions.storage.arrays["observation"].shape[1:] == (10,)
+    # Each key's own bytes: 6 bools, 4 uint8, 2 float32.
+    assert buffer.transitions.storage.arrays["observation"].shape[1:] == (6 + 4 + 8,)
     assert buffer.transitions.storage.arrays["observation"].dtype == np.uint8
     rng = np.random.default_rng(0)
     added = []
@@ -112,8 +114,13 @@ def test_dict_observations_are_stored_flat_and_sampled_per_key():
         observation = {
             "image": rng.random((2, 2, 3)) < 0.5,
             "direction": np.full((2, 4), step, dtype=np.uint8),
+            "position": rng.uniform(-1, 1, (2, 2)).astype(np.float32),
         }
-        following = {"image": ~observation["image"], "direction": observation["direction"] + 1}
+        following = {
+            "image": ~observation["image"],
+            "direction": observation["direction"] + 1,
+            "position": -observation["position"],
+        }
         buffer.add(observation, following, np.array([1, 2]), np.zeros(2), np.zeros(2), [{}, {}])
         added.append(observation)
     samples = buffer._get_samples(np.arange(10))
@@ -127,6 +134,9 @@ def test_dict_observations_are_stored_flat_and_sampled_per_key():
         np.testing.assert_array_equal(samples.next_observations["image"][row].numpy(), ~image)
         assert samples.observations["direction"][row].tolist() == [step] * 4
         assert samples.next_observations["direction"][row].tolist() == [step + 1] * 4
+        position = samples.observations["position"][row].numpy()
+        np.testing.assert_array_equal(position, added[step]["position"][env])
+        np.testing.assert_array_equal(samples.next_observations["position"][row].numpy(), -position)
     with pytest.raises(TypeError, match="key 'mode' is Discrete"):
         SB3ReplayBuffer(50, spaces.Dict({"mode": spaces.Discrete(2)}), spaces.Discrete(3))
 

@@ -31,6 +31,8 @@ from envsuite.evaluation import RunDirectoryError
 # What a resume may change: how the run shows and reports itself, and the device it trains on
 # (a checkpoint loads on any device). The rest is the run's and must stay as it was.
 RESUMABLE_KEYS = ("device", "logging.progress_bar", "report.enabled", "report.references")
+# Errors and warnings: progress and results go to stdout, problems to stderr.
+_STDERR = Console(stderr=True)
 # A user's mistake: printed as one line naming the key, exit status 2, no traceback.
 USER_ERRORS = (
     SpecError,
@@ -52,7 +54,6 @@ def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
     resume = config.get("resume")
     run_dir = Path(resume) if resume else output_dir
     console = Console()
-    errors = Console(stderr=True)
     try:
         if resume:
             plain, checkpoint = _resume_config(run_dir, overrides)
@@ -76,7 +77,7 @@ def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
         started = time.perf_counter()
         train(settings, run_dir, checkpoint, before_writing=record_config)
     except USER_ERRORS as error:
-        errors.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        _STDERR.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
     finally:
         # Hydra made output_dir before the checks: a run that failed to start leaves nothing,
@@ -124,9 +125,7 @@ def _resume_config(
         )
     checkpoint, unreadable = latest_readable_checkpoint(run_dir)
     for reason in unreadable:
-        Console(stderr=True).print(
-            f"[yellow]skipped:[/yellow] {reason}", highlight=False, soft_wrap=True
-        )
+        _STDERR.print(f"[yellow]skipped:[/yellow] {reason}", highlight=False, soft_wrap=True)
     return resumed, checkpoint
 
 
@@ -174,6 +173,4 @@ def _report(console: Console, settings: TrainSettings, run_dir: Path) -> None:
     try:
         report(console, [run_dir], None, "auto", None, Path(references) if references else None)
     except RunDirectoryError as error:
-        Console(stderr=True).print(
-            f"[red]report failed:[/red] {error}", highlight=False, soft_wrap=True
-        )
+        _STDERR.print(f"[red]report failed:[/red] {error}", highlight=False, soft_wrap=True)

@@ -200,20 +200,18 @@ def buffer_state(buffer: Any) -> dict[str, Any]:
 
     filled = buffer.buffer_size if buffer.full else buffer.pos
     state: dict[str, Any] = {"arrays": {}, "array_dicts": {}, "counters": {}, "buffers": {}}
+    for name, arrays in _per_row_dicts(buffer).items():
+        if not all(_is_per_row(array, buffer.buffer_size) for array in arrays.values()):
+            raise CheckpointError(
+                f"replay buffer field {name!r} mixes per-row arrays with other values; "
+                "it cannot be checkpointed (set checkpoint.replay_buffer=false)"
+            )
+        state["array_dicts"][name] = {
+            str(key): torch.from_numpy(array[:filled].copy()) for key, array in arrays.items()
+        }
     for name, value in vars(buffer).items():
         if _is_per_row(value, buffer.buffer_size):
             state["arrays"][name] = torch.from_numpy(value[:filled].copy())
-        elif isinstance(value, dict) and any(
-            _is_per_row(array, buffer.buffer_size) for array in value.values()
-        ):
-            if not all(_is_per_row(array, buffer.buffer_size) for array in value.values()):
-                raise CheckpointError(
-                    f"replay buffer field {name!r} mixes per-row arrays with other values; "
-                    "it cannot be checkpointed (set checkpoint.replay_buffer=false)"
-                )
-            state["array_dicts"][name] = {
-                str(key): torch.from_numpy(array[:filled].copy()) for key, array in value.items()
-            }
         elif isinstance(value, bool | int) and name in ("pos", "full"):
             state["counters"][name] = value
         elif isinstance(value, Buffer):
@@ -232,13 +230,7 @@ def restore_buffer(buffer: Any, state: dict[str, Any]) -> None:
     for name, saved in state["arrays"].items():
         getattr(buffer, name)[: len(saved)] = saved.numpy()
     saved_dicts = state.get("array_dicts", {})
-    unsaved = [
-        name
-        for name, value in vars(buffer).items()
-        if isinstance(value, dict)
-        and any(_is_per_row(array, buffer.buffer_size) for array in value.values())
-        and name not in saved_dicts
-    ]
+    unsaved = [name for name in _per_row_dicts(buffer) if name not in saved_dicts]
     if unsaved:
         # Checkpoints written before Dict observations were saved hold none of them.
         raise CheckpointError(
@@ -267,6 +259,16 @@ def restore_buffer(buffer: Any, state: dict[str, Any]) -> None:
 def _is_per_row(value: Any, buffer_size: int) -> bool:
     """An SB3 buffer array with one entry per buffer row."""
     return isinstance(value, np.ndarray) and bool(value.ndim) and len(value) == buffer_size
+
+
+def _per_row_dicts(buffer: Any) -> dict[str, dict[Any, Any]]:
+    """The buffer's dict fields holding per-row arrays (DictReplayBuffer's observations)."""
+    return {
+        name: value
+        for name, value in vars(buffer).items()
+        if isinstance(value, dict)
+        and any(_is_per_row(array, buffer.buffer_size) for array in value.values())
+    }
 
 
 class CheckpointCallback(BaseCallback):

@@ -87,7 +87,7 @@ class _Recorders:
                 eval_seed=settings.eval_seed,
                 tensorboard=settings.tensorboard,
                 resume_after_step=self.start_step if self.resumed else None,
-                at_block_ends=settings.agent.mode != "multitask",
+                at_block_ends=settings.agent.at_block_ends,
             )
             self.monitor = TrainingMonitor(
                 self.run_dir,
@@ -268,7 +268,7 @@ def _callbacks(
         agent.method_state,
         settings.checkpoint_replay_buffer,
         block_ends=frozenset(accumulate(block.steps for block in sequence.schedule())),
-        at_block_ends=settings.agent.mode != "multitask",
+        at_block_ends=settings.agent.at_block_ends,
     )
     callbacks: list[BaseCallback] = [
         *agent.callbacks(),

@@ -47,6 +47,12 @@ class AgentSettings:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     method_options: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def at_block_ends(self) -> bool:
+        """Evaluate and checkpoint at every block end: all but a multi-task run, whose
+        hundreds of short random blocks get rounds and checkpoints by period instead."""
+        return self.mode != "multitask"
+
 
 @dataclass(frozen=True)
 class TrainSettings:

@@ -42,6 +42,9 @@ class ContinualEvaluator:
         tensorboard: write tensorboard events to ``run_dir``, through ``self.writer`` (a
             trainer may log its own scalars there too: one writer per directory, so that a
             resumed run's ``purge_step`` hides exactly the events written past its checkpoint).
+        max_episode_steps: a round fails with ``RuntimeError`` when an episode runs longer.
+        resume_after_step: continue the interrupted run in ``run_dir`` from a checkpoint at
+            this step: later rounds are dropped from its results and evaluated again.
         at_block_ends: evaluate at every block end too, joining the performance matrix. Turn it
             off for schedules of many short blocks (a multi-task run's hundreds of random
             blocks), where rounds every ``eval_every`` steps and at the end are enough.
@@ -200,16 +203,16 @@ class ContinualEvaluator:
             if (self.at_block_ends and step in block_ends) or step == self.total_steps:
                 at_step = [record for record in records if record["eval_step"] == step]
                 summary = _summarize(at_step, self.task_names)
-                key = _headline_measure(summary)
-                self.block_end_rows.append(np.array([summary[t][key] for t in self.task_names]))
+                self.block_end_rows.append(_matrix_row(summary, self.task_names))
 
     def _record_block_end(self, summary: dict[str, dict[str, float]], step: int) -> None:
-        key = _headline_measure(summary)
-        self.block_end_rows.append(np.array([summary[task][key] for task in self.task_names]))
+        self.block_end_rows.append(_matrix_row(summary, self.task_names))
         if self.writer is not None:
             from envsuite.report.plots import matrix_figure
 
-            figure = matrix_figure(np.stack(self.block_end_rows), self.task_names, key)
+            figure = matrix_figure(
+                np.stack(self.block_end_rows), self.task_names, _headline_measure(summary)
+            )
             self.writer.add_figure("eval/performance_matrix", figure, step)
 
 
@@ -224,6 +227,12 @@ def _summarize(records: list[dict[str, Any]], task_names: list[str]) -> dict[str
             "success": float(np.mean(successes)),
         }
     return summary
+
+
+def _matrix_row(summary: dict[str, dict[str, float]], task_names: list[str]) -> np.ndarray:
+    """A block end's row of the performance matrix, in the round's headline measure."""
+    key = _headline_measure(summary)
+    return np.array([summary[task][key] for task in task_names])
 
 
 def _headline_measure(summary: dict[str, dict[str, float]]) -> str:

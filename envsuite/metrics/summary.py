@@ -11,8 +11,6 @@ from envsuite.metrics.continual_world import ReferenceCurve
 from envsuite.metrics.matrix import average_performance
 from envsuite.metrics.rounds import BEFORE_TRAINING, Rounds, mean_or_nan
 
-# The metrics of the final round alone: all a run without block-end rounds can be measured by.
-FINAL_METRICS = ("average_performance",)
 # name -> (higher is better, one-line meaning); the report prints them in this order.
 METRICS: dict[str, tuple[bool, str]] = {
     "average_performance": (True, "mean over tasks at the end"),
@@ -52,9 +50,8 @@ def summarize(
     not the schedule's) leaves only ``average_performance``.
     """
     if not block_metrics:
-        return {
-            name: average_performance(rounds) if name in FINAL_METRICS else float("nan")
-            for name in METRICS
+        return {name: float("nan") for name in METRICS} | {
+            "average_performance": average_performance(rounds)
         }
     blocks = rounds.blocks()
     if not blocks:

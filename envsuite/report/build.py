@@ -45,7 +45,7 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
     figures = {
         "curves.png": curves_figure([run.rounds for run in report.runs], blocks, report.measure),
     }
-    if first.run.info.block_end_rounds:  # the matrix and the stability gap need block ends
+    if report.block_end_rounds:  # the matrix and the stability gap need block ends
         figures["matrix.png"] = matrix_figure(
             performance_matrix(first.rounds), report.task_names, report.measure
         )
@@ -80,7 +80,7 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
                         [_finite_or_none(float(value)) for value in row]
                         for row in np.round(performance_matrix(run.rounds), 6)
                     ]
-                    if run.run.info.block_end_rounds
+                    if report.block_end_rounds
                     else None
                 ),
             }
@@ -115,7 +115,7 @@ def print_report(report: Report, console: Console) -> None:
             "higher" if higher_is_better else "lower",
         )
     console.print(table)
-    if not report.runs[0].run.info.block_end_rounds:
+    if not report.block_end_rounds:
         console.print(BLOCKLESS_NOTE)
     for name, estimate in report.final_performance.items():
         console.print(

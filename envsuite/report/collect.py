@@ -41,6 +41,11 @@ class Report:
     aggregate: dict[str, Estimate | None]
     final_performance: dict[str, Estimate]
 
+    @property
+    def block_end_rounds(self) -> bool:
+        """Whether the runs were evaluated at their block ends (all or none of them are)."""
+        return self.runs[0].run.info.block_end_rounds
+
 
 def load_scores(path: str | Path, task_names: Sequence[str]) -> tuple[dict, dict]:
     """Read ``{task name: {"random": r, "reference": s}}`` (JSON) into per-index score maps."""

@@ -52,7 +52,7 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
             f'<td class="note">{escape(meaning)}</td></tr>'
         )
     lines.append("</table>")
-    if not report.runs[0].run.info.block_end_rounds:
+    if not report.block_end_rounds:
         lines.append(f"<p>{escape(BLOCKLESS_NOTE)}</p>")
     lines.append("<p>Final performance over runs &times; tasks: ")
     lines.append(

@@ -12,7 +12,7 @@ PYTEST_WORKERS ?= 2
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet --editable ".[dev,bench,metaworld,ray]"
+	$(BIN)/python -m pip install --quiet --editable ".[dev,bench,metaworld,ray,train]"
 	touch $@
 
 # Trains PPO through CartPole and Acrobot (about three minutes on a CPU) and prints the metric

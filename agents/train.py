@@ -7,14 +7,21 @@ Hydra command line over ``configs/`` (``agent=``, ``sequence=``, ``seed=``, ``de
 from __future__ import annotations
 
 import os
+import sys
+from importlib.util import find_spec
 from pathlib import Path
-
-import hydra
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
-from omegaconf import DictConfig, OmegaConf
+from typing import TYPE_CHECKING
 
 from envsuite.data import data_path
+
+if TYPE_CHECKING:
+    from omegaconf import DictConfig
+
+# What training imports beyond the environments: the `train` extra of pyproject.toml. Hydra and
+# omegaconf are imported only in the functions below, so that without the extra this module
+# still loads and main() can say what to install.
+TRAINING_MODULES = ("hydra", "torch", "stable_baselines3", "tensorboard")
+INSTALL_HINT = 'pip install "envsuite[train]"'
 
 
 def _run_dir_for(resume: str | None, default: str) -> str:
@@ -22,11 +29,10 @@ def _run_dir_for(resume: str | None, default: str) -> str:
     return str(resume) if resume else default
 
 
-OmegaConf.register_new_resolver("envsuite_run_dir", _run_dir_for, replace=True)
+def _train(config: DictConfig) -> None:
+    """The hydra task: one training run (or one job of a sweep)."""
+    from hydra.core.hydra_config import HydraConfig
 
-
-@hydra.main(version_base="1.3", config_path=str(data_path("configs")), config_name="config")
-def _hydra_main(config: DictConfig) -> None:
     # Imported here: torch, SB3 and the metrics take seconds to load, and a mistyped override
     # should be reported at once.
     from agents.training.command import run
@@ -43,6 +49,8 @@ def _job_directory(hydra_config: DictConfig) -> Path:
     directory, where hydra has already made a relative sweep directory; relative paths on the
     command line (``sequence=``, ``resume=``, ``hydra.sweep.dir=``) mean the launch directory's.
     """
+    from hydra.types import RunMode
+
     output_dir = Path(hydra_config.runtime.output_dir)
     launch_dir = Path(hydra_config.runtime.cwd)
     worker_dir = Path.cwd()
@@ -62,8 +70,24 @@ def _job_directory(hydra_config: DictConfig) -> Path:
 
 
 def main() -> None:
-    """The ``envsuite-train`` console script."""
-    _hydra_main()
+    """The ``envsuite-train`` console script; exits 2 when the training extra is not installed."""
+    missing = [name for name in TRAINING_MODULES if find_spec(name) is None]
+    if missing:
+        # One line instead of a traceback from deep inside an import: it says what to install.
+        print(
+            f"envsuite-train needs the training extra ({', '.join(missing)} not installed): "
+            f"{INSTALL_HINT}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    import hydra
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver("envsuite_run_dir", _run_dir_for, replace=True)
+    hydra_main = hydra.main(
+        version_base="1.3", config_path=str(data_path("configs")), config_name="config"
+    )
+    hydra_main(_train)()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections import defaultdict
 from collections.abc import Sequence as Sequence_
+from importlib.util import find_spec
 from pathlib import Path
 
 import gymnasium as gym
@@ -219,7 +220,18 @@ def rollout(
     evaluator, policy = None, None
     if evaluation is not None:
         run_dir, every, episodes = evaluation
-        evaluator = ContinualEvaluator(sequence, run_dir, every, episodes, seed=seed)
+        # The evaluator writes tensorboard events through torch, which only the training extra
+        # installs; results.jsonl, all that `envsuite report` reads, is written either way.
+        tensorboard = find_spec("torch") is not None and find_spec("tensorboard") is not None
+        if not tensorboard:
+            console.print(
+                'no tensorboard events without the training extra: pip install "envsuite[train]"',
+                markup=False,
+                highlight=False,
+            )
+        evaluator = ContinualEvaluator(
+            sequence, run_dir, every, episodes, seed=seed, tensorboard=tensorboard
+        )
         policy = RandomPolicy(env.action_space, episodes, seed)
         evaluator.before_training(policy)
     returns: dict[str, list[float]] = defaultdict(list)

@@ -253,8 +253,14 @@ class _TaskEnvFactory:
 
 
 def _summary_writer(run_dir: Path, resume_after_step: int | None):
-    # Imported here: tensorboard pulls in torch, which the rest of envsuite does not need.
-    from torch.utils.tensorboard import SummaryWriter
+    # Imported here: tensorboard pulls in torch, which only the training extra installs.
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            f"tensorboard events need the training extra ({error.name} is not installed): "
+            'pip install "envsuite[train]", or pass tensorboard=False'
+        ) from error
 
     # purge_step hides the events an interrupted run wrote past the step it resumes from.
     purge_step = resume_after_step + 1 if resume_after_step is not None else None

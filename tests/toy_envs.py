@@ -43,6 +43,30 @@ class CounterEnv(gym.Env):
         return self._observation(), 1.0, success, False, {"success": success}
 
 
+class EchoEnv(gym.Env):
+    """Rewards saying how far into the episode it is: reward 1 when the action equals the number
+    of steps taken so far in the episode, else 0. The observation is always zero, so only a
+    policy with memory of the episode earns more than 1. Episodes last 3 to 6 steps (drawn at
+    reset), so the envs of a batch end at different times."""
+
+    def __init__(self) -> None:
+        self.observation_space = spaces.Box(0.0, 1.0, (1,), np.float32)
+        self.action_space = spaces.Discrete(8)
+        self.length = 3
+        self.steps = 0
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.length = int(self.np_random.integers(3, 7))
+        self.steps = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action: Any):
+        reward = float(int(action) == self.steps)
+        self.steps += 1
+        return np.zeros(1, np.float32), reward, False, self.steps >= self.length, {}
+
+
 class ImageEnv(gym.Env):
     """A ``size x size x channels`` uint8 image of the step count."""
 
@@ -144,6 +168,7 @@ class UnpicklableEnv(CounterEnv):
 
 TOY_ENVS = {
     "toy/Counter-v0": CounterEnv,
+    "toy/Echo-v0": EchoEnv,
     "toy/Image-v0": ImageEnv,
     "toy/Dict-v0": DictEnv,
     "toy/Unseeded-v0": UnseededEnv,

@@ -26,9 +26,14 @@ class ContinualEvalCallback(BaseCallback):
         self.evaluator = evaluator
         self.deterministic = deterministic
 
-    def policy(self, observations: Any) -> np.ndarray:
-        actions, _ = self.model.predict(observations, deterministic=self.deterministic)
-        return actions
+    def policy(
+        self, observations: Any, state: Any, episode_starts: np.ndarray
+    ) -> tuple[np.ndarray, Any]:
+        """``model.predict`` with the evaluator's state (recurrent SB3-contrib models carry
+        theirs)."""
+        return self.model.predict(
+            observations, state, episode_starts, deterministic=self.deterministic
+        )
 
     def _on_training_start(self) -> None:
         if self.evaluator.last_step is None:

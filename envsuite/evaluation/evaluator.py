@@ -1,7 +1,7 @@
 """Continual evaluation: every task, every N steps and at every block end, with fixed seeds.
 
 Works with any training loop: call :meth:`ContinualEvaluator.after_step` with each step's info
-(the SB3 callback in ``envsuite.evaluation.callback`` does so).
+(``agents.training.loop`` does, and so does the SB3 callback in ``envsuite.evaluation.callback``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ from envsuite.core.sequence import Sequence, make_sequence
 from envsuite.evaluation.store import ResultsStore, RunInfo
 from envsuite.metrics.rounds import BEFORE_TRAINING
 
-# Batched observations (an array, or a dict of arrays) -> batched actions.
-Policy = Callable[[Any], np.ndarray]
+# (batched observations, state, episode starts) -> (batched actions, state). The observations
+# are an array or a dict of arrays, one row per env of the evaluation batch; the state is what
+# the previous call returned (None on the first call of a round: no memory carries from one
+# round or task to the next), and where episode_starts is true that env's row of the state
+# must be forgotten. A policy without memory returns None as the state.
+Policy = Callable[[Any, Any, np.ndarray], tuple[np.ndarray, Any]]
 
 
 class ContinualEvaluator:
@@ -28,7 +32,8 @@ class ContinualEvaluator:
 
     Each task has a vector env of ``episodes`` copies of ``sequence.make_task_env(task)``, made
     once; a round resets them with seeds ``eval_seed + e`` and plays every copy to the end of its
-    first episode. Records go to ``results.jsonl`` (see :mod:`envsuite.evaluation.store`);
+    first episode. The policy's state starts as ``None`` each round and is reset per env at
+    every episode start (see :data:`Policy`). Records go to ``results.jsonl`` (see :mod:`envsuite.evaluation.store`);
     tensorboard receives ``eval/<task>/return``, ``eval/<task>/success`` (tasks that report it),
     ``eval/average`` and, at every block end, the performance matrix as an image.
 
@@ -90,7 +95,10 @@ class ContinualEvaluator:
         self.store = ResultsStore(run_dir, info, resume_after_step)
         self.task_envs = [
             gym.vector.SyncVectorEnv(
-                [_TaskEnvFactory(self.sequence, task) for _ in range(episodes)]
+                [_TaskEnvFactory(self.sequence, task) for _ in range(episodes)],
+                # An ended env's next observation begins its next episode: that is where the
+                # policy's episode_starts flags go.
+                autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
             )
             for task in range(self.sequence.num_tasks)
         ]
@@ -171,14 +179,19 @@ class ContinualEvaluator:
         returns = np.zeros(self.episodes)
         successes = np.full(self.episodes, np.nan)
         running = np.ones(self.episodes, dtype=bool)
+        state = None
+        episode_starts = np.ones(self.episodes, dtype=bool)
         for _ in range(self.max_episode_steps):
-            actions = policy(observations)
+            actions, state = policy(observations, state, episode_starts)
             observations, rewards, terminations, truncations, infos = env.step(actions)
             returns += np.where(running, rewards, 0.0)
-            ended = running & (terminations | truncations)
-            if "success" in infos:
-                reported = ended & infos["_success"]
-                successes[reported] = infos["success"][reported]
+            episode_starts = terminations | truncations
+            ended = running & episode_starts
+            # With same-step autoreset, an ended episode's info is the step's final_info.
+            step_infos = infos.get("final_info", {})
+            if "success" in step_infos:
+                reported = ended & step_infos["_success"]
+                successes[reported] = step_infos["success"][reported]
             running &= ~ended
             if not running.any():
                 return returns, successes
@@ -274,5 +287,7 @@ class RandomPolicy:
         self.space = gym.vector.utils.batch_space(action_space, batch)
         self.space.seed(seed)
 
-    def __call__(self, observations: Any) -> np.ndarray:
-        return self.space.sample()
+    def __call__(
+        self, observations: Any, state: Any, episode_starts: np.ndarray
+    ) -> tuple[np.ndarray, None]:
+        return self.space.sample(), None

@@ -21,8 +21,29 @@ from envsuite.evaluation import (
 from envsuite.metrics.table import RECORD_FIELDS
 
 
-def always_zero(observations) -> np.ndarray:
-    return np.zeros(len(observations), dtype=np.int64)
+def always_zero(observations, state, episode_starts) -> tuple[np.ndarray, None]:
+    return np.zeros(len(observations), dtype=np.int64), None
+
+
+class StepCounter:
+    """A recurrent policy: its state counts each env's steps into the episode, and its action
+    is that count (what EchoEnv rewards)."""
+
+    def __call__(self, observations, state, episode_starts):
+        if state is None:
+            state = np.zeros(len(observations), dtype=np.int64)
+        state = np.where(episode_starts, 0, state)
+        return state.copy(), state + 1
+
+
+def hand_played_return(env: gym.Env, seed: int) -> float:
+    """One episode played by hand with a fresh counter: the return the evaluator must record."""
+    env.reset(seed=seed)
+    total, count, ended = 0.0, 0, False
+    while not ended:
+        _, reward, terminated, truncated, _ = env.step(count)
+        total, count, ended = total + reward, count + 1, terminated or truncated
+    return total
 
 
 @pytest.fixture
@@ -154,10 +175,36 @@ def test_a_run_directory_holds_one_run(toy, tmp_path) -> None:
 def test_random_policy_batches_valid_actions() -> None:
     space = gym.spaces.Discrete(3)
     policy = RandomPolicy(space, batch=5, seed=1)
-    actions = policy(None)
+    actions, state = policy(None, None, np.ones(5, bool))
     assert actions.shape == (5,)
+    assert state is None
     assert all(space.contains(action) for action in actions)
-    np.testing.assert_array_equal(RandomPolicy(space, 5, seed=1)(None), actions)
+    np.testing.assert_array_equal(RandomPolicy(space, 5, seed=1)(None, None, None)[0], actions)
+
+
+def test_a_recurrent_policy_keeps_its_state_within_episodes_and_not_across(
+    write_spec, tmp_path
+) -> None:
+    tasks = [{"id": "toy/Echo-v0", "name": name} for name in ("first", "second")]
+    sequence = envsuite.make_sequence(
+        str(write_spec(toy_sequence(name="EchoSequence", steps_per_task=30, tasks=tasks)))
+    )
+    evaluator = ContinualEvaluator(sequence, tmp_path, eval_every=10, episodes=4, eval_seed=5)
+    policy = StepCounter()
+    evaluator.before_training(policy)
+    evaluator.evaluate(policy, 10, 0)
+    evaluator.close()
+    expected = [hand_played_return(gym.make("toy/Echo-v0"), 5 + e) for e in range(4)]
+    assert len(set(expected)) > 1  # the episodes differ in length: the batch ends unevenly
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    for step in (0, 10):
+        for task in (0, 1):
+            returns = [
+                r["return"] for r in records if (r["eval_step"], r["evaluated_task"]) == (step, task)
+            ]
+            # Dropped within an episode, the counter would earn 1; carried over from the
+            # previous task or round, it would earn 0.
+            assert returns == expected
 
 
 @pytest.mark.slow

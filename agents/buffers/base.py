@@ -7,6 +7,7 @@ subclasses: which rows an added item goes to, and which rows a sample reads.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
@@ -63,13 +64,8 @@ def field_arguments(
 
 
 def decode_field_arguments(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``config`` with the arguments of :func:`field_arguments` turned back into FieldSpecs.
-
-    ``extra_fields`` may also be a mapping, as in files written before it became a list.
-    """
+    """``config`` with the arguments of :func:`field_arguments` turned back into FieldSpecs."""
     extra_fields = config["extra_fields"]
-    if isinstance(extra_fields, Mapping):
-        extra_fields = extra_fields.items()
     return {
         **config,
         "observation": FieldSpec.from_json(config["observation"]),
@@ -150,6 +146,42 @@ class Buffer(ABC):
     @abstractmethod
     def from_config(cls, config: Mapping[str, Any], check_memory: bool = True) -> Buffer:
         """A new, empty buffer from :meth:`config`."""
+
+    def saved_rows(self, name: str) -> int | None:
+        """How many leading rows of persistent array ``name`` hold data (``None``: all)."""
+        return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """The buffer as tensors and strings, the one form every save takes (a checkpoint's
+        ``torch.save``, :meth:`save`'s file): kind, config and counters as JSON, and the rows
+        of each persistent array that hold data as a tensor viewing the buffer's own memory,
+        so that saving a large buffer copies nothing."""
+        arrays = {}
+        for name, array in self.persistent_arrays().items():
+            rows = self.saved_rows(name)
+            arrays[name] = torch.from_numpy(array if rows is None else array[:rows])
+        return {
+            "kind": self.kind,
+            "config": json.dumps(self.config(), sort_keys=True),
+            "state": json.dumps(self.state(), sort_keys=True),
+            "arrays": arrays,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` into this buffer, built with the same config."""
+        if state["kind"] != self.kind or json.loads(state["config"]) != self.config():
+            raise ValueError(
+                f"buffer state of a {state['kind']!r} buffer with config {state['config']}; "
+                f"this is a {self.kind!r} buffer with config {json.dumps(self.config())}"
+            )
+        self.restore_state(json.loads(state["state"]))
+        targets = self.state_dict()["arrays"]
+        if {name: tuple(t.shape) for name, t in targets.items()} != {
+            name: tuple(t.shape) for name, t in state["arrays"].items()
+        }:
+            raise ValueError("buffer state: its arrays do not match the buffer's counters")
+        for name, saved in state["arrays"].items():
+            targets[name].copy_(saved)
 
     def save(self, path: str | Path) -> None:
         """Write the buffer to ``path`` with checksums (see :mod:`agents.buffers.persistence`)."""
@@ -352,3 +384,7 @@ class TransitionBuffer(Buffer):
 
     def persistent_arrays(self) -> dict[str, np.ndarray]:
         return {f"field/{name}": array for name, array in self.storage.arrays.items()}
+
+    def saved_rows(self, name: str) -> int | None:
+        # Ring and reservoir fill rows from the first on, so the held ones lead.
+        return self.size if name.startswith("field/") else None

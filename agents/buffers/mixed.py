@@ -133,6 +133,10 @@ class MixedReplay(Buffer):
         for member, member_state in zip(self.members, state["members"], strict=True):
             member.restore_state(member_state)
 
+    def saved_rows(self, name: str) -> int | None:
+        member, member_name = name.split("/", 1)
+        return self.members[int(member.removeprefix("member"))].saved_rows(member_name)
+
     def persistent_arrays(self) -> dict[str, np.ndarray]:
         return {
             f"member{index}/{name}": array

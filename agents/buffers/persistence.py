@@ -28,12 +28,13 @@ class BufferFileError(ValueError):
 
 
 def save_buffer(buffer: Buffer, path: str | Path) -> None:
-    """Write ``buffer`` to ``path`` (see the module docstring for the layout)."""
-    arrays = buffer.persistent_arrays()
+    """Write ``buffer.state_dict()`` to ``path`` (see the module docstring for the layout)."""
+    state = buffer.state_dict()
+    arrays = {name: tensor.numpy() for name, tensor in state["arrays"].items()}
     header = {
-        "kind": buffer.kind,
-        "config": buffer.config(),
-        "state": buffer.state(),
+        "kind": state["kind"],
+        "config": json.loads(state["config"]),
+        "state": json.loads(state["state"]),
         "arrays": [
             {"name": name, "dtype": array.dtype.str, "shape": list(array.shape)}
             for name, array in arrays.items()
@@ -56,9 +57,10 @@ def save_buffer(buffer: Buffer, path: str | Path) -> None:
 def load_buffer(path: str | Path, expected: type[Buffer] | None = None) -> Buffer:
     """Read a buffer written by :func:`save_buffer`.
 
-    The header's digest is checked before the header is trusted; the arrays are then read
-    straight into a freshly built buffer while being hashed, so a flipped or missing byte
-    anywhere raises :class:`BufferFileError` and no damaged buffer is returned.
+    The header's digest is checked before the header is trusted; the counters are restored
+    and the arrays then read straight into a freshly built buffer (the rows its counters say
+    hold data) while being hashed, so a flipped or missing byte anywhere raises
+    :class:`BufferFileError` and no damaged buffer is returned.
 
     Raises:
         BufferFileError: the file is truncated or corrupted, not a buffer file, or holds a
@@ -69,7 +71,11 @@ def load_buffer(path: str | Path, expected: type[Buffer] | None = None) -> Buffe
     with open(path, "rb") as file:
         header = _read_header(file, path)
         buffer = _build_buffer(header, path, expected)
-        arrays = buffer.persistent_arrays()
+        try:
+            buffer.restore_state(header["state"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise BufferFileError(f"{path}: the saved state is incomplete: {error!r}") from None
+        arrays = {name: tensor.numpy() for name, tensor in buffer.state_dict()["arrays"].items()}
         _check_array_table(header["arrays"], arrays, path)
         data_digest = hashlib.sha256()
         for name, array in arrays.items():
@@ -84,10 +90,6 @@ def load_buffer(path: str | Path, expected: type[Buffer] | None = None) -> Buffe
             raise BufferFileError(f"{path}: corrupted: the data does not match its checksum")
         if file.read(1):
             raise BufferFileError(f"{path}: corrupted: unexpected bytes after the data")
-    try:
-        buffer.restore_state(header["state"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise BufferFileError(f"{path}: the saved state is incomplete: {error!r}") from None
     return buffer
 
 

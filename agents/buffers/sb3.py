@@ -4,6 +4,7 @@ episodes are stored as truncated."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -128,6 +129,24 @@ class SB3ReplayBuffer(ReplayBuffer):
         self.transitions = type(self.transitions).from_config(
             self.transitions.config(), check_memory=False
         )
+
+    def state_dict(self) -> dict[str, Any]:
+        """SB3's counters and the transitions' :meth:`Buffer.state_dict` (views, no copies)."""
+        return {"pos": self.pos, "full": self.full, "transitions": self.transitions.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` into a buffer of the same size and spaces."""
+        saved_config = json.loads(state["transitions"]["config"])
+        own_config = self.transitions.config()
+        # The sampling seed is the saved buffer's; the rest must be this buffer's.
+        if {**saved_config, "seed": None} != {**own_config, "seed": None}:
+            raise ValueError(
+                f"replay buffer state of another buffer: {saved_config}, this one is {own_config}"
+            )
+        transitions = type(self.transitions).from_config(saved_config, check_memory=False)
+        transitions.load_state_dict(state["transitions"])
+        self.transitions = transitions
+        self.pos, self.full = int(state["pos"]), bool(state["full"])
 
     def sample(self, batch_size: int, env: VecNormalize | None = None) -> ReplayBufferSamples:
         """A minibatch of ``batch_size`` transitions as SB3's ``ReplayBufferSamples``."""

@@ -39,7 +39,28 @@ def _train(config: DictConfig) -> None:
 
     hydra_config = HydraConfig.get()
     overrides = [str(override) for override in hydra_config.overrides.task]
-    run(config, _job_directory(hydra_config), overrides)
+    run(config, _job_directory(hydra_config), overrides, _cpus_per_job(hydra_config))
+
+
+def _cpus_per_job(hydra_config: DictConfig) -> int:
+    """The cores one job may use: all of them for a lone run or a sweep of one job at a time,
+    this machine's share per parallel joblib job, a Ray task's reserved CPUs."""
+    from hydra.types import RunMode
+
+    from agents.training.settings import available_cores
+
+    cores = available_cores()
+    if hydra_config.mode != RunMode.MULTIRUN:
+        return cores
+    launcher = hydra_config.launcher
+    target = str(launcher.get("_target_", ""))
+    if "joblib" in target.lower():
+        import joblib
+
+        return max(1, cores // joblib.effective_n_jobs(launcher.get("n_jobs", -1)))
+    if "ray" in target.lower():
+        return int(launcher.ray.remote.get("num_cpus") or 1)
+    return cores
 
 
 def _job_directory(hydra_config: DictConfig) -> Path:

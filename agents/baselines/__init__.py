@@ -3,13 +3,13 @@ EWC, L2 and reservoir replay; task boundaries come from ``info["task_switched"]`
 """
 
 from agents.baselines.agent import ALGORITHMS, METHODS, ContinualAgent, build_agent
-from agents.baselines.regularization import AnchorRegularizer, TaskBoundaryCallback
+from agents.baselines.regularization import AnchorRegularizer, RecentStates
 
 __all__ = [
     "ALGORITHMS",
     "METHODS",
     "AnchorRegularizer",
     "ContinualAgent",
-    "TaskBoundaryCallback",
+    "RecentStates",
     "build_agent",
 ]

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
 from torch.utils.hooks import RemovableHandle
 
 from agents.baselines import fisher
@@ -183,58 +182,40 @@ class AnchorRegularizer:
         self.boundaries = [int(step) for step in state["boundaries"]]
 
 
-class TaskBoundaryCallback(BaseCallback):
-    """Calls the regulariser at every step where the first env reports ``task_switched``.
+class RecentStates:
+    """The most recent ``capacity`` states (one row per env and step) and their actions as the
+    critic sees them: the experience EWC estimates the ending task's Fisher from.
 
-    It keeps the most recent ``regularizer.fisher_samples`` states (observations, and the
-    actions as the critic sees them) to estimate the ending task's Fisher from, rather than
-    reading SB3's buffers: at a boundary in the middle of a PPO rollout the rollout buffer holds
-    only the steps since the rollout began (none right after one ended), and a reservoir or
-    other replay buffer does not hold "the latest" transitions at known rows. The memory is
-    emptied at each boundary, so it holds only the ending task's states. Task ids are not used:
-    the methods run in task-agnostic mode.
+    Kept apart from SB3's buffers: at a boundary in the middle of a PPO rollout the rollout
+    buffer holds only the steps since the rollout began (none right after one ended), and a
+    reservoir or other replay buffer does not hold "the latest" transitions at known rows. The
+    agent empties it at each boundary, so it holds only the ending task's states. Task ids are
+    not used: the methods run in task-agnostic mode.
     """
 
-    def __init__(self, regularizer: AnchorRegularizer, verbose: int = 0) -> None:
-        super().__init__(verbose)
-        self.regularizer = regularizer
-        self.recent: deque[tuple[Any, np.ndarray | None]] = deque()
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.steps: deque[tuple[Any, np.ndarray | None]] = deque()
 
-    def _on_training_start(self) -> None:
-        # The optimizers may be new since the last learn() (a loaded model, say).
-        self.regularizer.attach()
+    def add(self, observations: Any, actions: np.ndarray | None) -> None:
+        """Remember one step's batch of states (copied: the loop reuses its arrays)."""
+        self.steps.append((_copy(observations), None if actions is None else np.array(actions)))
+        while len(self.steps) * _rows(observations) > self.capacity:
+            self.steps.popleft()
 
-    def _on_step(self) -> bool:
-        observations = self.model._last_obs  # the states the actions were chosen in
-        if self.regularizer.importance == "fisher" and observations is not None:
-            # SAC's critic and DQN's Q-network see the actions as stored in the replay buffer.
-            actions = self.locals.get("buffer_actions")
-            self.recent.append((_copy(observations), None if actions is None else actions.copy()))
-            rows_per_step = self.training_env.num_envs
-            while len(self.recent) * rows_per_step > self.regularizer.fisher_samples:
-                self.recent.popleft()
-        if self.locals["infos"][0].get("task_switched", False):
-            observations_tensor, actions_tensor = self.recent_experience()
-            self.regularizer.on_task_boundary(observations_tensor, actions_tensor)
-            self.recent.clear()
-            if self.verbose:
-                print(f"task boundary at step {self.num_timesteps}: parameters anchored")
-        return True
+    def clear(self) -> None:
+        self.steps.clear()
 
-    def _on_rollout_end(self) -> None:
-        self.logger.record("continual/penalty", float(self.regularizer.penalty()))
-
-    def recent_experience(
-        self,
+    def experience(
+        self, model: BaseAlgorithm
     ) -> tuple[torch.Tensor | dict[str, torch.Tensor] | None, torch.Tensor | None]:
-        """The remembered states as the policy takes them (one row each), and their actions."""
-        if not self.recent:
+        """The remembered states as ``model``'s policy takes them (one row each), and their
+        actions (``None`` where none were kept)."""
+        if not self.steps:
             return None, None
-        observations = _concatenate([observation for observation, _ in self.recent])
-        # The regulariser's model: this callback knows its own only once learn() has begun.
-        model = self.regularizer.model
+        observations = _concatenate([observation for observation, _ in self.steps])
         observations_tensor, _ = model.policy.obs_to_tensor(observations)
-        actions = [action for _, action in self.recent]
+        actions = [action for _, action in self.steps]
         if actions[0] is None:
             return observations_tensor, None
         actions_tensor = torch.as_tensor(np.concatenate(actions), device=model.device)
@@ -242,7 +223,7 @@ class TaskBoundaryCallback(BaseCallback):
 
     def state(self) -> dict[str, Any]:
         """The remembered states (so a resumed run estimates the same Fisher): tensors only."""
-        steps = list(self.recent)
+        steps = list(self.steps)
         if not steps:
             return {"steps": 0}
         observations = [observation for observation, _ in steps]
@@ -260,7 +241,7 @@ class TaskBoundaryCallback(BaseCallback):
 
     def load_state(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state`."""
-        self.recent.clear()
+        self.steps.clear()
         for step in range(int(state["steps"])):
             stored = state["observations"]
             if isinstance(stored, dict):
@@ -268,7 +249,13 @@ class TaskBoundaryCallback(BaseCallback):
             else:
                 observation = stored[step].numpy()
             action = state["actions"][step].numpy() if "actions" in state else None
-            self.recent.append((observation, action))
+            self.steps.append((observation, action))
+
+
+def _rows(observations: Any) -> int:
+    if isinstance(observations, dict):
+        return len(next(iter(observations.values())))
+    return len(observations)
 
 
 def _copy(observations: Any) -> Any:

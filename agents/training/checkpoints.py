@@ -1,30 +1,28 @@
 """Checkpoints of a training run: written atomically, read with ``torch.load(weights_only=True)``.
 
-A checkpoint holds the model's parameters and optimiser states, its counters, the replay buffer
-(optional), the continual-learning method's state, the RNG states and the global step.
+A checkpoint is one ``torch.save`` of the agent's ``state_dict()`` (model, optimiser, counters,
+method state, replay buffer if asked), the global RNG states and the global step.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import random
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import BaseCallback
+
+from agents.common.protocol import Agent
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FOLDER = "checkpoints"
+# Model-only snapshots at block ends, for analysis; a resume never reads them.
+BLOCKS_FOLDER = f"{CHECKPOINT_FOLDER}/blocks"
 _CHECKPOINT_NAME = re.compile(r"^step_(\d+)\.pt$")
-# SB3's counters that steer schedules (learning rate, exploration, target updates, logging).
-_MODEL_COUNTERS = ("num_timesteps", "_n_updates", "_episode_num", "_n_calls")
 
 
 class CheckpointError(ValueError):
@@ -93,66 +91,30 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     return state
 
 
-def capture_state(
-    model: BaseAlgorithm,
-    method_state: dict[str, Any],
-    global_step: int,
-    with_replay_buffer: bool,
-) -> dict[str, Any]:
-    """Everything a resumed run needs to continue where this one stands."""
-    state_dict_names, variable_names = model._get_torch_save_params()
+def capture_state(agent: Agent, global_step: int, include_replay: bool) -> dict[str, Any]:
+    """Everything a resumed run needs to continue where this one stands: the agent's
+    ``state_dict``, the global RNG states and the global step."""
     return {
         "format": CHECKPOINT_FORMAT,
         "global_step": int(global_step),
-        "model": {
-            "state_dicts": {
-                name: _attribute(model, name).state_dict() for name in state_dict_names
-            },
-            "variables": {
-                name: _attribute(model, name).detach().cpu().clone() for name in variable_names
-            },
-            "counters": {
-                name: int(getattr(model, name)) for name in _MODEL_COUNTERS if hasattr(model, name)
-            },
-        },
-        "replay_buffer": (
-            buffer_state(model.replay_buffer)
-            if with_replay_buffer and getattr(model, "replay_buffer", None) is not None
-            else None
-        ),
-        "method": method_state,
-        "rng": capture_rng(model),
+        "agent": agent.state_dict(include_replay),
+        "rng": capture_rng(),
     }
 
 
-def restore_state(
-    model: BaseAlgorithm, load_method_state: Callable[[dict[str, Any]], None], state: dict
-) -> None:
-    """Put a checkpoint's state into a freshly built model of the same config."""
-    saved = state["model"]
-    state_dict_names, variable_names = model._get_torch_save_params()
-    if set(saved["state_dicts"]) != set(state_dict_names):
-        raise CheckpointError(
-            f"checkpoint holds the state of {sorted(saved['state_dicts'])}, the model has "
-            f"{sorted(state_dict_names)}: another algorithm"
-        )
-    for name in state_dict_names:
-        _attribute(model, name).load_state_dict(saved["state_dicts"][name])
-    with torch.no_grad():
-        for name in variable_names:
-            _attribute(model, name).copy_(saved["variables"][name])
-    for name, value in saved["counters"].items():
-        setattr(model, name, value)
-    if state["replay_buffer"] is not None and getattr(model, "replay_buffer", None) is not None:
-        restore_buffer(model.replay_buffer, state["replay_buffer"])
-    load_method_state(state["method"])
-    restore_rng(model, state["rng"])
+def restore_state(agent: Agent, state: dict[str, Any]) -> None:
+    """Put a checkpoint's state into a freshly built agent of the same config."""
+    try:
+        agent.load_state_dict(state["agent"])
+    except (KeyError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"the checkpoint does not fit this agent: {error}") from None
+    restore_rng(state["rng"])
 
 
-def capture_rng(model: BaseAlgorithm) -> dict[str, Any]:
+def capture_rng() -> dict[str, Any]:
     python_version, python_state, gauss = random.getstate()
     numpy_state = np.random.get_state(legacy=False)
-    rng: dict[str, Any] = {
+    return {
         "python": [python_version, list(python_state), gauss],
         "numpy": {
             "key": torch.from_numpy(numpy_state["state"]["key"].astype(np.int64)),
@@ -162,13 +124,10 @@ def capture_rng(model: BaseAlgorithm) -> dict[str, Any]:
         },
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        # Random actions (SAC's warm-up, DQN's exploration) come from the action space's RNG.
-        "action_space": json.dumps(model.action_space.np_random.bit_generator.state),
     }
-    return rng
 
 
-def restore_rng(model: BaseAlgorithm, rng: dict[str, Any]) -> None:
+def restore_rng(rng: dict[str, Any]) -> None:
     python_version, python_state, gauss = rng["python"]
     random.setstate((python_version, tuple(python_state), gauss))
     numpy_state = rng["numpy"]
@@ -188,153 +147,54 @@ def restore_rng(model: BaseAlgorithm, rng: dict[str, Any]) -> None:
         # A run resumed on a machine with fewer GPUs restores the states of those it has.
         for index, cuda_state in enumerate(rng["cuda"][: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(cuda_state, index)
-    model.action_space.np_random.bit_generator.state = json.loads(rng["action_space"])
 
 
-def buffer_state(buffer: Any) -> dict[str, Any]:
-    """The filled part of a replay buffer: SB3's arrays (per key for Dict observations) and
-    counters, or the arrays and counters of an ``agents.buffers`` buffer it wraps
-    (``SB3ReplayBuffer.transitions``). A dict mixing per-row arrays with other values is refused
-    rather than saved in part."""
-    from agents.buffers.base import Buffer
+class Checkpointer:
+    """Saves the run's checkpoints: every ``every`` global steps, at each block end (unless
+    ``at_block_ends`` is off) and at the agent's last step.
 
-    filled = buffer.buffer_size if buffer.full else buffer.pos
-    state: dict[str, Any] = {"arrays": {}, "array_dicts": {}, "counters": {}, "buffers": {}}
-    for name, arrays in _per_row_dicts(buffer).items():
-        if not all(_is_per_row(array, buffer.buffer_size) for array in arrays.values()):
-            raise CheckpointError(
-                f"replay buffer field {name!r} mixes per-row arrays with other values; "
-                "it cannot be checkpointed (set checkpoint.replay_buffer=false)"
-            )
-        state["array_dicts"][name] = {
-            str(key): torch.from_numpy(array[:filled].copy()) for key, array in arrays.items()
-        }
-    for name, value in vars(buffer).items():
-        if _is_per_row(value, buffer.buffer_size):
-            state["arrays"][name] = torch.from_numpy(value[:filled].copy())
-        elif isinstance(value, bool | int) and name in ("pos", "full"):
-            state["counters"][name] = value
-        elif isinstance(value, Buffer):
-            rows = len(value)
-            state["buffers"][name] = {
-                "arrays": {
-                    key: torch.from_numpy(array[:rows].copy())
-                    for key, array in value.persistent_arrays().items()
-                },
-                "state": json.dumps(value.state()),
-            }
-    return state
-
-
-def restore_buffer(buffer: Any, state: dict[str, Any]) -> None:
-    for name, saved in state["arrays"].items():
-        getattr(buffer, name)[: len(saved)] = saved.numpy()
-    saved_dicts = state.get("array_dicts", {})
-    unsaved = [name for name in _per_row_dicts(buffer) if name not in saved_dicts]
-    if unsaved:
-        # Checkpoints written before Dict observations were saved hold none of them.
-        raise CheckpointError(
-            f"checkpoint's replay buffer lacks the {unsaved} of the model's Dict observations; "
-            "resume with an older envsuite, or restart the run"
-        )
-    for name, saved_dict in saved_dicts.items():
-        arrays = getattr(buffer, name)
-        if set(arrays) != set(saved_dict):
-            raise CheckpointError(
-                f"checkpoint's replay buffer holds {name} keys {sorted(saved_dict)}, the "
-                f"model's buffer has {sorted(arrays)}: another observation space"
-            )
-        for key, saved in saved_dict.items():
-            arrays[key][: len(saved)] = saved.numpy()
-    for name, value in state["counters"].items():
-        setattr(buffer, name, value)
-    for name, saved in state["buffers"].items():
-        inner = getattr(buffer, name)
-        arrays = inner.persistent_arrays()
-        for key, array in saved["arrays"].items():
-            arrays[key][: len(array)] = array.numpy()
-        inner.restore_state(json.loads(saved["state"]))
-
-
-def _is_per_row(value: Any, buffer_size: int) -> bool:
-    """An SB3 buffer array with one entry per buffer row."""
-    return isinstance(value, np.ndarray) and bool(value.ndim) and len(value) == buffer_size
-
-
-def _per_row_dicts(buffer: Any) -> dict[str, dict[Any, Any]]:
-    """The buffer's dict fields holding per-row arrays (DictReplayBuffer's observations)."""
-    return {
-        name: value
-        for name, value in vars(buffer).items()
-        if isinstance(value, dict)
-        and any(_is_per_row(array, buffer.buffer_size) for array in value.values())
-    }
-
-
-class CheckpointCallback(BaseCallback):
-    """Saves a checkpoint every ``every`` global steps, at each block end (unless
-    ``at_block_ends`` is off) and at the last step; of the periodic ones only the newest is
-    kept (also across a resume), block-end ones stay.
+    Two kinds: full checkpoints (``checkpoints/step_*.pt``: the agent with its replay buffer if
+    ``include_replay``, the RNGs), of which the newest ``keep`` stay and from which a run
+    resumes; and at every block end (the agent's last step included) a model-only snapshot
+    (``checkpoints/blocks/step_*.pt``, no replay buffer) that stays, for analysing the agent
+    as it was after each block.
 
     Args:
-        run_dir: the run directory (checkpoints go to ``run_dir/checkpoints``).
+        run_dir: the run directory.
         every: the period in global steps.
-        stop_at: the global step where this model's training ends (the schedule's end, or a
-            single-task run's task end): training stops there, after a checkpoint.
-        method_state: returns the continual-learning method's state (tensors and numbers).
-        with_replay_buffer: include the replay buffer of off-policy algorithms.
-        block_ends: the global steps that end a block, whose checkpoints are kept.
+        keep: how many full checkpoints to keep (at least one).
+        include_replay: full checkpoints hold the replay buffer of agents that have one.
         at_block_ends: save at every block end; off for a multi-task run's hundreds of short
-            blocks, which then keeps only its newest checkpoint.
+            blocks.
     """
 
     def __init__(
-        self,
-        run_dir: Path,
-        every: int,
-        stop_at: int,
-        method_state: Callable[[], dict[str, Any]],
-        with_replay_buffer: bool,
-        block_ends: frozenset[int],
-        at_block_ends: bool = True,
+        self, run_dir: Path, every: int, keep: int, include_replay: bool, at_block_ends: bool
     ) -> None:
-        super().__init__()
         self.run_dir = run_dir
         self.every = every
-        self.stop_at = stop_at
-        self.method_state = method_state
-        self.with_replay_buffer = with_replay_buffer
-        self.block_ends = block_ends if at_block_ends else frozenset()
+        self.keep = keep
+        self.include_replay = include_replay
         self.at_block_ends = at_block_ends
 
-    def _on_step(self) -> bool:
-        info = self.locals["infos"][0]
-        global_step = int(info["global_step"])
-        block_end = (self.at_block_ends and bool(info["task_switched"])) or (
-            global_step >= self.stop_at
-        )
-        if block_end or global_step % self.every == 0:
-            self.save(global_step)
-        # Stop exactly at the end: PPO would otherwise finish its rollout past the schedule.
-        return global_step < self.stop_at
-
-    def save(self, global_step: int) -> Path:
-        path = checkpoint_path(self.run_dir, global_step)
-        state = capture_state(self.model, self.method_state(), global_step, self.with_replay_buffer)
-        save_checkpoint(path, state)
-        for older in path.parent.iterdir():
-            match = _CHECKPOINT_NAME.match(older.name)
-            periodic = (
-                match and int(match[1]) < global_step and int(match[1]) not in self.block_ends
+    def after_step(self, agent: Agent, global_step: int, block_end: bool, last: bool) -> None:
+        """Save what this step calls for."""
+        # The agent's last step ends its last block.
+        block_end = (block_end or last) and self.at_block_ends
+        if block_end or last or global_step % self.every == 0:
+            self.save(agent, global_step)
+        if block_end:
+            save_checkpoint(
+                self.run_dir / BLOCKS_FOLDER / checkpoint_path(Path(), global_step).name,
+                capture_state(agent, global_step, include_replay=False),
             )
-            # A temporary file is what a crash during a save leaves behind.
-            if periodic or older.name.endswith(".pt.tmp"):
-                older.unlink(missing_ok=True)
+
+    def save(self, agent: Agent, global_step: int) -> Path:
+        """A full checkpoint at ``global_step``; older ones beyond the newest ``keep`` go."""
+        path = checkpoint_path(self.run_dir, global_step)
+        save_checkpoint(path, capture_state(agent, global_step, self.include_replay))
+        for older in checkpoints_newest_first(self.run_dir)[self.keep :]:
+            older.unlink(missing_ok=True)
+        for partial in path.parent.glob("*.pt.tmp"):  # what a crash during a save leaves
+            partial.unlink(missing_ok=True)
         return path
-
-
-def _attribute(model: BaseAlgorithm, dotted_name: str) -> Any:
-    value: Any = model
-    for part in dotted_name.split("."):
-        value = getattr(value, part)
-    return value

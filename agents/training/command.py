@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import torch
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -16,11 +17,13 @@ from rich.console import Console
 from agents.training.checkpoints import CheckpointError, latest_readable_checkpoint
 from agents.training.run_directory import (
     ResumeMismatchError,
+    RunInUseError,
     check_fresh,
     clear_training_outputs,
     config_differences,
     read_run_files,
     remove_if_empty,
+    run_directory_lock,
     write_run_files,
 )
 from agents.training.runs import REFERENCES_FILE, train
@@ -30,7 +33,13 @@ from envsuite.evaluation import RunDirectoryError
 
 # What a resume may change: how the run shows and reports itself, and the device it trains on
 # (a checkpoint loads on any device). The rest is the run's and must stay as it was.
-RESUMABLE_KEYS = ("device", "logging.progress_bar", "report.enabled", "report.references")
+RESUMABLE_KEYS = (
+    "device",
+    "threads",
+    "logging.progress_bar",
+    "report.enabled",
+    "report.references",
+)
 # Errors and warnings: progress and results go to stdout, problems to stderr.
 _STDERR = Console(stderr=True)
 # A user's mistake: printed as one line naming the key, exit status 2, no traceback.
@@ -38,44 +47,31 @@ USER_ERRORS = (
     SpecError,
     TrainingConfigError,
     ResumeMismatchError,
+    RunInUseError,
     RunDirectoryError,
     CheckpointError,
 )
 
 
-def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
+def run(
+    config: DictConfig, output_dir: Path, overrides: list[str], cpus_per_job: int | None = None
+) -> Path:
     """Train (or resume) as ``config`` says; returns the run directory.
 
     Args:
         config: the composed config (hydra's, or one from ``hydra.compose``).
         output_dir: the run directory of a new run (hydra's output directory).
         overrides: the command line's overrides, recorded with a new run and checked on resume.
+        cpus_per_job: the cores this job may use (``threads=auto``); default: all of them.
     """
     resume = config.get("resume")
     run_dir = Path(resume) if resume else output_dir
     console = Console()
     try:
-        if resume:
-            plain, checkpoint = _resume_config(run_dir, overrides)
-            settings = read_settings(plain)
-            if checkpoint is None:
-                console.print(f"{run_dir} holds no checkpoint yet: restarting it from step 0")
-            else:
-                console.print(f"resuming {run_dir} from global step {checkpoint['global_step']}")
-        else:
-            plain, checkpoint = _plain(config), None
-            settings = read_settings(plain)
-            check_fresh(run_dir)
-
-        def record_config() -> None:
-            if not resume:
-                write_run_files(run_dir, plain, overrides)
-            elif checkpoint is None:  # a restarted run keeps only the files it started with
-                clear_training_outputs(run_dir)
-
-        _describe(console, settings, run_dir)
-        started = time.perf_counter()
-        train(settings, run_dir, checkpoint, before_writing=record_config)
+        with run_directory_lock(run_dir):
+            settings = _check_and_train(console, config, run_dir, overrides, cpus_per_job)
+            if settings.report:
+                _report(console, settings, run_dir)
     except USER_ERRORS as error:
         _STDERR.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
@@ -83,13 +79,46 @@ def run(config: DictConfig, output_dir: Path, overrides: list[str]) -> Path:
         # Hydra made output_dir before the checks: a run that failed to start leaves nothing,
         # and neither does a resumed one, which writes into the directory it resumes.
         remove_if_empty(output_dir, Path.cwd())
-    console.print(f"trained in {time.perf_counter() - started:.1f} s")
-    if settings.report:
-        _report(console, settings, run_dir)
     console.print(f"run directory: {run_dir}")
     if settings.tensorboard:
         console.print(f"tensorboard: tensorboard --logdir {run_dir}")
     return run_dir
+
+
+def _check_and_train(
+    console: Console,
+    config: DictConfig,
+    run_dir: Path,
+    overrides: list[str],
+    cpus_per_job: int | None,
+) -> TrainSettings:
+    """Check the config (and a resumed run's directory), then train into ``run_dir``."""
+    resume = config.get("resume")
+    if resume:
+        plain, checkpoint = _resume_config(run_dir, overrides)
+        settings = read_settings(plain, cpus_per_job)
+        if checkpoint is None:
+            console.print(f"{run_dir} holds no checkpoint yet: restarting it from step 0")
+        else:
+            console.print(f"resuming {run_dir} from global step {checkpoint['global_step']}")
+    else:
+        plain, checkpoint = _plain(config), None
+        settings = read_settings(plain, cpus_per_job)
+        check_fresh(run_dir)
+
+    def record_config() -> None:
+        if not resume:
+            write_run_files(run_dir, plain, overrides)
+        elif checkpoint is None:  # a restarted run keeps only the files it started with
+            clear_training_outputs(run_dir)
+
+    # Parallel jobs each using every core slow each other down many times over.
+    torch.set_num_threads(settings.threads)
+    _describe(console, settings, run_dir)
+    started = time.perf_counter()
+    train(settings, run_dir, checkpoint, before_writing=record_config)
+    console.print(f"trained in {time.perf_counter() - started:.1f} s")
+    return settings
 
 
 def _resume_config(
@@ -158,7 +187,7 @@ def _describe(console: Console, settings: TrainSettings, run_dir: Path) -> None:
     console.print(
         f"[bold]{agent.algorithm}/{agent.method}[/bold] ({agent.mode}) on {sequence.spec.id}: "
         f"{sequence.num_tasks} tasks x {sequence.spec.steps_per_task} steps, seed {settings.seed}, "
-        f"device {settings.device}; run directory {run_dir}",
+        f"device {settings.device}, {settings.threads} CPU threads; run directory {run_dir}",
         highlight=False,
         soft_wrap=True,
     )

@@ -17,21 +17,22 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from stable_baselines3.common.callbacks import BaseCallback
 
 METRICS_FILE = "metrics.jsonl"
 # Redrawing the bar costs more than a step of a small env: update it every this many steps.
 _PROGRESS_UPDATE_STEPS = 100
 
 
-class TrainingMonitor(BaseCallback):
-    """An SB3 callback that may serve several ``learn`` calls along one global clock.
+class TrainingMonitor:
+    """What the training loop reports, along one global clock (across a single-task run's
+    agents too).
 
-    Each step reads the sequence env's info (``global_step``, ``task_name``) and SB3's Monitor
-    episode summary (``info["episode"]``). Every ``log_every`` steps it appends a line to
-    ``metrics.jsonl`` (global step, task, steps/s, episodes finished and their mean return)
-    and writes ``train/steps_per_second``; every finished episode goes to tensorboard as
-    ``train/<task>/episode_return``.
+    Each step the loop passes the global step, the task trained and the returns of the episodes
+    that ended. Every ``log_every`` steps it appends a line to ``metrics.jsonl`` (global step,
+    task, steps/s, episodes finished and their mean return) and writes
+    ``train/steps_per_second``; every finished episode goes to tensorboard as
+    ``train/<task>/episode_return``, the agent's own scalars (:meth:`log_agent`) as
+    ``agent/<name>``.
 
     Args:
         run_dir: where ``metrics.jsonl`` and the tensorboard events go.
@@ -52,7 +53,6 @@ class TrainingMonitor(BaseCallback):
         writer: Any,
         progress_bar: bool,
     ) -> None:
-        super().__init__()
         self.log_every = log_every
         metrics = run_dir / METRICS_FILE
         if start_step > 0:
@@ -79,22 +79,28 @@ class TrainingMonitor(BaseCallback):
         self.global_step = start_step
         self.task_name = ""
 
-    def _on_step(self) -> bool:
-        info = self.locals["infos"][0]
-        self.global_step = int(info["global_step"])
-        task_name = self.task_name = str(info["task_name"])
-        episode = info.get("episode")
-        if episode is not None:
-            self.window_returns[task_name].append(float(episode["r"]))
+    def after_step(
+        self, global_step: int, task_name: str, episode_returns: list[float], block_end: bool
+    ) -> None:
+        """One training step done; ``episode_returns`` of the episodes it ended."""
+        self.global_step = global_step
+        self.task_name = task_name
+        for episode_return in episode_returns:
+            self.window_returns[task_name].append(episode_return)
             if self.writer is not None:
                 self.writer.add_scalar(
-                    f"train/{task_name}/episode_return", float(episode["r"]), self.global_step
+                    f"train/{task_name}/episode_return", episode_return, global_step
                 )
-        if self.global_step % _PROGRESS_UPDATE_STEPS == 0 or info["task_switched"]:
-            self.progress.update(self.bar, completed=self.global_step, task_name=task_name)
-        if self.global_step % self.log_every == 0:
+        if global_step % _PROGRESS_UPDATE_STEPS == 0 or block_end:
+            self.progress.update(self.bar, completed=global_step, task_name=task_name)
+        if global_step % self.log_every == 0:
             self._log_window(task_name)
-        return True
+
+    def log_agent(self, scalars: dict[str, float], global_step: int) -> None:
+        """The agent's scalars (losses, learning rates...) at ``global_step``."""
+        if self.writer is not None:
+            for name, value in scalars.items():
+                self.writer.add_scalar(f"agent/{name}", value, global_step)
 
     def _log_window(self, task_name: str) -> None:
         window_step, window_time = self.window_start

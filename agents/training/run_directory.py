@@ -1,16 +1,23 @@
 """The run directory of ``envsuite-train``: its resolved config and overrides, written before
-anything else, and the checks that a resume continues the very run it names."""
+anything else, the checks that a resume continues the very run it names, and the lock that keeps
+one process per run directory."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 CONFIG_FILE = "config.yaml"
+# Held (flock) by the process training into the directory; the OS drops the lock with the
+# process, so a killed run leaves nothing stale.
+LOCK_FILE = ".lock"
 OVERRIDES_FILE = "overrides.yaml"
 # What a training run writes; a directory holding any of these is a run, not a fresh directory.
 RUN_MARKERS = (CONFIG_FILE, "checkpoints", "results.jsonl", "metrics.jsonl")
@@ -32,6 +39,61 @@ TRAINING_OUTPUTS = (
 
 class ResumeMismatchError(ValueError):
     """A run directory cannot serve this run: another run's, or not a run at all."""
+
+
+class RunInUseError(ValueError):
+    """Another live process trains into the run directory."""
+
+
+@contextmanager
+def run_directory_lock(run_dir: Path) -> Iterator[None]:
+    """Hold ``run_dir``'s lock while the block runs; :class:`RunInUseError`, naming the holder,
+    if another process holds it. A directory that does not exist is not locked (the checks
+    that follow say what is wrong with it).
+
+    A lock file this call made goes again if the block fails, so that a start or resume
+    refused by its checks leaves the directory as it found it.
+    """
+    if not run_dir.is_dir():
+        yield
+        return
+    path = run_dir / LOCK_FILE
+    made = not path.exists()
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if made:
+                path.unlink(missing_ok=True)
+            raise RunInUseError(
+                f"{run_dir}: {lock_holder(path)} is training into it; one process at a time "
+                "trains in a run directory: wait for it to end (or stop it), then resume"
+            ) from None
+        failed = True
+        try:
+            yield
+            failed = False
+        finally:
+            if made and failed:
+                path.unlink(missing_ok=True)
+    finally:
+        os.close(descriptor)
+
+
+def lock_holder(path: Path) -> str:
+    """Who holds the lock on ``path``: "process PID" from Linux's ``/proc/locks``, else
+    "another process"."""
+    try:
+        inode = f":{path.stat().st_ino}"
+        for line in Path("/proc/locks").read_text().splitlines():
+            fields = line.split()
+            # "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"
+            if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5].endswith(inode):
+                return f"process {fields[4]}"
+    except OSError:
+        pass
+    return "another process"
 
 
 def check_fresh(run_dir: Path) -> None:

@@ -4,31 +4,23 @@ schedule) and single-task references (a fresh agent per task, one global clock).
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
-from itertools import accumulate
+from functools import partial
 from pathlib import Path
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList
-from stable_baselines3.common.logger import (
-    HumanOutputFormat,
-    KVWriter,
-    Logger,
-    TensorBoardOutputFormat,
-)
 
-from agents.training.checkpoints import CheckpointCallback, restore_state
+from agents.baselines import ContinualAgent, build_agent
+from agents.training.checkpoints import Checkpointer, restore_state
+from agents.training.loop import make_vector_env, train_agent
 from agents.training.monitor import TrainingMonitor
 from agents.training.settings import TrainingConfigError, TrainSettings
 from envsuite.core.sequence import Sequence
 from envsuite.evaluation import RESULTS_FILE, ContinualEvaluator
-from envsuite.evaluation.callback import ContinualEvalCallback
 
 REFERENCES_FILE = "references.json"
-SB3_LOG_NAME = "sb3"
 
 
 def train(
@@ -46,16 +38,17 @@ def train(
     recorders = _Recorders(settings, sequence, run_dir, checkpoint, before_writing)
     try:
         if settings.agent.mode == "single_task":
-            _train_single_tasks(settings, sequence, run_dir, checkpoint, recorders)
+            _train_single_tasks(settings, sequence, checkpoint, recorders)
             write_references(run_dir, sequence)
         else:
-            _train_through_schedule(settings, sequence, run_dir, checkpoint, recorders)
+            _train_through_schedule(settings, sequence, checkpoint, recorders)
     finally:
         recorders.close()
 
 
 class _Recorders:
-    """The evaluator and the monitor of a run, opened when the first agent is built."""
+    """The evaluator, the monitor and the checkpoints of a run, opened when the first agent is
+    built."""
 
     def __init__(
         self,
@@ -73,6 +66,13 @@ class _Recorders:
         self.before_writing = before_writing
         self.evaluator: ContinualEvaluator | None = None
         self.monitor: TrainingMonitor | None = None
+        self.checkpointer = Checkpointer(
+            run_dir,
+            settings.checkpoint_every,
+            settings.checkpoint_keep,
+            settings.checkpoint_replay_buffer,
+            at_block_ends=settings.agent.at_block_ends,
+        )
 
     def open(self) -> tuple[ContinualEvaluator, TrainingMonitor]:
         if self.evaluator is None or self.monitor is None:
@@ -112,29 +112,33 @@ class _Recorders:
 def _train_through_schedule(
     settings: TrainSettings,
     sequence: Sequence,
-    run_dir: Path,
     checkpoint: dict[str, Any] | None,
     recorders: _Recorders,
 ) -> None:
     total_steps = sequence.spec.total_steps
-    env = sequence.make_env()
+    env = make_vector_env(sequence.make_env)
     try:
-        agent = _build(settings, env, settings.seed, run_dir)
-        evaluator, monitor = recorders.open()
-        start_step = 0
-        if checkpoint is not None:
-            start_step = int(checkpoint["global_step"])
-            restore_state(agent.model, agent.load_method_state, checkpoint)
-            # The first reset of learn() jumps the sequence to the checkpoint's schedule step.
-            agent.model.env.set_options({"global_step": start_step})
-        if start_step < total_steps:
-            learn_with_sb3_logs(
-                agent.model,
-                total_steps - start_step,
-                _callbacks(settings, sequence, run_dir, agent, evaluator, monitor, total_steps),
-                resumed=checkpoint is not None,
-                tensorboard_dir=_sb3_tensorboard_dir(settings, run_dir, SB3_LOG_NAME),
+        agent = _build(settings, env, total_steps, settings.seed)
+        try:
+            evaluator, monitor = recorders.open()
+            start_step = 0
+            if checkpoint is not None:
+                start_step = int(checkpoint["global_step"])
+                restore_state(agent, checkpoint)
+            train_agent(
+                agent,
+                env,
+                start_step,
+                total_steps,
+                evaluator=evaluator,
+                monitor=monitor,
+                checkpointer=recorders.checkpointer,
+                seed=settings.seed,
+                # The sequence jumps to the checkpoint's place in the schedule.
+                reset_options={"global_step": start_step} if checkpoint is not None else None,
             )
+        finally:
+            agent.close()
     finally:
         env.close()
 
@@ -142,7 +146,6 @@ def _train_through_schedule(
 def _train_single_tasks(
     settings: TrainSettings,
     sequence: Sequence,
-    run_dir: Path,
     checkpoint: dict[str, Any] | None,
     recorders: _Recorders,
 ) -> None:
@@ -152,89 +155,59 @@ def _train_single_tasks(
         task_start, task_end = task * steps_per_task, (task + 1) * steps_per_task
         if start_step >= task_end:
             continue
-        env = SingleTaskClock(
-            sequence.make_task_env(task),
-            task,
-            sequence.task_names[task],
-            task_start,
-            steps_per_task,
-            is_last=task == sequence.num_tasks - 1,
+        env = make_vector_env(
+            partial(
+                _single_task_env,
+                sequence,
+                task,
+                task_start,
+                steps_per_task,
+                is_last=task == sequence.num_tasks - 1,
+            )
         )
         try:
             # Each task's agent has its own seed, so that the references are independent runs.
-            agent = _build(settings, env, settings.seed + task, run_dir)
-            evaluator, monitor = recorders.open()
-            resumed = checkpoint is not None and task_start < start_step
-            if resumed:
-                restore_state(agent.model, agent.load_method_state, checkpoint)
-                env.steps_played = start_step - task_start
-            learn_with_sb3_logs(
-                agent.model,
-                task_end - max(start_step, task_start),
-                _callbacks(settings, sequence, run_dir, agent, evaluator, monitor, task_end),
-                resumed=resumed,
-                tensorboard_dir=_sb3_tensorboard_dir(
-                    settings, run_dir, f"{SB3_LOG_NAME}_{sequence.task_names[task]}"
-                ),
-            )
+            agent = _build(settings, env, steps_per_task, settings.seed + task)
+            try:
+                evaluator, monitor = recorders.open()
+                resumed = checkpoint is not None and task_start < start_step
+                if resumed:
+                    restore_state(agent, checkpoint)
+                train_agent(
+                    agent,
+                    env,
+                    max(start_step, task_start),
+                    task_end,
+                    evaluator=evaluator,
+                    monitor=monitor,
+                    checkpointer=recorders.checkpointer,
+                    seed=settings.seed + task,
+                    reset_options={"global_step": start_step} if resumed else None,
+                )
+            finally:
+                agent.close()
         finally:
             env.close()
 
 
-def _sb3_tensorboard_dir(settings: TrainSettings, run_dir: Path, name: str) -> Path | None:
-    return run_dir / "tensorboard" / name if settings.tensorboard else None
+def _single_task_env(
+    sequence: Sequence, task: int, first_step: int, steps: int, is_last: bool
+) -> SingleTaskClock:
+    return SingleTaskClock(
+        sequence.make_task_env(task), task, sequence.task_names[task], first_step, steps, is_last
+    )
 
 
-def learn_with_sb3_logs(
-    model: Any,
-    steps: int,
-    callback: CallbackList,
-    resumed: bool,
-    tensorboard_dir: Path | None,
-) -> None:
-    """``model.learn`` for ``steps`` more steps, SB3's own scalars (losses, learning rate, fps)
-    going to ``tensorboard_dir``.
-
-    SB3's own logger would give a resumed run a second writer without ``purge_step``, and
-    tensorboard would show the steps an interrupted run logged past its checkpoint twice. The
-    purge applies to a fresh agent too (from step 1): a single-task run resumed at a task's
-    start trains that task again into the folder the interrupted run began.
-    """
-    outputs: list[KVWriter] = []
-    if tensorboard_dir is not None:
-        outputs.append(
-            _ResumableTensorBoardOutput(tensorboard_dir, purge_step=model.num_timesteps + 1)
-        )
-        if model.verbose >= 1:  # what SB3's own logger would print
-            outputs.append(HumanOutputFormat(sys.stdout))
-        model.set_logger(Logger(str(tensorboard_dir), outputs))
-    try:
-        model.learn(total_timesteps=steps, callback=callback, reset_num_timesteps=not resumed)
-    finally:
-        for output in outputs:
-            output.close()
-
-
-class _ResumableTensorBoardOutput(TensorBoardOutputFormat):
-    """SB3's tensorboard output, with a ``purge_step`` for a resumed run's writer."""
-
-    def __init__(self, folder: Path, purge_step: int | None) -> None:
-        from torch.utils.tensorboard import SummaryWriter
-
-        # Not super().__init__: it would open a writer without purge_step.
-        self.writer = SummaryWriter(log_dir=str(folder), purge_step=purge_step)
-        self._is_closed = False
-
-
-def _build(settings: TrainSettings, env: gym.Env, seed: int, run_dir: Path) -> Any:
-    from agents.baselines import build_agent
-
+def _build(
+    settings: TrainSettings, env: gym.vector.VectorEnv, total_steps: int, seed: int
+) -> ContinualAgent:
     agent = settings.agent
     try:
         return build_agent(
             agent.algorithm,
             agent.method,
             env,
+            total_steps=total_steps,
             seed=seed,
             device=settings.device,
             hyperparameters=dict(agent.hyperparameters),
@@ -248,35 +221,6 @@ def _build(settings: TrainSettings, env: gym.Env, seed: int, run_dir: Path) -> A
             f"agent.hyperparameters={agent.hyperparameters} and "
             f"agent.method_options={agent.method_options}: {str(error) or type(error).__name__}"
         ) from None
-
-
-def _callbacks(
-    settings: TrainSettings,
-    sequence: Sequence,
-    run_dir: Path,
-    agent: Any,
-    evaluator: ContinualEvaluator,
-    monitor: TrainingMonitor,
-    stop_at: int,
-) -> CallbackList:
-    # Order matters at a block end: the method takes its anchor, the evaluator its round, and
-    # only then the checkpoint captures both.
-    checkpoints = CheckpointCallback(
-        run_dir,
-        settings.checkpoint_every,
-        stop_at,
-        agent.method_state,
-        settings.checkpoint_replay_buffer,
-        block_ends=frozenset(accumulate(block.steps for block in sequence.schedule())),
-        at_block_ends=settings.agent.at_block_ends,
-    )
-    callbacks: list[BaseCallback] = [
-        *agent.callbacks(),
-        ContinualEvalCallback(evaluator),
-        monitor,
-        checkpoints,
-    ]
-    return CallbackList(callbacks)
 
 
 class SingleTaskClock(gym.Wrapper):
@@ -304,8 +248,15 @@ class SingleTaskClock(gym.Wrapper):
         self.is_last = is_last
         self.steps_played = 0
 
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        observation, info = self.env.reset(**kwargs)
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset the task's env; ``options={"global_step": g}`` puts the clock at ``g`` (a
+        resumed run), as a sequence env's reset does."""
+        options = dict(options or {})
+        if "global_step" in options:
+            self.steps_played = int(options.pop("global_step")) - self.first_step
+        observation, info = self.env.reset(seed=seed, options=options or None)
         return observation, self._with_clock(info, switched=False)
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:

@@ -6,6 +6,7 @@ Every user mistake (an unknown algorithm, a bad device, a non-positive period) i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,10 +63,12 @@ class TrainSettings:
     sequence: SequenceSpec
     seed: int
     device: str
+    threads: int
     eval_every: int
     eval_episodes: int
     eval_seed: int
     checkpoint_every: int
+    checkpoint_keep: int
     checkpoint_replay_buffer: bool
     tensorboard: bool
     progress_bar: bool
@@ -86,8 +89,9 @@ class TrainSettings:
         return Sequence(self.sequence)
 
 
-def read_settings(config: Mapping[str, Any]) -> TrainSettings:
-    """Validate a resolved config (``OmegaConf.to_container(config, resolve=True)``)."""
+def read_settings(config: Mapping[str, Any], cpus_per_job: int | None = None) -> TrainSettings:
+    """Validate a resolved config (``OmegaConf.to_container(config, resolve=True)``);
+    ``cpus_per_job`` is what ``threads=auto`` gives (default: every core of the process)."""
     from agents.baselines import ALGORITHMS, METHODS
 
     agent = _mapping(config, "agent")
@@ -143,10 +147,12 @@ def read_settings(config: Mapping[str, Any]) -> TrainSettings:
         sequence=spec,
         seed=_non_negative_int("seed", config.get("seed")),
         device=resolve_device(config.get("device")),
+        threads=resolve_threads(config.get("threads"), cpus_per_job or available_cores()),
         eval_every=_positive_int("eval.every", evaluation.get("every")),
         eval_episodes=_positive_int("eval.episodes", evaluation.get("episodes")),
         eval_seed=_non_negative_int("eval.seed", evaluation.get("seed")),
         checkpoint_every=_positive_int("checkpoint.every", checkpoint.get("every")),
+        checkpoint_keep=_positive_int("checkpoint.keep", checkpoint.get("keep")),
         checkpoint_replay_buffer=with_replay_buffer,
         tensorboard=_bool("logging.tensorboard", logging.get("tensorboard")),
         progress_bar=_bool("logging.progress_bar", logging.get("progress_bar")),
@@ -189,6 +195,23 @@ def resolve_device(device: Any) -> str:
             f"(torch {torch.__version__}); use device=auto or device=cpu"
         )
     return str(device)
+
+
+def resolve_threads(threads: Any, cpus_per_job: int) -> int:
+    """torch's intra-op threads: ``auto`` is the job's share of the cores, else a positive
+    integer."""
+    if threads == "auto":
+        return max(1, cpus_per_job)
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
+        raise TrainingConfigError(f"threads: must be 'auto' or a positive integer, got {threads!r}")
+    return threads
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the OS reports one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _mapping(config: Mapping[str, Any], key: str, name: str | None = None) -> Mapping[str, Any]:

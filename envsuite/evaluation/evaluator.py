@@ -33,9 +33,10 @@ class ContinualEvaluator:
     Each task has a vector env of ``episodes`` copies of ``sequence.make_task_env(task)``, made
     once; a round resets them with seeds ``eval_seed + e`` and plays every copy to the end of its
     first episode. The policy's state starts as ``None`` each round and is reset per env at
-    every episode start (see :data:`Policy`). Records go to ``results.jsonl`` (see :mod:`envsuite.evaluation.store`);
-    tensorboard receives ``eval/<task>/return``, ``eval/<task>/success`` (tasks that report it),
-    ``eval/average`` and, at every block end, the performance matrix as an image.
+    every episode start (see :data:`Policy`). Records go to ``results.jsonl`` (see
+    :mod:`envsuite.evaluation.store`); tensorboard receives ``eval/<task>/return``,
+    ``eval/<task>/success`` (tasks that report it), ``eval/average`` and, at every block end,
+    the performance matrix as an image.
 
     Args:
         sequence: a :class:`Sequence`, or a name or id for :func:`make_sequence`.

@@ -12,9 +12,15 @@ import torch
 import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from train_helpers import cartpoles, pendulums, run_overrides, write_sequence
 
-from agents.training.checkpoints import latest_checkpoint, load_checkpoint
+from agents.training.checkpoints import (
+    BLOCKS_FOLDER,
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint,
+)
 from agents.training.command import run
 from agents.training.settings import read_settings
 from envsuite.data import data_path
@@ -79,15 +85,23 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert metrics[-1]["global_step"] == total_steps
     if agent_name in WITH_TENSORBOARD:
-        assert list((run_dir / "tensorboard").iterdir()), "SB3 wrote no tensorboard events"
-        assert list(run_dir.glob("events.out.tfevents.*")), "no evaluation or training events"
+        events = EventAccumulator(str(run_dir))
+        events.Reload()
+        tags = events.Tags()["scalars"]
+        assert any(tag.startswith("eval/") for tag in tags), "no evaluation events"
+        # SB3's own losses reach the run's writer through the agent's update().
+        assert any(tag.startswith("agent/train/") for tag in tags), tags
     if agent["mode"] == "multitask":
         assert len(loaded.info.blocks) > 2, "multi-task runs interleave the tasks"
         # Rounds and checkpoints every eval.every and checkpoint.every steps and at the end,
         # not at each of the many short blocks' ends.
         rounds = sorted(set(loaded.table.eval_step.tolist()))
         assert rounds == [0, STEPS_PER_TASK, total_steps]
-        assert [path.name for path in final.parent.iterdir()] == [final.name]
+        # The newest checkpoint.keep=2 full checkpoints, and no block-end snapshots.
+        assert sorted(path.name for path in final.parent.iterdir()) == [
+            checkpoint_path(run_dir, 200).name,
+            final.name,
+        ]
         # Without block-end rounds the report gives the final performance alone.
         assert loaded.info.block_end_rounds is False
         report = json.loads((run_dir / "report" / "metrics.json").read_text())
@@ -95,6 +109,14 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
             "average_performance"
         ]
         assert not (run_dir / "report" / "matrix.png").exists()
+    else:
+        # A model-only snapshot at each block end (the last one included), kept for analysis.
+        blocks = sorted((run_dir / BLOCKS_FOLDER).iterdir())
+        assert [load_checkpoint(path)["global_step"] for path in blocks] == [
+            STEPS_PER_TASK,
+            total_steps,
+        ]
+        assert all(load_checkpoint(path)["agent"]["replay"] is None for path in blocks)
     if agent["mode"] == "single_task":
         references = json.loads((run_dir / "references.json").read_text())
         assert set(references) == {"cartpole", "cartpole-sutton"} or set(references) == {

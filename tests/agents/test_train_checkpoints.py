@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from train_helpers import clocked, train_for
 
 from agents.baselines import build_agent
-from agents.buffers.base import Buffer
 from agents.training.checkpoints import (
     CheckpointError,
     capture_state,
@@ -21,22 +21,31 @@ from agents.training.checkpoints import (
     restore_state,
     save_checkpoint,
 )
+from agents.training.loop import make_vector_env, train_agent
 from agents.training.run_directory import config_differences
-from agents.training.settings import TrainingConfigError, resolve_device
+from agents.training.settings import (
+    TrainingConfigError,
+    available_cores,
+    resolve_device,
+    resolve_threads,
+)
 from envsuite import make_sequence
 from envsuite.evaluation import RESULTS_FILE, ResultsStore, RunDirectoryError, RunInfo
 
 
 def _agent(algorithm: str, method: str, sequence: str, seed: int, **hyperparameters: int):
-    """A small agent on the first task of ``sequence``."""
-    return build_agent(
+    """A small agent on the first task of ``sequence``, and a factory of that task's env."""
+    task = make_sequence(sequence, steps_per_task=100)
+    agent = build_agent(
         algorithm,
         method,
-        make_sequence(sequence, steps_per_task=100).make_task_env(0),
+        task.make_task_env(0),
+        total_steps=100,
         seed=seed,
         device="cpu",
         hyperparameters=hyperparameters,
     )
+    return agent, clocked(lambda: task.make_task_env(0), 100)
 
 
 def _sac_with_reservoir_replay(seed: int):
@@ -51,21 +60,15 @@ def _sac_with_reservoir_replay(seed: int):
     )
 
 
-def _inner_buffer(replay_buffer: object) -> Buffer:
-    """The ``agents.buffers`` buffer behind an ``SB3ReplayBuffer``."""
-    (inner,) = [value for value in vars(replay_buffer).values() if isinstance(value, Buffer)]
-    return inner
-
-
 def test_checkpoint_restores_model_optimiser_buffer_and_rng(tmp_path: Path) -> None:
-    trained = _sac_with_reservoir_replay(seed=0)
-    trained.model.learn(60)
+    trained, make_env = _sac_with_reservoir_replay(seed=0)
+    train_for(trained, make_env, 60)
     path = tmp_path / "checkpoints" / "step_000000060.pt"
-    save_checkpoint(path, capture_state(trained.model, trained.method_state(), 60, True))
+    save_checkpoint(path, capture_state(trained, 60, include_replay=True))
     expected_draws = (np.random.rand(3), torch.rand(3))
 
-    fresh = _sac_with_reservoir_replay(seed=1)
-    restore_state(fresh.model, fresh.load_method_state, load_checkpoint(path))
+    fresh, _ = _sac_with_reservoir_replay(seed=1)
+    restore_state(fresh, load_checkpoint(path))
 
     for name, tensor in trained.model.policy.state_dict().items():
         torch.testing.assert_close(fresh.model.policy.state_dict()[name], tensor)
@@ -77,16 +80,33 @@ def test_checkpoint_restores_model_optimiser_buffer_and_rng(tmp_path: Path) -> N
         torch.testing.assert_close(fresh_optimiser[key]["exp_avg"], values["exp_avg"])
     torch.testing.assert_close(fresh.model.log_ent_coef, trained.model.log_ent_coef)
     assert fresh.model.num_timesteps == 60
+    assert (
+        fresh.model.action_space.np_random.bit_generator.state
+        == trained.model.action_space.np_random.bit_generator.state
+    )
     trained_buffer, fresh_buffer = trained.model.replay_buffer, fresh.model.replay_buffer
     assert (fresh_buffer.pos, fresh_buffer.full) == (trained_buffer.pos, trained_buffer.full)
-    trained_storage, fresh_storage = _inner_buffer(trained_buffer), _inner_buffer(fresh_buffer)
+    trained_storage, fresh_storage = trained_buffer.transitions, fresh_buffer.transitions
     assert len(fresh_storage) == len(trained_storage) == 60
     assert fresh_storage.state() == trained_storage.state()
+    assert fresh_storage.seed == trained_storage.seed  # the same samples from here on
     for name, array in trained_storage.persistent_arrays().items():
         np.testing.assert_array_equal(fresh_storage.persistent_arrays()[name][:60], array[:60])
     draws = (np.random.rand(3), torch.rand(3))
     np.testing.assert_array_equal(draws[0], expected_draws[0])
     torch.testing.assert_close(draws[1], expected_draws[1])
+
+
+def test_a_checkpoint_saves_the_buffers_filled_rows_as_views(tmp_path: Path) -> None:
+    trained, make_env = _sac_with_reservoir_replay(seed=0)
+    train_for(trained, make_env, 60)
+    storage = trained.model.replay_buffer.transitions
+    arrays = trained.state_dict(include_replay=True)["replay"]["transitions"]["arrays"]
+    for name, array in storage.persistent_arrays().items():
+        assert len(array) == 500  # the buffer's capacity...
+        assert arrays[name].shape[0] == 60  # ...of which the checkpoint holds the filled rows
+        assert arrays[name].data_ptr() == array.ctypes.data  # without copying them
+    assert trained.state_dict(include_replay=False)["replay"] is None
 
 
 def test_checkpoint_restores_a_replay_buffer_of_dict_observations(tmp_path: Path) -> None:
@@ -101,28 +121,28 @@ def test_checkpoint_restores_a_replay_buffer_of_dict_observations(tmp_path: Path
             buffer_size=200,
         )
 
-    trained = dqn_on_a_maze(seed=0)
-    trained.model.learn(40)
+    trained, make_env = dqn_on_a_maze(seed=0)
+    train_for(trained, make_env, 40)
     path = tmp_path / "step_000000040.pt"
-    save_checkpoint(path, capture_state(trained.model, trained.method_state(), 40, True))
-    fresh = dqn_on_a_maze(seed=1)
-    restore_state(fresh.model, fresh.load_method_state, load_checkpoint(path))
+    save_checkpoint(path, capture_state(trained, 40, include_replay=True))
+    fresh, _ = dqn_on_a_maze(seed=1)
+    restore_state(fresh, load_checkpoint(path))
 
     trained_buffer, fresh_buffer = trained.model.replay_buffer, fresh.model.replay_buffer
     assert fresh_buffer.pos == trained_buffer.pos == 40
-    for field in ("observations", "next_observations"):
-        trained_arrays, fresh_arrays = getattr(trained_buffer, field), getattr(fresh_buffer, field)
-        assert set(fresh_arrays) == {"image", "direction", "phase", "instruction"}
-        assert trained_arrays["image"][:40].any()
-        assert trained_arrays["direction"][:40].any()
-        for key, array in trained_arrays.items():
-            np.testing.assert_array_equal(fresh_arrays[key][:40], array[:40])
-    np.testing.assert_array_equal(fresh_buffer.actions[:40], trained_buffer.actions[:40])
-    # A checkpoint without the observations (as written before they were saved) is refused.
-    state = load_checkpoint(path)
-    del state["replay_buffer"]["array_dicts"]
-    with pytest.raises(CheckpointError, match=r"lacks the \['observations', 'next_observations'\]"):
-        restore_state(dqn_on_a_maze(seed=2).model, fresh.load_method_state, state)
+    trained_sample = trained_buffer.sample(16)
+    fresh_sample = fresh_buffer.sample(16)
+    assert set(fresh_sample.observations) == {"image", "direction", "phase", "instruction"}
+    assert trained_sample.observations["image"].any()
+    for key, tensor in trained_sample.observations.items():
+        torch.testing.assert_close(fresh_sample.observations[key], tensor)
+    torch.testing.assert_close(fresh_sample.actions, trained_sample.actions)
+    # Another algorithm's agent is refused, naming the mismatch.
+    other, _ = _agent("ppo", "finetune", "NavigationMazeLayouts", 0, n_steps=16, batch_size=16)
+    with pytest.raises(CheckpointError, match="does not fit this agent: agent state of dqn"):
+        restore_state(other, load_checkpoint(path))
+    for agent in (fresh, other):
+        agent.close()
 
 
 def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,6 +225,32 @@ def test_device_auto_picks_cuda_whenever_available(monkeypatch: pytest.MonkeyPat
         resolve_device("gpu")
 
 
+def test_threads_auto_divides_the_cores_among_a_sweeps_parallel_jobs() -> None:
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from agents.train import _cpus_per_job
+
+    def hydra_config(mode: RunMode, launcher: dict) -> object:
+        config = OmegaConf.create({"launcher": launcher})
+        config.mode = mode  # an enum, as hydra's own config holds it
+        return config
+
+    joblib = {"_target_": "hydra_plugins.hydra_joblib_launcher.JoblibLauncher", "n_jobs": 2}
+    ray = {"_target_": "hydra_plugins.hydra_ray_launcher.RayLauncher"}
+    cores = available_cores()
+    assert _cpus_per_job(hydra_config(RunMode.RUN, joblib)) == cores
+    assert _cpus_per_job(hydra_config(RunMode.MULTIRUN, joblib)) == max(1, cores // 2)
+    assert _cpus_per_job(hydra_config(RunMode.MULTIRUN, {**joblib, "n_jobs": -1})) == 1
+    ray["ray"] = {"remote": {"num_cpus": 3}}
+    assert _cpus_per_job(hydra_config(RunMode.MULTIRUN, ray)) == 3
+    assert resolve_threads("auto", 4) == 4
+    assert resolve_threads(2, 4) == 2
+    for bad in (0, "all", 1.5, True):
+        with pytest.raises(TrainingConfigError, match="threads: must be 'auto' or a positive"):
+            resolve_threads(bad, 4)
+
+
 def test_config_differences_name_each_changed_key() -> None:
     saved = {"seed": 0, "agent": {"method": "ewc", "hyperparameters": {}}, "eval": {"every": 5}}
     current = {"seed": 0, "agent": {"method": "l2", "hyperparameters": {"n_steps": 64}}}
@@ -216,21 +262,34 @@ def test_config_differences_name_each_changed_key() -> None:
     assert config_differences(saved, saved) == []
 
 
-def test_sb3_logs_to_tensorboard_and_to_the_console_when_verbose(tmp_path: Path, capsys) -> None:
-    from stable_baselines3.common.callbacks import CallbackList
-
-    from agents.training.runs import learn_with_sb3_logs
-
-    agent = build_agent(
+def test_sb3_scalars_reach_the_loop_and_the_console_when_verbose(capsys) -> None:
+    agent, make_env = _agent(
         "ppo",
         "finetune",
-        make_sequence("ClassicCartPoleAcrobot", steps_per_task=100).make_task_env(0),
-        seed=0,
-        device="cpu",
-        hyperparameters={"n_steps": 32, "batch_size": 16, "n_epochs": 1, "verbose": 1},
+        "ClassicCartPoleAcrobot",
+        0,
+        n_steps=32,
+        batch_size=16,
+        n_epochs=1,
+        verbose=1,
     )
-    learn_with_sb3_logs(
-        agent.model, 64, CallbackList([]), resumed=False, tensorboard_dir=tmp_path / "sb3"
-    )
+    logged: list[tuple[int, dict[str, float]]] = []
+
+    class Recorder:
+        """The monitor's part the loop calls."""
+
+        def log_agent(self, scalars: dict[str, float], global_step: int) -> None:
+            logged.append((global_step, scalars))
+
+        def after_step(self, *arguments: object) -> None:
+            pass
+
+    env = make_vector_env(make_env)
+    try:
+        train_agent(agent, env, 0, 64, monitor=Recorder())
+    finally:
+        agent.close()
+        env.close()
     assert "total_timesteps" in capsys.readouterr().out
-    assert list((tmp_path / "sb3").glob("events.out.tfevents.*"))
+    assert any("train/loss" in scalars for _, scalars in logged)
+    assert all(isinstance(value, float) for _, scalars in logged for value in scalars.values())

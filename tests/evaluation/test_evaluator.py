@@ -200,7 +200,9 @@ def test_a_recurrent_policy_keeps_its_state_within_episodes_and_not_across(
     for step in (0, 10):
         for task in (0, 1):
             returns = [
-                r["return"] for r in records if (r["eval_step"], r["evaluated_task"]) == (step, task)
+                r["return"]
+                for r in records
+                if (r["eval_step"], r["evaluated_task"]) == (step, task)
             ]
             # Dropped within an episode, the counter would earn 1; carried over from the
             # previous task or round, it would earn 0.

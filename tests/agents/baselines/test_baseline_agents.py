@@ -7,7 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from stable_baselines3.common.callbacks import BaseCallback
+from train_helpers import train_for
 
 import envsuite
 from agents.baselines import ALGORITHMS, METHODS, build_agent
@@ -33,11 +33,8 @@ VALID_PAIRS = [
 ]
 
 
-def sequence_env(algorithm: str, steps_per_task: int = 100, **overrides) -> gym.Env:
-    sequence = envsuite.make_sequence(
-        SEQUENCES[algorithm], steps_per_task=steps_per_task, **overrides
-    )
-    return sequence.make_env()
+def sequence(algorithm: str, steps_per_task: int = 100, **overrides) -> envsuite.Sequence:
+    return envsuite.make_sequence(SEQUENCES[algorithm], steps_per_task=steps_per_task, **overrides)
 
 
 def hyperparameters(algorithm: str, method: str) -> dict:
@@ -47,51 +44,56 @@ def hyperparameters(algorithm: str, method: str) -> dict:
     return arguments
 
 
-class BoundaryRecorder(BaseCallback):
-    """Records the steps where the first env reported task_switched, and the anchors then."""
+def record_boundaries(agent) -> dict[str, list]:
+    """Wrap ``agent.on_task_switch`` to record the step, whether the anchors are the parameters
+    right after anchoring, and the importances."""
+    seen: dict[str, list] = {"steps": [], "anchors_match": [], "importances": []}
+    anchor = agent.on_task_switch
 
-    def __init__(self, agent) -> None:
-        super().__init__()
-        self.agent = agent
-        self.switched_at: list[int] = []
-        self.anchors_match_parameters: list[bool] = []
-
-    def _on_step(self) -> bool:
-        if self.locals["infos"][0]["task_switched"]:
-            self.switched_at.append(self.num_timesteps)
-            regularizer = self.agent.regularizer
-            self.anchors_match_parameters.append(
-                all(
-                    torch.equal(regularizer.anchors[name], parameter.detach())
-                    for name, parameter in regularizer.regularized_parameters().items()
-                )
+    def on_task_switch(info):
+        anchor(info)
+        regularizer = agent.regularizer
+        seen["steps"].append(int(info["global_step"]))
+        seen["anchors_match"].append(
+            all(
+                torch.equal(regularizer.anchors[name], parameter.detach())
+                for name, parameter in regularizer.regularized_parameters().items()
             )
-        return True
+        )
+        seen["importances"].append({n: f.clone() for n, f in regularizer.importances.items()})
+
+    agent.on_task_switch = on_task_switch
+    return seen
+
+
+def parameters_of(agent) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in agent.model.policy.named_parameters()}
 
 
 @pytest.mark.parametrize(("algorithm", "method"), VALID_PAIRS)
 def test_every_valid_pair_learns_a_short_sequence(algorithm, method):
     options = {"ewc": {"fisher_samples": 64}, "replay": {"capacity": 500}}.get(method, {})
+    steps = {"ppo": 320, "sac": 250, "dqn": 300}[algorithm]  # PPO: whole rollouts of 64
     agent = build_agent(
         algorithm,
         method,
-        sequence_env(algorithm),
+        sequence(algorithm).make_env(),
+        total_steps=steps,
         seed=0,
         device="cpu",
         hyperparameters=hyperparameters(algorithm, method),
         method_options=options,
     )
     assert (agent.algorithm, agent.method) == (algorithm, method)
-    steps = {"ppo": 320, "sac": 250, "dqn": 300}[algorithm]  # PPO: whole rollouts of 64
-    agent.model.learn(steps, callback=agent.callbacks())
+    before = parameters_of(agent)
+    train_for(agent, sequence(algorithm).make_env, steps)
     assert agent.model.num_timesteps == steps
-    assert agent.model._n_updates > 0
+    after = parameters_of(agent)
+    assert any(not torch.equal(before[name], after[name]) for name in before), "no update"
     if method in ("ewc", "l2"):
-        assert len(agent.callbacks()) == 1
         assert agent.regularizer.boundaries  # at least one task ended
         assert agent.penalty() > 0
     else:
-        assert agent.callbacks() == []
         assert agent.method_state() == {}
     if method == "replay":
         assert type(agent.model.replay_buffer.transitions).__name__ == "ReservoirBuffer"
@@ -102,31 +104,22 @@ def test_ewc_anchors_exactly_at_the_task_switched_steps():
     agent = build_agent(
         "dqn",
         "ewc",
-        sequence_env("dqn", steps_per_task=80),
+        sequence("dqn", steps_per_task=80).make_env(),
+        total_steps=160,
         seed=0,
         device="cpu",
         hyperparameters=hyperparameters("dqn", "ewc"),
         method_options={"fisher_samples": 30},
     )
-    recorder = BoundaryRecorder(agent)
-    importances_seen = []
-
-    class ImportanceRecorder(BaseCallback):
-        def _on_step(self) -> bool:
-            if self.locals["infos"][0]["task_switched"]:
-                importances_seen.append(
-                    {name: f.clone() for name, f in agent.regularizer.importances.items()}
-                )
-            return True
-
-    agent.model.learn(170, callback=[*agent.callbacks(), recorder, ImportanceRecorder()])
-    assert recorder.switched_at == [40, 80, 120]  # the last block never switches
+    seen = record_boundaries(agent)
+    train_for(agent, sequence("dqn", steps_per_task=80).make_env, 160)
+    assert seen["steps"] == [40, 80, 120]  # the last block never switches
     assert agent.regularizer.boundaries == [40, 80, 120]
-    assert recorder.anchors_match_parameters == [True, True, True]
+    assert seen["anchors_match"] == [True, True, True]
     # Training after the last boundary moved the parameters away from the anchors.
     assert agent.penalty() > 0
     # Each boundary adds the ending task's (non-negative, non-zero) Fisher.
-    first, second, third = importances_seen
+    first, second, third = seen["importances"]
     for name in first:
         assert (second[name] >= first[name]).all()
         assert (third[name] >= second[name]).all()
@@ -136,17 +129,20 @@ def test_ewc_anchors_exactly_at_the_task_switched_steps():
 def test_reservoir_replay_keeps_the_first_tasks_samples_after_a_boundary():
     # Two tasks of 400 steps in order; a 200-transition reservoir should end with about half
     # of each, where a ring of the same size would hold only the second task.
-    env = sequence_env("dqn", steps_per_task=400, schedule="sequential")
+    def two_tasks():
+        return sequence("dqn", steps_per_task=400, schedule="sequential")
+
     agent = build_agent(
         "dqn",
         "replay",
-        env,
+        two_tasks().make_env(),
+        total_steps=800,
         seed=0,
         device="cpu",
         hyperparameters={"learning_starts": 100, "policy_kwargs": {"net_arch": [16]}},
         method_options={"capacity": 200},
     )
-    agent.model.learn(800)
+    train_for(agent, two_tasks().make_env, 800)
     observations = agent.model.replay_buffer.transitions.storage.arrays["observation"]
     task_index = observations[:, -2:].argmax(axis=1)  # the one-hot task id ends each row
     assert len(observations) == 200
@@ -156,7 +152,8 @@ def test_reservoir_replay_keeps_the_first_tasks_samples_after_a_boundary():
     fine_tuned = build_agent(
         "dqn",
         "finetune",
-        sequence_env("dqn", steps_per_task=400, schedule="sequential"),
+        two_tasks().make_env(),
+        total_steps=800,
         seed=0,
         device="cpu",
         hyperparameters={
@@ -165,9 +162,10 @@ def test_reservoir_replay_keeps_the_first_tasks_samples_after_a_boundary():
             "policy_kwargs": {"net_arch": [16]},
         },
     )
-    fine_tuned.model.learn(800)
-    ring_observations = fine_tuned.model.replay_buffer.observations.reshape(200, -1)
-    assert np.all(ring_observations[:, -2:].argmax(axis=1) == 1)
+    train_for(fine_tuned, two_tasks().make_env, 800)
+    ring = fine_tuned.model.replay_buffer.transitions
+    assert type(ring).__name__ == "RingBuffer"
+    assert np.all(ring.storage.arrays["observation"][:, -2:].argmax(axis=1) == 1)
 
 
 def cartpole():
@@ -191,7 +189,7 @@ def pendulum():
 def test_invalid_pairs_raise(arguments, message):
     algorithm, method, make_env = arguments
     with pytest.raises(ValueError, match=message):
-        build_agent(algorithm, method, make_env(), seed=0, device="cpu")
+        build_agent(algorithm, method, make_env(), total_steps=100, seed=0, device="cpu")
 
 
 @pytest.mark.parametrize(
@@ -207,6 +205,7 @@ def test_invalid_pairs_raise(arguments, message):
         ("replay", {"capacity": 0}, {}, "capacity must be a positive integer"),
         ("replay", {"capacity": 100}, {"buffer_size": 200}, "disagree"),
         ("replay", {}, {"replay_buffer_kwargs": {"x": 1}}, "replay_buffer_kwargs cannot be set"),
+        ("finetune", {}, {"replay_buffer_class": object}, "replay_buffer_class cannot be set"),
     ],
 )
 def test_bad_method_options_raise(method, options, hyperparameters, message):
@@ -215,6 +214,7 @@ def test_bad_method_options_raise(method, options, hyperparameters, message):
             "dqn",
             method,
             cartpole(),
+            total_steps=100,
             seed=0,
             device="cpu",
             hyperparameters=hyperparameters,
@@ -224,12 +224,19 @@ def test_bad_method_options_raise(method, options, hyperparameters, message):
 
 def test_regularize_critic_adds_the_critic_to_the_regularised_parameters():
     actor_only = build_agent(
-        "sac", "l2", pendulum(), seed=0, device="cpu", hyperparameters={"buffer_size": 100}
+        "sac",
+        "l2",
+        pendulum(),
+        total_steps=100,
+        seed=0,
+        device="cpu",
+        hyperparameters={"buffer_size": 100},
     )
     both = build_agent(
         "sac",
         "l2",
         pendulum(),
+        total_steps=100,
         seed=0,
         device="cpu",
         hyperparameters={"buffer_size": 100},
@@ -245,6 +252,6 @@ def test_regularize_critic_adds_the_critic_to_the_regularised_parameters():
 
 
 def test_device_auto_follows_cuda_availability():
-    agent = build_agent("ppo", "finetune", cartpole(), seed=0)
+    agent = build_agent("ppo", "finetune", cartpole(), total_steps=100, seed=0)
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert agent.model.device.type == expected

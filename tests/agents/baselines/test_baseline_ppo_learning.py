@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.monitor import Monitor
+from train_helpers import clocked, train_for
 
 import envsuite
 from agents.baselines import build_agent
@@ -32,8 +33,15 @@ def random_policy_mean_return(env, episodes: int, seed: int) -> float:
 
 def test_ppo_on_the_first_task_beats_random_by_a_margin():
     sequence = envsuite.make_sequence("ClassicCartPoleAcrobot")
-    agent = build_agent("ppo", "finetune", sequence.make_task_env(0), seed=0, device="cpu")
-    agent.model.learn(TRAINING_STEPS)
+    agent = build_agent(
+        "ppo",
+        "finetune",
+        sequence.make_task_env(0),
+        total_steps=TRAINING_STEPS,
+        seed=0,
+        device="cpu",
+    )
+    train_for(agent, clocked(lambda: sequence.make_task_env(0), TRAINING_STEPS), TRAINING_STEPS)
     trained, _ = evaluate_policy(
         agent.model, Monitor(sequence.make_task_env(0)), n_eval_episodes=10, deterministic=True
     )

@@ -7,9 +7,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from train_helpers import cartpoles, clocked, train_for, write_sequence
 
 from agents.baselines import build_agent
 from agents.baselines.fisher import diagonal_fisher, per_sample_log_likelihood
+from envsuite import make_sequence
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +29,7 @@ def cartpole_agent(method: str, **method_options):
         "ppo",
         method,
         gym.make("CartPole-v1"),
+        total_steps=96,
         seed=0,
         device="cpu",
         hyperparameters=SGD_HYPERPARAMETERS,
@@ -151,6 +154,7 @@ def test_batched_per_sample_gradients_equal_a_plain_loop():
         "dqn",
         "ewc",
         gym.make("CartPole-v1"),
+        total_steps=100,
         seed=0,
         device="cpu",
         hyperparameters={"policy_kwargs": {"net_arch": [8]}},
@@ -173,22 +177,39 @@ def test_batched_per_sample_gradients_equal_a_plain_loop():
 
 
 def test_method_state_round_trips_through_torch_save_with_weights_only(tmp_path):
-    agent = cartpole_agent("ewc", fisher_samples=64)
-    agent.model.learn(32, callback=agent.callbacks())  # fills the recent-state memory
-    agent.regularizer.on_task_boundary(cartpole_states(64), None)
-    agent.model.learn(64, callback=agent.callbacks(), reset_num_timesteps=False)
+    # Two CartPole tasks of 48 steps: a boundary at 48 anchors, the rest fills the recent-state
+    # memory.
+    sequence = make_sequence(
+        str(write_sequence(tmp_path / "cartpoles.yaml", cartpoles("RegularizedCartPoles", 48)))
+    )
+
+    def sequence_agent():
+        return build_agent(
+            "ppo",
+            "ewc",
+            sequence.make_env(),
+            total_steps=96,
+            seed=0,
+            device="cpu",
+            hyperparameters=SGD_HYPERPARAMETERS,
+            method_options={"strength": 3.0, "fisher_samples": 64},
+        )
+
+    agent = sequence_agent()
+    train_for(agent, sequence.make_env, 96)
     torch.save(agent.method_state(), tmp_path / "method.pt")
     state = torch.load(tmp_path / "method.pt", weights_only=True)
 
-    restored = cartpole_agent("ewc", fisher_samples=64)
+    restored = sequence_agent()
     restored.model.set_parameters(agent.model.get_parameters())
     restored.load_method_state(state)
     assert restored.penalty() > 0
     assert restored.penalty() == agent.penalty()  # exactly
-    assert restored.regularizer.boundaries == agent.regularizer.boundaries
+    assert restored.regularizer.boundaries == agent.regularizer.boundaries == [48]
     # The remembered states come back too, so the next boundary's Fisher is the same.
-    original_states, _ = agent.callbacks()[0].recent_experience()
-    restored_states, _ = restored.callbacks()[0].recent_experience()
+    original_states, _ = agent.recent.experience(agent.model)
+    restored_states, _ = restored.recent.experience(restored.model)
+    assert len(original_states) == 48
     torch.testing.assert_close(original_states, restored_states)
 
     with pytest.raises(ValueError, match="method 'finetune' keeps no state"):
@@ -205,13 +226,14 @@ def test_recent_states_are_bounded_by_fisher_samples():
         "dqn",
         "ewc",
         gym.make("CartPole-v1"),
+        total_steps=120,
         seed=0,
         device="cpu",
         hyperparameters={"learning_starts": 1000, "policy_kwargs": {"net_arch": [8]}},
         method_options={"fisher_samples": 50},
     )
-    agent.model.learn(120, callback=agent.callbacks())
-    observations, actions = agent.callbacks()[0].recent_experience()
+    train_for(agent, clocked(lambda: gym.make("CartPole-v1"), 120), 120)
+    observations, actions = agent.recent.experience(agent.model)
     assert observations.shape == (50, 4)
     assert actions.shape == (50,)  # Discrete: one action index per state
     assert set(np.unique(actions.numpy())) <= {0.0, 1.0}

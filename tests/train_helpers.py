@@ -3,10 +3,14 @@ Pendulums (Box actions), written as YAML files a run can name."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import yaml
+
+from agents.training import SingleTaskClock, make_vector_env, train_agent
 
 
 def cartpoles(name: str, steps_per_task: int) -> dict[str, Any]:
@@ -58,3 +62,19 @@ def run_overrides(agent: str, sequence: Path, eval_every: int, *more: str) -> li
         "logging.progress_bar=false",
         *more,
     ]
+
+
+def train_for(agent: Any, make_env: Callable[[], gym.Env], steps: int) -> None:
+    """Train ``agent`` for ``steps`` through the training loop on a vector env of
+    ``make_env`` (a sequence env, or a plain env on a :func:`clocked` clock), then close it."""
+    env = make_vector_env(make_env)
+    try:
+        train_agent(agent, env, 0, steps, seed=0)
+    finally:
+        agent.close()
+        env.close()
+
+
+def clocked(make_env: Callable[[], gym.Env], steps: int) -> Callable[[], gym.Env]:
+    """A plain env as one task of ``steps`` steps on a sequence's clock."""
+    return lambda: SingleTaskClock(make_env(), 0, "task", 0, steps, is_last=True)

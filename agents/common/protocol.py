@@ -1,0 +1,102 @@
+"""The agent protocol: what ``agents.training.loop`` needs of an agent to train, evaluate,
+checkpoint and resume it.
+
+The loop owns the environment. Each step it asks the agent for actions (:meth:`Agent.act`),
+steps a vector env of the sequence, hands the agent what happened (:meth:`Agent.observe`), lets
+it learn (:meth:`Agent.update`) and, at a block end, tells it the task switched
+(:meth:`Agent.on_task_switch`). Evaluation calls :meth:`Agent.act` with ``deterministic=True``
+on batches of evaluation envs. Checkpoints are ``torch.save`` of :meth:`Agent.state_dict`.
+
+Everything is batched over the envs: observations are arrays (or dicts of arrays) whose first
+axis is the env, and ``episode_start`` says, per env, that its observation begins an episode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+# A recurrent agent's memory of the episodes it is in (a tensor, a tuple of them, a dict...);
+# None for an agent without memory, and at the start of a run or an evaluation.
+AgentState = Any
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One vector-env step, batched over the envs.
+
+    Attributes:
+        observation: what the agent acted on.
+        action: what it did (as :meth:`Agent.act` returned it).
+        reward: ``(num_envs,)`` rewards.
+        next_observation: the observation the step led to. Where an episode ended, this is its
+            final observation, not the first of the next episode.
+        following_observation: what the loop acts on next: ``next_observation``, except where
+            an episode ended, where it is the first observation of the next episode.
+        terminated: ``(num_envs,)`` the episode reached a terminal state (no bootstrapping).
+        truncated: ``(num_envs,)`` the episode was cut short (a time limit, or a block end of
+            the sequence): bootstrap from ``next_observation``.
+        infos: one info dict per env, of the step itself (a sequence env's ``global_step``,
+            ``task_index``, ``task_name``, ``task_switched``...).
+    """
+
+    observation: Any
+    action: np.ndarray
+    reward: np.ndarray
+    next_observation: Any
+    following_observation: Any
+    terminated: np.ndarray
+    truncated: np.ndarray
+    infos: tuple[dict[str, Any], ...]
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """What the training loop drives. The README's "Writing an agent" has a complete example."""
+
+    def act(
+        self,
+        observation: Any,
+        state: AgentState,
+        episode_start: np.ndarray,
+        deterministic: bool,
+    ) -> tuple[np.ndarray, AgentState]:
+        """Actions for a batch of observations, and the state to pass with the next batch.
+
+        ``state`` is what the previous call returned (``None`` on the first); where
+        ``episode_start`` is true, that env's row of the state must be forgotten (a new
+        episode begins). ``deterministic`` is true in evaluation. Agents without memory
+        return ``None`` as the state.
+        """
+        ...
+
+    def observe(self, transition: Transition) -> None:
+        """Take the step that the last training :meth:`act` led to (store it, count it)."""
+        ...
+
+    def update(self) -> dict[str, float]:
+        """Learn from what was observed, if it is time to; return scalars to log (losses,
+        learning rates...) under their names, or an empty dict. Called once per step."""
+        ...
+
+    def on_task_switch(self, info: dict[str, Any]) -> None:
+        """A block of the schedule ended with the last step (``info`` is its info): the place
+        for EWC-style anchors. Task ids are in ``info``; task-agnostic agents ignore them."""
+        ...
+
+    def state_dict(self, include_replay: bool) -> dict[str, Any]:
+        """Everything a resumed run needs: tensors, numbers, strings, lists and dicts of them
+        (``torch.load(weights_only=True)`` reads them back). ``include_replay`` false leaves out
+        the replay memory (a block-end snapshot for later analysis, kept small)."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` into an agent built with the same config."""
+        ...
+
+    def close(self) -> None:
+        """Release what the agent holds beyond memory (threads, files); the loop calls it once
+        the agent's training is over."""
+        ...

@@ -18,7 +18,7 @@ $(INSTALLED): pyproject.toml
 # Trains PPO through CartPole and Acrobot (about three minutes on a CPU) and prints the metric
 # table, the run directory and the tensorboard command.
 demo: $(INSTALLED)
-	$(BIN)/envsuite-train +experiment=demo
+	$(BIN)/envsuite-train experiment=demo
 
 test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
@@ -28,6 +28,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/buffers.py
 	$(BIN)/python benchmarks/minigames.py
 	$(BIN)/python benchmarks/navigation.py
+	$(BIN)/python benchmarks/sweep_threads.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -1,6 +1,7 @@
-"""``envsuite-train``: train an SB3 baseline through a sequence, evaluating every task as it goes.
+"""``envsuite-train``: train an agent through a sequence, evaluating every task as it goes.
 
-Hydra command line over ``configs/`` (``agent=``, ``sequence=``, ``seed=``, ``device=``, ...);
+Hydra command line over the structured config of :mod:`agents.training.config` and ``configs/``
+(``agent=``, ``algorithm=``, ``method=``, ``mode=``, ``sequence=``, ``seed=``, ``device=``, ...);
 ``envsuite-train resume=RUN_DIR`` continues an interrupted run from its last checkpoint.
 """
 
@@ -104,7 +105,11 @@ def main() -> None:
     import hydra
     from omegaconf import OmegaConf
 
+    from agents.training.config import job_label, register_configs
+
+    register_configs()
     OmegaConf.register_new_resolver("envsuite_run_dir", _run_dir_for, replace=True)
+    OmegaConf.register_new_resolver("envsuite_job_label", job_label, replace=True)
     hydra_main = hydra.main(
         version_base="1.3", config_path=str(data_path("configs")), config_name="config"
     )

@@ -3,6 +3,7 @@ Pendulums (Box actions), written as YAML files a run can name."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,8 @@ import gymnasium as gym
 import yaml
 
 from agents.training import SingleTaskClock, make_vector_env, train_agent
+
+README = Path(__file__).parents[1] / "README.md"
 
 
 def cartpoles(name: str, steps_per_task: int) -> dict[str, Any]:
@@ -50,13 +53,44 @@ def write_sequence(path: Path, fields: dict[str, Any]) -> Path:
     return path
 
 
-def run_overrides(agent: str, sequence: Path, eval_every: int, *more: str) -> list[str]:
-    """The overrides of a short CPU run: one evaluation episode per task every ``eval_every``
-    steps, no progress bar, then ``more``."""
+# The SB3 baselines as the agent configs named them before the algorithm x method x mode groups.
+BASELINES = (
+    "dqn",
+    "dqn_ewc",
+    "dqn_multitask",
+    "dqn_replay",
+    "dqn_single_task",
+    "ppo",
+    "ppo_ewc",
+    "ppo_l2",
+    "ppo_multitask",
+    "ppo_single_task",
+    "sac",
+    "sac_ewc",
+    "sac_l2",
+    "sac_multitask",
+    "sac_replay",
+    "sac_single_task",
+)
+
+
+def baseline_overrides(baseline: str) -> list[str]:
+    """``sac_ewc`` as ``algorithm=sac method=ewc``, ``dqn_multitask`` as ``algorithm=dqn
+    mode=multitask``."""
+    algorithm, _, rest = baseline.partition("_")
+    if rest in ("multitask", "single_task"):
+        return [f"algorithm={algorithm}", f"mode={rest}"]
+    return [f"algorithm={algorithm}", *([f"method={rest}"] if rest else [])]
+
+
+def run_overrides(baseline: str, sequence: Path, eval_every: int, *more: str) -> list[str]:
+    """The overrides of a short CPU run of a baseline (named as in :data:`BASELINES`): one
+    evaluation episode per task every ``eval_every`` steps, no progress bar, then ``more``."""
     return [
-        f"agent={agent}",
+        *baseline_overrides(baseline),
         f"sequence={sequence}",
         "device=cpu",
+        "threads=1",
         f"eval.every={eval_every}",
         "eval.episodes=1",
         "logging.progress_bar=false",
@@ -78,3 +112,26 @@ def train_for(agent: Any, make_env: Callable[[], gym.Env], steps: int) -> None:
 def clocked(make_env: Callable[[], gym.Env], steps: int) -> Callable[[], gym.Env]:
     """A plain env as one task of ``steps`` steps on a sequence's clock."""
     return lambda: SingleTaskClock(make_env(), 0, "task", 0, steps, is_last=True)
+
+
+def readme_agent_module(folder: Path) -> Path:
+    """The README's ``my_agents.py`` code block, written to ``folder``."""
+    match = re.search(r"```python\n(# my_agents\.py\n.*?)```", README.read_text(), re.DOTALL)
+    assert match, "README.md has no ```python block starting with '# my_agents.py'"
+    path = folder / "my_agents.py"
+    path.write_text(match.group(1))
+    return path
+
+
+def example_agent_overrides(sequence: Path, *more: str) -> list[str]:
+    return [
+        "agent=custom",
+        "agent.target=my_agents:ReinforceAgent",
+        "+agent.options.learning_rate=0.01",
+        f"sequence={sequence}",
+        "device=cpu",
+        "threads=1",
+        "eval.episodes=5",
+        "logging.progress_bar=false",
+        *more,
+    ]

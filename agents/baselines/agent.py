@@ -10,7 +10,6 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -22,7 +21,7 @@ from stable_baselines3.common.preprocessing import is_image_space
 from agents.baselines.bridge import BackgroundLearn, LoopVecEnv
 from agents.baselines.regularization import AnchorRegularizer, RecentStates
 from agents.buffers.sb3 import SB3ReplayBuffer
-from agents.common.protocol import AgentState, Transition
+from agents.common.protocol import AgentContext, AgentState, Transition
 
 ALGORITHMS: tuple[str, ...] = ("ppo", "sac", "dqn")
 METHODS: tuple[str, ...] = ("finetune", "ewc", "l2", "replay")
@@ -277,26 +276,22 @@ def _row(observation: Any, index: int) -> Any:
 def build_agent(
     algorithm: str,
     method: str,
-    env: gym.Env | gym.vector.VectorEnv,
+    context: AgentContext,
     *,
-    total_steps: int,
-    seed: int,
-    device: str = "auto",
     hyperparameters: Mapping[str, Any] | None = None,
     method_options: Mapping[str, Any] | None = None,
 ) -> ContinualAgent:
-    """An SB3 ``algorithm`` ("ppo", "sac", "dqn") with ``method``, for the spaces of ``env``.
+    """An SB3 ``algorithm`` ("ppo", "sac", "dqn") with ``method``, for the spaces, budget, seed
+    and device of ``context`` (``AgentContext.of_env(env, total_steps, seed, device)``).
 
     Args:
         algorithm: one of :data:`ALGORITHMS`.
         method: one of :data:`METHODS`: ``finetune`` (plain SB3), ``ewc``, ``l2`` or ``replay``
             (reservoir replay: a uniform sample of every transition seen; SAC and DQN only).
-        env: an env (or vector env) of the spaces the agent acts in; the training loop steps
-            the real envs, the agent only reads their spaces (and a vector env's ``num_envs``).
-        total_steps: the steps (over all envs) the agent will train for; SB3's schedules
-            (learning rate, exploration) run over these.
-        seed: seeds SB3 and the method.
-        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``...
+        context: the spaces the agent acts in, the number of envs per batch, the steps it will
+            train for (SB3's schedules, learning rate and exploration, run over these), the
+            seed of SB3 and the method, and the torch device (``"auto"``: CUDA when
+            available). The training loop steps the real envs.
         hyperparameters: keyword arguments of the SB3 constructor; ``policy`` picks the policy
             (default: ``MultiInputPolicy`` for Dict observations, ``CnnPolicy`` for images,
             else ``MlpPolicy``). SAC and DQN store their replay in
@@ -323,11 +318,7 @@ def build_agent(
             "method 'replay' needs an off-policy algorithm with a replay buffer ('sac' or "
             "'dqn'); PPO is on-policy and learns only from its latest rollout"
         )
-    if isinstance(env, gym.vector.VectorEnv):
-        observation_space, action_space = env.single_observation_space, env.single_action_space
-        num_envs = env.num_envs
-    else:
-        observation_space, action_space, num_envs = env.observation_space, env.action_space, 1
+    observation_space, action_space = context.observation_space, context.action_space
     if not isinstance(action_space, ACTION_SPACES[algorithm]):
         allowed = ", ".join(space.__name__ for space in ACTION_SPACES[algorithm])
         raise ValueError(
@@ -342,12 +333,16 @@ def build_agent(
         arguments.update(replay_arguments(method, arguments, options))
     # The agent's own copies: its action space's RNG (SAC's warm-up, DQN's exploration) is
     # its state, apart from the loop's envs.
-    loop_env = LoopVecEnv(copy.deepcopy(observation_space), copy.deepcopy(action_space), num_envs)
-    model = ALGORITHM_CLASSES[algorithm](policy, loop_env, seed=seed, device=device, **arguments)
+    loop_env = LoopVecEnv(
+        copy.deepcopy(observation_space), copy.deepcopy(action_space), context.num_envs
+    )
+    model = ALGORITHM_CLASSES[algorithm](
+        policy, loop_env, seed=context.seed, device=context.device, **arguments
+    )
     regularizer = None
     if method in ("ewc", "l2"):
-        regularizer = build_regularizer(algorithm, method, model, options, seed)
-    return ContinualAgent(model, loop_env, algorithm, method, total_steps, regularizer)
+        regularizer = build_regularizer(algorithm, method, model, options, context.seed)
+    return ContinualAgent(model, loop_env, algorithm, method, context.total_steps, regularizer)
 
 
 def default_policy(observation_space: spaces.Space) -> str:

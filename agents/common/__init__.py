@@ -1,5 +1,6 @@
-"""What every agent shares: the protocol the training loop drives (``agents.common.protocol``)."""
+"""What every agent shares: the protocol the training loop drives, the context an agent is built
+in and the base of agent configs (``agents.common.protocol``)."""
 
-from agents.common.protocol import Agent, AgentState, Transition
+from agents.common.protocol import Agent, AgentConfig, AgentContext, AgentState, Transition
 
-__all__ = ["Agent", "AgentState", "Transition"]
+__all__ = ["Agent", "AgentConfig", "AgentContext", "AgentState", "Transition"]

@@ -13,14 +13,57 @@ axis is the env, and ``episode_start`` says, per env, that its observation begin
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import gymnasium as gym
 import numpy as np
 
 # A recurrent agent's memory of the episodes it is in (a tensor, a tuple of them, a dict...);
 # None for an agent without memory, and at the start of a run or an evaluation.
 AgentState = Any
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """What the training loop knows when it builds an agent.
+
+    Attributes:
+        observation_space: the space of one env's observations.
+        action_space: the space of one env's actions.
+        num_envs: how many envs each :meth:`Agent.act` batch holds.
+        total_steps: the global steps the agent will train for (its schedules run over these).
+        seed: seeds the agent's randomness.
+        device: the torch device to train on (``"cpu"``, ``"cuda"``, ...).
+    """
+
+    observation_space: gym.Space
+    action_space: gym.Space
+    num_envs: int
+    total_steps: int
+    seed: int
+    device: str
+
+    @classmethod
+    def of_env(
+        cls,
+        env: gym.Env | gym.vector.VectorEnv,
+        total_steps: int,
+        seed: int,
+        device: str = "cpu",
+    ) -> AgentContext:
+        """The context of an agent acting in ``env`` (a vector env's single spaces)."""
+        if isinstance(env, gym.vector.VectorEnv):
+            return cls(
+                env.single_observation_space,
+                env.single_action_space,
+                env.num_envs,
+                total_steps,
+                seed,
+                device,
+            )
+        return cls(env.observation_space, env.action_space, 1, total_steps, seed, device)
 
 
 @dataclass(frozen=True)
@@ -100,3 +143,28 @@ class Agent(Protocol):
         """Release what the agent holds beyond memory (threads, files); the loop calls it once
         the agent's training is over."""
         ...
+
+
+@dataclass
+class AgentConfig(ABC):
+    """The base of every agent family's config: ``envsuite-train agent=<name>`` composes one,
+    hydra checks its fields' types, and :meth:`build` makes the agent.
+
+    Subclasses are dataclasses with a docstring per field (CleanRL's ``Args``); ``name`` is
+    the ``agent=`` option that selects them.
+    """
+
+    name: str = ""
+
+    @abstractmethod
+    def build(self, context: AgentContext) -> Agent:
+        """The agent this config describes, for the spaces and budget of ``context``."""
+
+    def label(self) -> str:
+        """A short name of the configured agent, for sweep folders (``sac_ewc``)."""
+        return self.name
+
+    def replay_is_memory(self) -> bool:
+        """The agent's memory of earlier tasks lives in its replay buffer, so a checkpoint
+        without it would resume an agent that has forgotten them."""
+        return False

@@ -176,16 +176,15 @@ def _override_key(override: str) -> str:
 
 
 def _plain(config: DictConfig) -> dict[str, Any]:
-    container = OmegaConf.to_container(config, resolve=True)
+    container = OmegaConf.to_container(config, resolve=True, enum_to_str=True)
     assert isinstance(container, dict)
     return {str(key): value for key, value in container.items()}
 
 
 def _describe(console: Console, settings: TrainSettings, run_dir: Path) -> None:
-    agent = settings.agent
     sequence = settings.training_sequence()
     console.print(
-        f"[bold]{agent.algorithm}/{agent.method}[/bold] ({agent.mode}) on {sequence.spec.id}: "
+        f"[bold]{settings.agent.label()}[/bold] ({settings.mode}) on {sequence.spec.id}: "
         f"{sequence.num_tasks} tasks x {sequence.spec.steps_per_task} steps, seed {settings.seed}, "
         f"device {settings.device}, {settings.threads} CPU threads; run directory {run_dir}",
         highlight=False,
@@ -197,7 +196,7 @@ def _report(console: Console, settings: TrainSettings, run_dir: Path) -> None:
     from envsuite.cli import report
 
     references = settings.report_references
-    if settings.agent.mode == "single_task":
+    if settings.mode == "single_task":
         console.print(f"single-task reference curves: {run_dir / REFERENCES_FILE}")
     try:
         report(console, [run_dir], None, "auto", None, Path(references) if references else None)

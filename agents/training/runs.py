@@ -4,6 +4,7 @@ schedule) and single-task references (a fresh agent per task, one global clock).
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -11,9 +12,12 @@ from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
+import torch
 
-from agents.baselines import ContinualAgent, build_agent
+from agents.common.protocol import Agent, AgentContext
 from agents.training.checkpoints import Checkpointer, restore_state
+from agents.training.config import Mode
+from agents.training.custom import AgentTargetError
 from agents.training.loop import make_vector_env, train_agent
 from agents.training.monitor import TrainingMonitor
 from agents.training.settings import TrainingConfigError, TrainSettings
@@ -37,7 +41,7 @@ def train(
     sequence = settings.training_sequence()
     recorders = _Recorders(settings, sequence, run_dir, checkpoint, before_writing)
     try:
-        if settings.agent.mode == "single_task":
+        if settings.mode == Mode.single_task.value:
             _train_single_tasks(settings, sequence, checkpoint, recorders)
             write_references(run_dir, sequence)
         else:
@@ -71,7 +75,7 @@ class _Recorders:
             settings.checkpoint_every,
             settings.checkpoint_keep,
             settings.checkpoint_replay_buffer,
-            at_block_ends=settings.agent.at_block_ends,
+            at_block_ends=settings.at_block_ends,
         )
 
     def open(self) -> tuple[ContinualEvaluator, TrainingMonitor]:
@@ -87,7 +91,8 @@ class _Recorders:
                 eval_seed=settings.eval_seed,
                 tensorboard=settings.tensorboard,
                 resume_after_step=self.start_step if self.resumed else None,
-                at_block_ends=settings.agent.at_block_ends,
+                at_block_ends=settings.at_block_ends,
+                video_every=settings.eval_video_every,
             )
             self.monitor = TrainingMonitor(
                 self.run_dir,
@@ -200,26 +205,23 @@ def _single_task_env(
 
 def _build(
     settings: TrainSettings, env: gym.vector.VectorEnv, total_steps: int, seed: int
-) -> ContinualAgent:
-    agent = settings.agent
+) -> Agent:
+    context = AgentContext.of_env(env, total_steps, seed, settings.device)
+    # An agent's initial weights and any draws it makes from the global generators follow
+    # the run's seed (SB3 seeds them itself; an agent of the protocol need not).
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
     try:
-        return build_agent(
-            agent.algorithm,
-            agent.method,
-            env,
-            total_steps=total_steps,
-            seed=seed,
-            device=settings.device,
-            hyperparameters=dict(agent.hyperparameters),
-            method_options=dict(agent.method_options),
-        )
+        return settings.agent.build(context)
+    except AgentTargetError as error:
+        raise TrainingConfigError(str(error)) from None
     except (TypeError, ValueError, AssertionError) as error:
         # SB3 rejects an unknown hyperparameter with a TypeError naming the argument, and many
         # bad values (n_steps=-1, learning_rate=abc) with a bare assert.
         raise TrainingConfigError(
-            f"agent: {agent.algorithm}/{agent.method} cannot be built with "
-            f"agent.hyperparameters={agent.hyperparameters} and "
-            f"agent.method_options={agent.method_options}: {str(error) or type(error).__name__}"
+            f"agent: {settings.agent.label()} cannot be built from its config "
+            f"({settings.agent}): {str(error) or type(error).__name__}"
         ) from None
 
 

@@ -1,31 +1,36 @@
 """The validated settings of one ``envsuite-train`` run, read from its resolved hydra config.
 
-Every user mistake (an unknown algorithm, a bad device, a non-positive period) is a
-:class:`TrainingConfigError` naming the config key and the allowed values.
+Hydra and OmegaConf check keys and types against the structured config
+(:mod:`agents.training.config`); what types cannot say (a positive period, an existing
+references file, a CUDA device that is there) is checked here. Every user mistake is a
+:class:`TrainingConfigError` naming the config key and what is allowed.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
+from agents.common.protocol import AgentConfig
+from agents.training.config import AGENT_CONFIGS, Mode, TrainConfig
 from envsuite.core.registry import find_sequence_spec
 from envsuite.core.sequence import Sequence
 from envsuite.core.spec import SequenceSpec
 
-MODES = ("continual", "multitask", "single_task")
 DEVICES = ("auto", "cpu", "cuda")
 # The schedule a reference run plays instead of the sequence's own.
 _OWN_SCHEDULES = {
-    "multitask": "the tasks interleaved in agent.multitask_blocks_per_task random blocks each",
+    "multitask": "the tasks interleaved in mode.blocks_per_task random blocks each",
     "single_task": "each task once, in order",
 }
-SEQUENCE_OVERRIDE_KEYS = ("steps_per_task", "schedule", "task_id_mode", "seed", "task_kwargs")
 
 
 class TrainingConfigError(ValueError):
@@ -33,33 +38,12 @@ class TrainingConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class AgentSettings:
-    """``agent=``: which SB3 algorithm, which continual-learning method, which kind of run.
-
-    ``mode`` is ``continual`` (one agent through the schedule), ``multitask`` (one agent on the
-    tasks interleaved in ``multitask_blocks_per_task`` random blocks each: the upper reference)
-    or ``single_task`` (a fresh agent per task: the reference curves of forward transfer).
-    """
-
-    algorithm: str
-    method: str
-    mode: str = "continual"
-    multitask_blocks_per_task: int = 50
-    hyperparameters: dict[str, Any] = field(default_factory=dict)
-    method_options: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def at_block_ends(self) -> bool:
-        """Evaluate and checkpoint at every block end: all but a multi-task run, whose
-        hundreds of short random blocks get rounds and checkpoints by period instead."""
-        return self.mode != "multitask"
-
-
-@dataclass(frozen=True)
 class TrainSettings:
     """Everything a run needs, validated; built by :func:`read_settings`."""
 
-    agent: AgentSettings
+    agent: AgentConfig
+    mode: str
+    multitask_blocks_per_task: int
     sequence: SequenceSpec
     seed: int
     device: str
@@ -67,6 +51,7 @@ class TrainSettings:
     eval_every: int
     eval_episodes: int
     eval_seed: int
+    eval_video_every: int
     checkpoint_every: int
     checkpoint_keep: int
     checkpoint_replay_buffer: bool
@@ -76,89 +61,105 @@ class TrainSettings:
     report: bool
     report_references: str | None
 
+    @property
+    def at_block_ends(self) -> bool:
+        """Evaluate and checkpoint at every block end: all but a multi-task run, whose
+        hundreds of short random blocks get rounds and checkpoints by period instead."""
+        return self.mode != Mode.multitask.value
+
     def training_sequence(self) -> Sequence:
         """The sequence the agent trains on: multi-task runs interleave the tasks at random in
         many short blocks, single-task runs play each task once, in order."""
-        if self.agent.mode == "multitask":
-            schedule = {"type": "random", "blocks_per_task": self.agent.multitask_blocks_per_task}
-            return Sequence(
-                self.sequence.with_overrides("agent.multitask_blocks_per_task", schedule=schedule)
-            )
-        if self.agent.mode == "single_task":
-            return Sequence(self.sequence.with_overrides("agent.mode", schedule="sequential"))
+        if self.mode == Mode.multitask.value:
+            schedule = {"type": "random", "blocks_per_task": self.multitask_blocks_per_task}
+            return Sequence(self.sequence.with_overrides("mode.blocks_per_task", schedule=schedule))
+        if self.mode == Mode.single_task.value:
+            return Sequence(self.sequence.with_overrides("mode", schedule="sequential"))
         return Sequence(self.sequence)
 
 
-def read_settings(config: Mapping[str, Any], cpus_per_job: int | None = None) -> TrainSettings:
-    """Validate a resolved config (``OmegaConf.to_container(config, resolve=True)``);
-    ``cpus_per_job`` is what ``threads=auto`` gives (default: every core of the process)."""
-    from agents.baselines import ALGORITHMS, METHODS
-
-    agent = _mapping(config, "agent")
-    mode = _choice("agent.mode", agent.get("mode", "continual"), MODES)
-    settings_agent = AgentSettings(
-        algorithm=_choice("agent.algorithm", agent.get("algorithm"), ALGORITHMS),
-        method=_choice("agent.method", agent.get("method"), METHODS),
-        mode=mode,
-        multitask_blocks_per_task=_positive_int(
-            "agent.multitask_blocks_per_task", agent.get("multitask_blocks_per_task", 50)
-        ),
-        hyperparameters=dict(_mapping(agent, "hyperparameters", "agent.hyperparameters")),
-        method_options=dict(_mapping(agent, "method_options", "agent.method_options")),
-    )
-    sequence_name = config.get("sequence")
-    if not isinstance(sequence_name, str) or not sequence_name:
+def typed_config(config: Mapping[str, Any]) -> TrainConfig:
+    """``config`` checked against the structured config: an unknown key (one added with
+    hydra's ``+``, or in an edited ``config.yaml``), a wrong type or a missing value is a
+    :class:`TrainingConfigError` naming the key."""
+    agent = config.get("agent")
+    name = agent.get("name") if isinstance(agent, Mapping) else None
+    if name not in AGENT_CONFIGS:
         raise TrainingConfigError(
-            f"sequence: must be a sequence id, name or YAML path, got {sequence_name!r}"
+            f"agent.name: unknown agent {name!r}; allowed: {sorted(AGENT_CONFIGS)} (agent=NAME)"
         )
-    spec = find_sequence_spec(sequence_name)
+    schema = OmegaConf.structured(TrainConfig)
+    schema.agent = OmegaConf.structured(AGENT_CONFIGS[name])
+    try:
+        typed = OmegaConf.to_object(OmegaConf.merge(schema, dict(config)))
+    except OmegaConfBaseException as error:
+        raise TrainingConfigError(_config_error_message(error, schema)) from None
+    assert isinstance(typed, TrainConfig)
+    return typed
+
+
+def _config_error_message(error: OmegaConfBaseException, schema: DictConfig) -> str:
+    """OmegaConf's error as one line naming the dotted key, with the keys allowed there."""
+    key = str(getattr(error, "full_key", "") or "")
+    message = str(getattr(error, "msg", "") or error).splitlines()[0]
+    parent_key, _, leaf = key.rpartition(".")
+    parent = OmegaConf.select(schema, parent_key) if parent_key else schema
+    if isinstance(error, ConfigKeyError) and isinstance(parent, DictConfig):
+        allowed = [str(name) for name in parent]
+        close = difflib.get_close_matches(leaf, allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{key}: not a key of the config{hint} Allowed here: {allowed}"
+    return f"{key}: {message}" if key else message
+
+
+def read_settings(config: Mapping[str, Any], cpus_per_job: int | None = None) -> TrainSettings:
+    """Validate a resolved config (``OmegaConf.to_container(config, resolve=True,
+    enum_to_str=True)``); ``cpus_per_job`` is what ``threads=auto`` gives (default: every core
+    of the process)."""
+    typed = typed_config(config)
+    mode = typed.mode.name.value
+    spec = find_sequence_spec(typed.sequence)
     overrides = {
         key: value
-        for key, value in _mapping(config, "sequence_overrides").items()
+        for key, value in OmegaConf.to_container(
+            OmegaConf.structured(typed.sequence_overrides)
+        ).items()  # type: ignore[union-attr]
         if value is not None
     }
-    unknown = sorted(set(overrides) - set(SEQUENCE_OVERRIDE_KEYS))
-    if unknown:
-        raise TrainingConfigError(
-            f"sequence_overrides: unknown keys {unknown}; allowed: {list(SEQUENCE_OVERRIDE_KEYS)}"
-        )
-    if "schedule" in overrides and mode != "continual":
+    if "schedule" in overrides and mode != Mode.continual.value:
         raise TrainingConfigError(
             f"sequence_overrides.schedule: a {mode} run makes its own schedule "
-            f"({_OWN_SCHEDULES[mode]}); drop the override or use a continual agent"
+            f"({_OWN_SCHEDULES[mode]}); drop the override or use mode=continual"
         )
     if overrides:
         spec = spec.with_overrides("sequence_overrides", **overrides)
-    evaluation = _mapping(config, "eval")
-    checkpoint = _mapping(config, "checkpoint")
-    logging = _mapping(config, "logging")
-    report = _mapping(config, "report")
-    references = report.get("references")
-    if references is not None:
-        _check_references(references, spec)
-    with_replay_buffer = _bool("checkpoint.replay_buffer", checkpoint.get("replay_buffer"))
-    if settings_agent.method == "replay" and not with_replay_buffer:
+    if typed.report.references is not None:
+        _check_references(typed.report.references, spec)
+    if typed.agent.replay_is_memory() and not typed.checkpoint.replay_buffer:
         raise TrainingConfigError(
-            "checkpoint.replay_buffer: must be true for agent.method=replay, whose memory of "
-            "earlier tasks is the replay buffer: a resumed run would have forgotten it"
+            f"checkpoint.replay_buffer: must be true for {typed.agent.label()}, whose memory "
+            "of earlier tasks is its replay buffer: a resumed run would have forgotten it"
         )
     return TrainSettings(
-        agent=settings_agent,
+        agent=typed.agent,
+        mode=mode,
+        multitask_blocks_per_task=_positive_int("mode.blocks_per_task", typed.mode.blocks_per_task),
         sequence=spec,
-        seed=_non_negative_int("seed", config.get("seed")),
-        device=resolve_device(config.get("device")),
-        threads=resolve_threads(config.get("threads"), cpus_per_job or available_cores()),
-        eval_every=_positive_int("eval.every", evaluation.get("every")),
-        eval_episodes=_positive_int("eval.episodes", evaluation.get("episodes")),
-        eval_seed=_non_negative_int("eval.seed", evaluation.get("seed")),
-        checkpoint_every=_positive_int("checkpoint.every", checkpoint.get("every")),
-        checkpoint_keep=_positive_int("checkpoint.keep", checkpoint.get("keep")),
-        checkpoint_replay_buffer=with_replay_buffer,
-        tensorboard=_bool("logging.tensorboard", logging.get("tensorboard")),
-        progress_bar=_bool("logging.progress_bar", logging.get("progress_bar")),
-        log_every=_positive_int("logging.every", logging.get("every")),
-        report=_bool("report.enabled", report.get("enabled")),
-        report_references=references,
+        seed=_non_negative_int("seed", typed.seed),
+        device=resolve_device(typed.device.value),
+        threads=resolve_threads(typed.threads, cpus_per_job or available_cores()),
+        eval_every=_positive_int("eval.every", typed.eval.every),
+        eval_episodes=_positive_int("eval.episodes", typed.eval.episodes),
+        eval_seed=_non_negative_int("eval.seed", typed.eval.seed),
+        eval_video_every=_non_negative_int("eval.video_every", typed.eval.video_every),
+        checkpoint_every=_positive_int("checkpoint.every", typed.checkpoint.every),
+        checkpoint_keep=_positive_int("checkpoint.keep", typed.checkpoint.keep),
+        checkpoint_replay_buffer=typed.checkpoint.replay_buffer,
+        tensorboard=typed.logging.tensorboard,
+        progress_bar=typed.logging.progress_bar,
+        log_every=_positive_int("logging.every", typed.logging.every),
+        report=typed.report.enabled,
+        report_references=typed.report.references,
     )
 
 
@@ -175,7 +176,7 @@ def _check_references(references: Any, spec: SequenceSpec) -> None:
     if not Path(references).is_file():
         raise TrainingConfigError(
             f"report.references: {references} is not a file (the references.json of a "
-            "*_single_task run of the same sequence)"
+            "mode=single_task run of the same sequence)"
         )
     try:
         load_references(references, [task.name for task in spec.tasks])
@@ -185,7 +186,8 @@ def _check_references(references: Any, spec: SequenceSpec) -> None:
 
 def resolve_device(device: Any) -> str:
     """``auto`` is ``cuda`` whenever CUDA is available, else ``cpu``; ``cuda`` must be there."""
-    _choice("device", device, DEVICES)
+    if device not in DEVICES:
+        raise TrainingConfigError(f"device: unknown value {device!r}; allowed: {list(DEVICES)}")
     cuda = torch.cuda.is_available()
     if device == "auto":
         return "cuda" if cuda else "cpu"
@@ -202,9 +204,10 @@ def resolve_threads(threads: Any, cpus_per_job: int) -> int:
     integer."""
     if threads == "auto":
         return max(1, cpus_per_job)
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads <= 0:
+    count = int(threads) if isinstance(threads, str) and threads.isdecimal() else threads
+    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
         raise TrainingConfigError(f"threads: must be 'auto' or a positive integer, got {threads!r}")
-    return threads
+    return count
 
 
 def available_cores() -> int:
@@ -214,34 +217,13 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _mapping(config: Mapping[str, Any], key: str, name: str | None = None) -> Mapping[str, Any]:
-    value = config.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise TrainingConfigError(f"{name or key}: must be a mapping, got {value!r}")
-    return value
-
-
-def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise TrainingConfigError(f"{key}: unknown value {value!r}; allowed: {list(allowed)}")
-    return str(value)
-
-
-def _positive_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+def _positive_int(key: str, value: int) -> int:
+    if value <= 0:
         raise TrainingConfigError(f"{key}: must be a positive integer, got {value!r}")
     return value
 
 
-def _non_negative_int(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+def _non_negative_int(key: str, value: int) -> int:
+    if value < 0:
         raise TrainingConfigError(f"{key}: must be a non-negative integer, got {value!r}")
-    return value
-
-
-def _bool(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TrainingConfigError(f"{key}: must be true or false, got {value!r}")
     return value

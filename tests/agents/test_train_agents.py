@@ -13,7 +13,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from train_helpers import cartpoles, pendulums, run_overrides, write_sequence
+from train_helpers import BASELINES, cartpoles, pendulums, run_overrides, write_sequence
 
 from agents.training.checkpoints import (
     BLOCKS_FOLDER,
@@ -22,11 +22,12 @@ from agents.training.checkpoints import (
     load_checkpoint,
 )
 from agents.training.command import run
+from agents.training.config import register_configs
 from agents.training.settings import read_settings
 from envsuite.data import data_path
 from envsuite.evaluation import load_run
 
-AGENT_CONFIGS = sorted(path.stem for path in (data_path("configs") / "agent").glob("*.yaml"))
+register_configs()  # the structured config that compose() reads
 STEPS_PER_TASK = 150
 WITH_TENSORBOARD = ("ppo", "sac_ewc", "dqn_replay")
 # Tiny budgets: the point is that every config runs through, not that it learns.
@@ -50,9 +51,14 @@ def _write_sequences(folder: Path) -> dict[str, Path]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("agent_name", AGENT_CONFIGS)
+@pytest.mark.parametrize("agent_name", BASELINES)
 def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) -> None:
-    agent = yaml.safe_load((data_path("configs") / "agent" / f"{agent_name}.yaml").read_text())
+    algorithm, _, rest = agent_name.partition("_")
+    agent = {
+        "algorithm": algorithm,
+        "method": rest if rest in ("ewc", "l2", "replay") else "finetune",
+        "mode": rest if rest in ("multitask", "single_task") else "continual",
+    }
     sequences = _write_sequences(tmp_path)
     sequence = sequences["box" if agent["algorithm"] == "sac" else "discrete"]
     overrides = run_overrides(
@@ -61,13 +67,15 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
         STEPS_PER_TASK,
         "checkpoint.every=100",
         "logging.every=50",
-        "agent.multitask_blocks_per_task=5" if agent["mode"] == "multitask" else "seed=0",
+        "mode.blocks_per_task=5" if agent["mode"] == "multitask" else "seed=0",
         # Tensorboard's performance-matrix figure costs more than these runs' training.
         f"logging.tensorboard={agent_name in WITH_TENSORBOARD}",
+        # Videos of every second round (0 and 2 of 0, 150, 300) where tensorboard is on.
+        f"eval.video_every={2 if agent_name in WITH_TENSORBOARD else 0}",
         *_tiny_hyperparameters(agent["algorithm"]),
     )
     if agent["method"] == "ewc":
-        overrides.append("+agent.method_options.fisher_samples=32")
+        overrides.append("agent.method_options.fisher_samples=32")
     run_dir = tmp_path / "run"
     with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
         run(compose(config_name="config", overrides=overrides), run_dir, overrides)
@@ -82,15 +90,25 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
     assert load_checkpoint(final)["global_step"] == total_steps
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert saved["agent"]["algorithm"] == agent["algorithm"]
+    assert saved["agent"]["method"] == agent["method"]
+    assert saved["mode"]["name"] == agent["mode"]
     metrics = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert metrics[-1]["global_step"] == total_steps
     if agent_name in WITH_TENSORBOARD:
-        events = EventAccumulator(str(run_dir))
+        events = EventAccumulator(str(run_dir), size_guidance={"images": 0})
         events.Reload()
         tags = events.Tags()["scalars"]
         assert any(tag.startswith("eval/") for tag in tags), "no evaluation events"
         # SB3's own losses reach the run's writer through the agent's update().
         assert any(tag.startswith("agent/train/") for tag in tags), tags
+        videos = sorted(path.relative_to(run_dir / "videos") for path in run_dir.glob("videos/*/*"))
+        tasks = sorted({path.parts[0] for path in videos})
+        assert len(tasks) == 2, videos
+        assert videos == [
+            Path(task) / f"step_{step:09d}.gif" for task in tasks for step in (0, total_steps)
+        ]
+        task_tag = f"eval/{tasks[0]}/video"
+        assert [event.step for event in events.Images(task_tag)] == [0, total_steps]
     if agent["mode"] == "multitask":
         assert len(loaded.info.blocks) > 2, "multi-task runs interleave the tasks"
         # Rounds and checkpoints every eval.every and checkpoint.every steps and at the end,
@@ -137,13 +155,14 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
 )
 def test_every_named_experiment_composes_into_valid_settings(experiment: str) -> None:
     with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
-        config = compose(config_name="config", overrides=[f"+experiment={experiment}"])
-    settings = read_settings(OmegaConf.to_container(config, resolve=True))
+        config = compose(config_name="config", overrides=[f"experiment={experiment}"])
+    settings = read_settings(OmegaConf.to_container(config, resolve=True, enum_to_str=True))
     assert settings.sequence.steps_per_task == config.sequence_overrides.steps_per_task
-    assert settings.agent.algorithm in ("ppo", "sac", "dqn")
+    assert settings.agent.hyperparameters == config.agent.hyperparameters
 
 
 def _tiny_hyperparameters(algorithm: str) -> list[str]:
+    # `+`: the hyperparameters are SB3's open set of constructor arguments, not config keys.
     return [
         f"+agent.hyperparameters.{key}={value}"
         for key, value in TINY_HYPERPARAMETERS[algorithm].items()

@@ -12,6 +12,7 @@ import torch
 from train_helpers import clocked, train_for
 
 from agents.baselines import build_agent
+from agents.common import AgentContext
 from agents.training.checkpoints import (
     CheckpointError,
     capture_state,
@@ -39,10 +40,7 @@ def _agent(algorithm: str, method: str, sequence: str, seed: int, **hyperparamet
     agent = build_agent(
         algorithm,
         method,
-        task.make_task_env(0),
-        total_steps=100,
-        seed=seed,
-        device="cpu",
+        AgentContext.of_env(task.make_task_env(0), total_steps=100, seed=seed, device="cpu"),
         hyperparameters=hyperparameters,
     )
     return agent, clocked(lambda: task.make_task_env(0), 100)

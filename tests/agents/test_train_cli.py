@@ -16,7 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from train_helpers import cartpoles, run_overrides, write_sequence
+from train_helpers import (
+    cartpoles,
+    example_agent_overrides,
+    readme_agent_module,
+    run_overrides,
+    write_sequence,
+)
 
 from agents.training.checkpoints import (
     BLOCKS_FOLDER,
@@ -73,18 +79,20 @@ def _snapshot(directory: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.slow
-def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path) -> None:
+@pytest.mark.parametrize("agent", ["ppo", "readme"])
+def test_kill_during_run_then_resume_finishes_where_it_would_have(
+    agent: str, tmp_path: Path
+) -> None:
     sequence = _sequence_file(tmp_path, STEPS_PER_TASK)
     run_dir = tmp_path / "run"
-    overrides = run_overrides(
-        "ppo",
-        sequence,
-        STEPS_PER_TASK,
-        "checkpoint.every=100",
-        "logging.every=50",
-        f"hydra.run.dir={run_dir}",
-        *TINY_PPO,
-    )
+    every = ["checkpoint.every=100", "logging.every=50", f"hydra.run.dir={run_dir}"]
+    if agent == "ppo":
+        overrides = run_overrides("ppo", sequence, STEPS_PER_TASK, *every, *TINY_PPO)
+        loss_tag = "agent/train/loss"  # SB3's, through the agent's update()
+    else:  # the README's example agent, from the launch directory
+        readme_agent_module(tmp_path)
+        overrides = example_agent_overrides(sequence, f"eval.every={STEPS_PER_TASK}", *every)
+        loss_tag = "agent/loss"
     process = subprocess.Popen(
         _command(*overrides),
         cwd=tmp_path,
@@ -145,9 +153,9 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(tmp_path: Path
     logged = [event.step for event in events.Scalars("train/steps_per_second")]
     assert logged == sorted(set(logged))
     assert logged[-1] == total_steps
-    # SB3's losses go through the same writer, whose purge hides what the killed run logged
-    # past its checkpoint: each step once.
-    losses = [event.step for event in events.Scalars("agent/train/loss")]
+    # The agent's losses go through the same writer, whose purge hides what the killed run
+    # logged past its checkpoint: each step once.
+    losses = [event.step for event in events.Scalars(loss_tag)]
     assert losses == sorted(set(losses))
     assert losses[-1] > last_before_kill
 
@@ -168,11 +176,18 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
     before = _snapshot(not_a_run)
     cases = {
         "unknown agent": (["agent=ppo_typo"], "Could not find 'agent/ppo_typo'"),
+        "unknown algorithm": (["algorithm=sax"], "Could not find 'algorithm/sax'"),
+        "misspelled group added with +": (["+agnet=ppo"], "agnet: not a key of the config"),
+        "misspelled key added with +": (["+eval.evry=100"], "eval.evry: not a key of the config"),
+        "option of another method": (
+            ["method=l2", "agent.method_options.capacity=10"],
+            "unknown option(s) ['capacity'] for method 'l2'",
+        ),
         "unknown sequence": (["sequence=ClassicCartPoleAcrobt"], "unknown sequence"),
         "typo'd override": (["eval.evry=5"], "eval.evry"),
-        "bad device": (["device=tpu"], "device: unknown value 'tpu'"),
+        "bad device": (["device=tpu"], "Invalid value 'tpu', expected one of [auto, cpu, cuda]"),
         "resume of a directory that does not exist": (
-            [f"resume={tmp_path / 'outputs' / 'no' / 'such' / 'run'}"],
+            ["resume=outputs/no/such/run"],  # under its launch directory
             "is not an envsuite-train run directory",
         ),
         "resume of a directory that is no run": (
@@ -188,20 +203,24 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
             "report.references: missing.json is not a file",
         ),
         "replay run without its buffer in checkpoints": (
-            ["agent=dqn_replay", "checkpoint.replay_buffer=false"],
-            "checkpoint.replay_buffer: must be true for agent.method=replay",
+            ["algorithm=dqn", "method=replay", "checkpoint.replay_buffer=false"],
+            "checkpoint.replay_buffer: must be true for dqn_replay",
         ),
         "schedule override of a multi-task run": (
-            ["agent=ppo_multitask", "sequence_overrides.schedule=sequential"],
+            ["mode=multitask", "sequence_overrides.schedule=sequential"],
             "sequence_overrides.schedule: a multitask run makes its own schedule",
         ),
     }
     outputs = tmp_path / "outputs"
+    launch_dirs = [tmp_path / f"launch{number}" for number in range(len(cases))]
+    for launch_dir in launch_dirs:
+        launch_dir.mkdir()
     processes = {
-        # The default run directory (outputs/DATE/TIME) for some, to see it and its parents go.
+        # The default run directory (outputs/DATE/TIME) for some, to see it and its parents go;
+        # each from its own directory, as runs started in the same second share that name.
         name: subprocess.Popen(
             _command(*overrides, *([f"hydra.run.dir={outputs / str(number)}"] * (number % 2))),
-            cwd=tmp_path,
+            cwd=launch_dirs[number],
             env={**_environment(), "HYDRA_FULL_ERROR": "0"},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -214,7 +233,11 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
         assert process.returncode != 0, f"{name}: accepted\n{output}"
         assert cases[name][1] in output, f"{name}: unclear error\n{output}"
         assert "Traceback" not in output, f"{name}: a traceback instead of an error\n{output}"
-    assert not outputs.exists(), f"a failed run left {sorted(outputs.rglob('*'))}"
+    # The explicit run directories are gone (their parent, which hydra made, may stay).
+    left = sorted(outputs.rglob("*")) if outputs.exists() else []
+    assert left == [], f"a failed run left {left}"
+    left = [path for launch_dir in launch_dirs for path in launch_dir.rglob("*")]
+    assert left == [], f"a failed run left {left} in its launch directory"
     assert _snapshot(not_a_run) == before
 
 
@@ -226,7 +249,7 @@ def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
         _command(
             "-m",
             "seed=0,1",
-            "agent=ppo,ppo_l2",
+            "method=finetune,l2",
             f"sequence={sequence}",
             *SWEEP_JOB,
             "hydra.launcher.n_jobs=2",
@@ -240,8 +263,8 @@ def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
     # Jobs are numbered in the order of the sweep's product, grouped by agent config.
     jobs = sorted(sweep_dir.glob("*/*"))
     assert [str(job.relative_to(sweep_dir)) for job in jobs] == [
-        "ppo/0",
-        "ppo/2",
+        "ppo_finetune/0",
+        "ppo_finetune/2",
         "ppo_l2/1",
         "ppo_l2/3",
     ]
@@ -253,7 +276,7 @@ def test_multirun_sweeps_seeds_and_agents_with_joblib(tmp_path: Path) -> None:
     for job in jobs:
         assert int(load_run(job).table.eval_step.max()) == 200
     # What the README says to do next: report an agent's seeds together.
-    ppo_jobs = [str(job) for job in sorted((sweep_dir / "ppo").iterdir())]
+    ppo_jobs = [str(job) for job in sorted((sweep_dir / "ppo_finetune").iterdir())]
     report = _run([str(Path(sys.executable).with_name("envsuite")), "report", *ppo_jobs], tmp_path)
     assert report.returncode == 0, report.stdout + report.stderr
     assert "2 run(s)" in report.stdout
@@ -328,7 +351,7 @@ def test_multirun_sweeps_seeds_on_a_local_ray_cluster(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Ray Launcher is launching 2 jobs" in result.stdout + result.stderr
-    jobs = sorted((launch_dir / "sweep").glob("ppo/*"))
+    jobs = sorted((launch_dir / "sweep").glob("ppo_finetune/*"))
     seeds = {yaml.safe_load((job / "config.yaml").read_text())["seed"] for job in jobs}
     assert seeds == {0, 1}
     for job in jobs:

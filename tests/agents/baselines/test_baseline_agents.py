@@ -11,6 +11,7 @@ from train_helpers import train_for
 
 import envsuite
 from agents.baselines import ALGORITHMS, METHODS, build_agent
+from agents.common import AgentContext
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +78,9 @@ def test_every_valid_pair_learns_a_short_sequence(algorithm, method):
     agent = build_agent(
         algorithm,
         method,
-        sequence(algorithm).make_env(),
-        total_steps=steps,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(
+            sequence(algorithm).make_env(), total_steps=steps, seed=0, device="cpu"
+        ),
         hyperparameters=hyperparameters(algorithm, method),
         method_options=options,
     )
@@ -104,10 +104,9 @@ def test_ewc_anchors_exactly_at_the_task_switched_steps():
     agent = build_agent(
         "dqn",
         "ewc",
-        sequence("dqn", steps_per_task=80).make_env(),
-        total_steps=160,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(
+            sequence("dqn", steps_per_task=80).make_env(), total_steps=160, seed=0, device="cpu"
+        ),
         hyperparameters=hyperparameters("dqn", "ewc"),
         method_options={"fisher_samples": 30},
     )
@@ -135,10 +134,7 @@ def test_reservoir_replay_keeps_the_first_tasks_samples_after_a_boundary():
     agent = build_agent(
         "dqn",
         "replay",
-        two_tasks().make_env(),
-        total_steps=800,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(two_tasks().make_env(), total_steps=800, seed=0, device="cpu"),
         hyperparameters={"learning_starts": 100, "policy_kwargs": {"net_arch": [16]}},
         method_options={"capacity": 200},
     )
@@ -152,10 +148,7 @@ def test_reservoir_replay_keeps_the_first_tasks_samples_after_a_boundary():
     fine_tuned = build_agent(
         "dqn",
         "finetune",
-        two_tasks().make_env(),
-        total_steps=800,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(two_tasks().make_env(), total_steps=800, seed=0, device="cpu"),
         hyperparameters={
             "learning_starts": 100,
             "buffer_size": 200,
@@ -189,7 +182,11 @@ def pendulum():
 def test_invalid_pairs_raise(arguments, message):
     algorithm, method, make_env = arguments
     with pytest.raises(ValueError, match=message):
-        build_agent(algorithm, method, make_env(), total_steps=100, seed=0, device="cpu")
+        build_agent(
+            algorithm,
+            method,
+            AgentContext.of_env(make_env(), total_steps=100, seed=0, device="cpu"),
+        )
 
 
 @pytest.mark.parametrize(
@@ -213,10 +210,7 @@ def test_bad_method_options_raise(method, options, hyperparameters, message):
         build_agent(
             "dqn",
             method,
-            cartpole(),
-            total_steps=100,
-            seed=0,
-            device="cpu",
+            AgentContext.of_env(cartpole(), total_steps=100, seed=0, device="cpu"),
             hyperparameters=hyperparameters,
             method_options=options,
         )
@@ -226,19 +220,13 @@ def test_regularize_critic_adds_the_critic_to_the_regularised_parameters():
     actor_only = build_agent(
         "sac",
         "l2",
-        pendulum(),
-        total_steps=100,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(pendulum(), total_steps=100, seed=0, device="cpu"),
         hyperparameters={"buffer_size": 100},
     )
     both = build_agent(
         "sac",
         "l2",
-        pendulum(),
-        total_steps=100,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(pendulum(), total_steps=100, seed=0, device="cpu"),
         hyperparameters={"buffer_size": 100},
         method_options={"regularize_critic": True},
     )
@@ -252,6 +240,6 @@ def test_regularize_critic_adds_the_critic_to_the_regularised_parameters():
 
 
 def test_device_auto_follows_cuda_availability():
-    agent = build_agent("ppo", "finetune", cartpole(), total_steps=100, seed=0)
+    agent = build_agent("ppo", "finetune", AgentContext.of_env(cartpole(), total_steps=100, seed=0))
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert agent.model.device.type == expected

@@ -11,6 +11,7 @@ from train_helpers import clocked, train_for
 
 import envsuite
 from agents.baselines import build_agent
+from agents.common import AgentContext
 
 pytestmark = pytest.mark.slow
 
@@ -36,10 +37,9 @@ def test_ppo_on_the_first_task_beats_random_by_a_margin():
     agent = build_agent(
         "ppo",
         "finetune",
-        sequence.make_task_env(0),
-        total_steps=TRAINING_STEPS,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(
+            sequence.make_task_env(0), total_steps=TRAINING_STEPS, seed=0, device="cpu"
+        ),
     )
     train_for(agent, clocked(lambda: sequence.make_task_env(0), TRAINING_STEPS), TRAINING_STEPS)
     trained, _ = evaluate_policy(

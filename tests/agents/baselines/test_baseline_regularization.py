@@ -11,6 +11,7 @@ from train_helpers import cartpoles, clocked, train_for, write_sequence
 
 from agents.baselines import build_agent
 from agents.baselines.fisher import diagonal_fisher, per_sample_log_likelihood
+from agents.common import AgentContext
 from envsuite import make_sequence
 
 pytestmark = pytest.mark.slow
@@ -28,10 +29,7 @@ def cartpole_agent(method: str, **method_options):
     return build_agent(
         "ppo",
         method,
-        gym.make("CartPole-v1"),
-        total_steps=96,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(gym.make("CartPole-v1"), total_steps=96, seed=0, device="cpu"),
         hyperparameters=SGD_HYPERPARAMETERS,
         method_options={"strength": 3.0, **method_options} if method in ("ewc", "l2") else {},
     )
@@ -153,10 +151,7 @@ def test_batched_per_sample_gradients_equal_a_plain_loop():
     agent = build_agent(
         "dqn",
         "ewc",
-        gym.make("CartPole-v1"),
-        total_steps=100,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(gym.make("CartPole-v1"), total_steps=100, seed=0, device="cpu"),
         hyperparameters={"policy_kwargs": {"net_arch": [8]}},
     )
     model = agent.model
@@ -187,10 +182,7 @@ def test_method_state_round_trips_through_torch_save_with_weights_only(tmp_path)
         return build_agent(
             "ppo",
             "ewc",
-            sequence.make_env(),
-            total_steps=96,
-            seed=0,
-            device="cpu",
+            AgentContext.of_env(sequence.make_env(), total_steps=96, seed=0, device="cpu"),
             hyperparameters=SGD_HYPERPARAMETERS,
             method_options={"strength": 3.0, "fisher_samples": 64},
         )
@@ -225,10 +217,7 @@ def test_recent_states_are_bounded_by_fisher_samples():
     agent = build_agent(
         "dqn",
         "ewc",
-        gym.make("CartPole-v1"),
-        total_steps=120,
-        seed=0,
-        device="cpu",
+        AgentContext.of_env(gym.make("CartPole-v1"), total_steps=120, seed=0, device="cpu"),
         hyperparameters={"learning_starts": 1000, "policy_kwargs": {"net_arch": [8]}},
         method_options={"fisher_samples": 50},
     )

@@ -68,7 +68,7 @@ def run_directory_lock(run_dir: Path) -> Iterator[None]:
                 path.unlink(missing_ok=True)
             raise RunInUseError(
                 f"{run_dir}: {lock_holder(path)} is training into it; one process at a time "
-                "trains in a run directory: wait for it to end (or stop it), then resume"
+                "trains in a run directory (wait for it to end, or stop it, to resume it)"
             ) from None
         failed = True
         try:

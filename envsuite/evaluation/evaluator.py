@@ -6,6 +6,7 @@ Works with any training loop: call :meth:`ContinualEvaluator.after_step` with ea
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
@@ -17,6 +18,13 @@ import numpy as np
 from envsuite.core.schedule import build_schedule
 from envsuite.core.sequence import Sequence, make_sequence
 from envsuite.evaluation.store import ResultsStore, RunInfo
+from envsuite.evaluation.videos import (
+    RenderError,
+    add_gif_to_tensorboard,
+    encode_gif,
+    record_episode,
+    video_path,
+)
 from envsuite.metrics.rounds import BEFORE_TRAINING
 
 # (batched observations, state, episode starts) -> (batched actions, state). The observations
@@ -36,7 +44,9 @@ class ContinualEvaluator:
     every episode start (see :data:`Policy`). Records go to ``results.jsonl`` (see
     :mod:`envsuite.evaluation.store`); tensorboard receives ``eval/<task>/return``,
     ``eval/<task>/success`` (tasks that report it), ``eval/average`` and, at every block end,
-    the performance matrix as an image.
+    the performance matrix as an image. Every ``video_every`` rounds (the first included), one
+    more episode per task (seed ``eval_seed``) is rendered to ``videos/<task>/step_*.gif`` and
+    to tensorboard's ``eval/<task>/video``.
 
     Args:
         sequence: a :class:`Sequence`, or a name or id for :func:`make_sequence`.
@@ -54,6 +64,8 @@ class ContinualEvaluator:
         at_block_ends: evaluate at every block end too, joining the performance matrix. Turn it
             off for schedules of many short blocks (a multi-task run's hundreds of random
             blocks), where rounds every ``eval_every`` steps and at the end are enough.
+        video_every: render videos every this many rounds; 0 renders none. A task whose env
+            cannot render ``rgb_array`` frames gets none (with a warning).
     """
 
     def __init__(
@@ -68,11 +80,14 @@ class ContinualEvaluator:
         max_episode_steps: int = 100_000,
         resume_after_step: int | None = None,
         at_block_ends: bool = True,
+        video_every: int = 0,
     ) -> None:
         if eval_every <= 0:
             raise ValueError(f"eval_every must be a positive number of steps, got {eval_every}")
         if episodes <= 0:
             raise ValueError(f"episodes must be positive, got {episodes}")
+        if video_every < 0:
+            raise ValueError(f"video_every must be 0 (no videos) or positive, got {video_every}")
         self.sequence = make_sequence(sequence) if isinstance(sequence, str) else sequence
         self.eval_every = eval_every
         self.episodes = episodes
@@ -80,6 +95,8 @@ class ContinualEvaluator:
         self.seed = seed
         self.max_episode_steps = max_episode_steps
         self.at_block_ends = at_block_ends
+        self.video_every = video_every
+        self.run_dir = Path(run_dir)
         self.task_names = self.sequence.task_names
         blocks = build_schedule(self.sequence.spec)
         info = RunInfo(
@@ -109,6 +126,9 @@ class ContinualEvaluator:
         # performance matrix holds the block ends up to there.
         self.last_step: int | None = resume_after_step
         self.block_end_rows: list[np.ndarray] = []
+        self.rounds = len({record["eval_step"] for record in self.store.records()})
+        # Made at the first video round: envs that render cost more than those that do not.
+        self.video_envs: list[gym.Env | None] | None = None
         if resume_after_step is not None:
             self._recall_block_ends(set(accumulate(block.steps for block in blocks)))
 
@@ -139,6 +159,9 @@ class ContinualEvaluator:
         self.last_step = step
         if self.writer is not None:
             self._write_scalars(summary, step)
+        if self.video_every and self.rounds % self.video_every == 0:
+            self._record_videos(policy, step)
+        self.rounds += 1
         return summary
 
     def after_step(self, policy: Policy, info: dict[str, Any]) -> dict | None:
@@ -171,6 +194,9 @@ class ContinualEvaluator:
         """Close the task envs and the results file; call once training ends."""
         for env in self.task_envs:
             env.close()
+        for video_env in self.video_envs or []:
+            if video_env is not None:
+                video_env.close()
         self.store.close()
         if self.writer is not None:
             self.writer.close()
@@ -200,6 +226,29 @@ class ContinualEvaluator:
             f"evaluation of task {self.task_names[task]!r}: an episode ran past "
             f"max_episode_steps={self.max_episode_steps}"
         )
+
+    def _record_videos(self, policy: Policy, step: int) -> None:
+        if self.video_envs is None:
+            self.video_envs = [
+                _render_env(self.sequence, task) for task in range(self.sequence.num_tasks)
+            ]
+        for task, env in enumerate(self.video_envs):
+            if env is None:
+                continue
+            name = self.task_names[task]
+            try:
+                frames = record_episode(env, policy, self.eval_seed, self.max_episode_steps)
+            except (RenderError, gym.error.DependencyNotInstalled) as error:
+                warnings.warn(f"no evaluation videos of {name!r}: {error}", stacklevel=2)
+                env.close()
+                self.video_envs[task] = None
+                continue
+            gif = encode_gif(frames, fps=float(env.metadata.get("render_fps") or 30))
+            path = video_path(self.run_dir, name, step)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(gif)
+            if self.writer is not None:
+                add_gif_to_tensorboard(self.writer, f"eval/{name}/video", gif, step)
 
     def _write_scalars(self, summary: dict[str, dict[str, float]], step: int) -> None:
         for task, values in summary.items():
@@ -264,6 +313,19 @@ class _TaskEnvFactory:
 
     def __call__(self) -> gym.Env:
         return self.sequence.make_task_env(self.task)
+
+
+def _render_env(sequence: Sequence, task: int) -> gym.Env | None:
+    """Task ``task`` rendering ``rgb_array`` frames, or ``None`` (with a warning) if it can't."""
+    try:
+        return sequence.make_task_env(task, render_mode="rgb_array")
+    except (gym.error.Error, ValueError, TypeError) as error:  # the env's own refusal
+        warnings.warn(
+            f"no evaluation videos of {sequence.task_names[task]!r}: its env cannot be made "
+            f"with render_mode='rgb_array' ({type(error).__name__}: {error})",
+            stacklevel=3,
+        )
+        return None
 
 
 def _summary_writer(run_dir: Path, resume_after_step: int | None):

@@ -210,6 +210,63 @@ def test_a_recurrent_policy_keeps_its_state_within_episodes_and_not_across(
 
 
 @pytest.mark.slow
+def test_videos_every_k_rounds_go_to_the_run_directory_and_tensorboard(
+    write_spec, tmp_path
+) -> None:
+    from PIL import Image
+
+    tasks = [{"id": "toy/Image-v0", "name": name} for name in ("first", "second")]
+    sequence = envsuite.make_sequence(
+        str(write_spec(toy_sequence(name="ImageVideos", steps_per_task=30, tasks=tasks)))
+    )
+    evaluator = ContinualEvaluator(
+        sequence, tmp_path, eval_every=10, episodes=2, eval_seed=3, video_every=2
+    )
+    evaluator.before_training(always_zero)
+    for step in (10, 20, 30):
+        evaluator.evaluate(always_zero, step, 0)
+    evaluator.close()
+
+    # ImageEnv renders its count, which starts where reset(seed=3) puts it and ends at 20.
+    start = gym.make("toy/Image-v0").reset(seed=3)[0][0, 0, 0]
+    for task in ("first", "second"):
+        videos = sorted((tmp_path / "videos" / task).iterdir())
+        # Rounds 0, 1, 2, 3 at steps 0, 10, 20, 30: every second round, the first included.
+        assert [path.name for path in videos] == ["step_000000000.gif", "step_000000020.gif"]
+        with Image.open(videos[0]) as gif:
+            assert gif.n_frames == 1 + (20 - start)  # the reset's frame, then one per step
+            assert np.asarray(gif.convert("RGB"))[0, 0, 0] == start
+    events = EventAccumulator(str(tmp_path), size_guidance={"images": 0})
+    events.Reload()
+    assert [event.step for event in events.Images("eval/first/video")] == [0, 20]
+    assert events.Images("eval/second/video")[0].encoded_image_string.startswith(b"GIF")
+
+    # A resumed evaluator counts the rounds before its checkpoint: round 4 is the next video.
+    resumed = ContinualEvaluator(
+        sequence,
+        tmp_path,
+        eval_every=10,
+        episodes=2,
+        eval_seed=3,
+        video_every=2,
+        resume_after_step=30,
+    )
+    resumed.evaluate(always_zero, 40, 1)
+    resumed.close()
+    assert (tmp_path / "videos" / "first" / "step_000000040.gif").is_file()
+
+
+def test_a_task_that_cannot_render_gets_no_video_and_a_warning(toy, tmp_path) -> None:
+    evaluator = ContinualEvaluator(toy, tmp_path, eval_every=10, episodes=1, video_every=1)
+    with pytest.warns(UserWarning, match="no evaluation videos of 'narrow'"):
+        evaluator.before_training(always_zero)
+    evaluator.evaluate(always_zero, 10, 0)  # and no second warning, nor an error
+    evaluator.close()
+    assert not (tmp_path / "videos").exists()
+    with pytest.raises(ValueError, match="video_every must be 0"):
+        ContinualEvaluator(toy, tmp_path / "other", eval_every=10, video_every=-1)
+
+
 def test_sb3_callback_evaluates_during_learning(tmp_path) -> None:
     from stable_baselines3 import PPO
 

@@ -45,3 +45,11 @@ def test_the_manipulation_benchmark_times_both_sides_and_prints_ratios() -> None
     rows = {line[:30].strip(): line[30:].split() for line in out.splitlines()}
     assert rows["Push vs Meta-World push-v3"][2].endswith(("x", "x!")), out
     assert rows["Push vs raw mj_step loop"][2].endswith(("x", "x!")), out
+
+
+def test_the_sweep_benchmark_compares_sweep_jobs_with_a_lone_job() -> None:
+    out = run_benchmark("sweep_threads.py", "--steps-per-task", "300")
+    rows = [line.split() for line in out.splitlines() if line.startswith(("lone", "sweep"))]
+    assert [row[:2] for row in rows] == [["lone", "job"]] + [["sweep", "job"]] * 4, out
+    assert rows[0][-1] == "1.00x", out
+    assert all(row[-1].endswith("x") and float(row[-1][:-1]) > 0 for row in rows), out

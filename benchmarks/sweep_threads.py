@@ -3,8 +3,9 @@ job its share of the cores) and with every job using every core (what a sweep di
 
 Runs ``envsuite-train`` itself, in subprocesses: PPO through CartPole and Acrobot, no report,
 no tensorboard, evaluation only at the block ends. A job's rate is its global steps over its
-training time (the last ``metrics.jsonl`` line's ``elapsed_seconds``); the ratio is a sweep
-job's rate over the lone job's (1.0: the jobs do not slow each other at all).
+training time (the last ``metrics.jsonl`` line's ``elapsed_seconds``); the ratio is a job's
+rate over the lone job's with ``threads=auto`` (1.0: the sweep's jobs do not slow each other).
+A lone job with one thread is timed too: a small MLP may run faster on one thread than on two.
 
 Run: ``python benchmarks/sweep_threads.py`` (about three minutes on two cores); ``--help`` for
 the options.
@@ -58,9 +59,11 @@ def main() -> None:
     seeds = ",".join(str(seed) for seed in range(options.jobs))
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        train([*common, f"hydra.run.dir={root / 'lone'}"], root)
-        lone = job_rate(root / "lone")
-        rows = [("lone job", "auto", lone, 1.0)]
+        rows = []
+        for threads in ("auto", "1"):
+            train([*common, f"threads={threads}", f"hydra.run.dir={root / threads}"], root)
+            rows.append(("lone job", threads, job_rate(root / threads)))
+        lone = rows[0][2]
         for threads in ("auto", str(cores)):
             sweep = root / f"sweep_{threads}"
             train(
@@ -76,15 +79,15 @@ def main() -> None:
             )
             for index, job in enumerate(sorted(sweep.glob("*/*"))):
                 rate = job_rate(job)
-                rows.append((f"sweep job {index}", threads, rate, rate / lone))
+                rows.append((f"sweep job {index}", threads, rate))
     print(
         f"PPO on CartPole/Acrobot, {2 * steps} steps per job, {cores} cores; threads=auto gives "
         f"a lone job {cores} threads, each of {options.jobs} parallel jobs "
         f"{max(1, cores // options.jobs)}"
     )
-    print(f"{'run':<32} {'threads':>7} {'steps/s':>9} {'vs lone':>8}")
-    for name, threads, rate, ratio in rows:
-        print(f"{name:<32} {threads:>7} {rate:>9.0f} {ratio:>7.2f}x")
+    print(f"{'run':<32} {'threads':>7} {'steps/s':>9} {'vs lone (auto)':>15}")
+    for name, threads, rate in rows:
+        print(f"{name:<32} {threads:>7} {rate:>9.0f} {rate / lone:>14.2f}x")
 
 
 if __name__ == "__main__":

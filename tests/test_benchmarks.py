@@ -50,6 +50,14 @@ def test_the_manipulation_benchmark_times_both_sides_and_prints_ratios() -> None
 def test_the_sweep_benchmark_compares_sweep_jobs_with_a_lone_job() -> None:
     out = run_benchmark("sweep_threads.py", "--steps-per-task", "300")
     rows = [line.split() for line in out.splitlines() if line.startswith(("lone", "sweep"))]
-    assert [row[:2] for row in rows] == [["lone", "job"]] + [["sweep", "job"]] * 4, out
+    assert [row[:2] for row in rows] == [["lone", "job"]] * 2 + [["sweep", "job"]] * 4, out
     assert rows[0][-1] == "1.00x", out
     assert all(row[-1].endswith("x") and float(row[-1][:-1]) > 0 for row in rows), out
+
+
+def test_the_training_loop_benchmark_times_both_sides_and_prints_a_ratio() -> None:
+    out = run_benchmark("training_loop.py", "--steps", "600", "--repeats", "1")
+    rates = {line[:24].strip(): float(line[24:]) for line in out.splitlines()[2:4] if line.strip()}
+    assert set(rates) == {"SB3 model.learn", "agents.training loop"}, out
+    assert all(rate > 0 for rate in rates.values()), out
+    assert out.splitlines()[-1].startswith("loop / learn: "), out

@@ -107,9 +107,10 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(
         time.sleep(0.02)
     # While the run lives, a second process may not train into its directory.
     os.kill(process.pid, signal.SIGSTOP)
-    second = _run(_command(f"resume={run_dir}", "logging.progress_bar=false"), tmp_path)
-    assert second.returncode == 2, second.stdout + second.stderr
-    assert f"process {process.pid} is training into it" in second.stderr
+    for second_start in ([f"resume={run_dir}"], overrides):  # a resume, and a new run there
+        second = _run(_command(*second_start), tmp_path)
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert f"process {process.pid} is training into it" in second.stderr
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, f"the run ended before the kill: {process.stderr}"

@@ -88,6 +88,7 @@ class ContinualAgent:
             outputs.append(HumanOutputFormat(sys.stdout))
         model.set_logger(Logger(None, outputs))
         self.pending_actions: np.ndarray | None = None
+        self.handed_to_sb3: Any = None
 
     def __repr__(self) -> str:
         return f"ContinualAgent(algorithm={self.algorithm!r}, method={self.method!r})"
@@ -104,6 +105,14 @@ class ContinualAgent:
             return self.model.predict(observation, state, episode_start, deterministic=True)
         if not self.learning.started:
             self.pending_actions = self.learning.start(observation)
+        elif observation is not self.handed_to_sb3:
+            # SB3 chose its pending actions for the observation it was last given: acting on
+            # another (a second train_agent call, another env) would pair them wrongly.
+            raise RuntimeError(
+                f"{self!r}: SB3's learn is in the middle of the loop it started on; an agent "
+                "trains through one train_agent call (build a new one, or load_state_dict "
+                "into a fresh agent, to train on)"
+            )
         if self.pending_actions is None:
             raise RuntimeError(
                 f"{self!r}: SB3's learn has trained its {self.learning.total_steps} steps; "
@@ -125,6 +134,7 @@ class ContinualAgent:
                     transition.truncated[index] and not transition.terminated[index]
                 )
             infos.append(info)
+        self.handed_to_sb3 = transition.following_observation
         self.learning.step(
             (
                 transition.following_observation,
@@ -317,6 +327,12 @@ def build_agent(
         raise ValueError(
             "method 'replay' needs an off-policy algorithm with a replay buffer ('sac' or "
             "'dqn'); PPO is on-policy and learns only from its latest rollout"
+        )
+    if context.num_envs != 1:
+        raise ValueError(
+            f"num_envs: the SB3 baselines train on one env (got {context.num_envs}): SB3 counts "
+            "num_envs steps per vector step, while the loop's clock over copies of a sequence "
+            "counts one"
         )
     observation_space, action_space = context.observation_space, context.action_space
     if not isinstance(action_space, ACTION_SPACES[algorithm]):

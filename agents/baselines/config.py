@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any
 
 from agents.baselines.agent import ContinualAgent, build_agent
-from agents.common.protocol import AgentConfig, AgentContext
+from agents.common.protocol import AgentConfig, AgentConfigError, AgentContext
 
 
 class Algorithm(Enum):
@@ -84,13 +84,22 @@ class BaselinesConfig(AgentConfig):
     """The method's options."""
 
     def build(self, context: AgentContext) -> ContinualAgent:
-        return build_agent(
-            self.algorithm.value,
-            self.method.value,
-            context,
-            hyperparameters=dict(self.hyperparameters),
-            method_options=self.method_options.given(),
-        )
+        try:
+            return build_agent(
+                self.algorithm.value,
+                self.method.value,
+                context,
+                hyperparameters=dict(self.hyperparameters),
+                method_options=self.method_options.given(),
+            )
+        except (TypeError, ValueError, AssertionError) as error:
+            # SB3 rejects an unknown hyperparameter with a TypeError naming the argument, and
+            # many bad values (n_steps=-1, learning_rate=abc) with a bare assert.
+            raise AgentConfigError(
+                f"agent: {self.label()} cannot be built with agent.hyperparameters="
+                f"{dict(self.hyperparameters)} and agent.method_options="
+                f"{self.method_options.given()}: {str(error) or type(error).__name__}"
+            ) from None
 
     def label(self) -> str:
         return f"{self.algorithm.value}_{self.method.value}"

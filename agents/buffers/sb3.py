@@ -91,7 +91,8 @@ class SB3ReplayBuffer(ReplayBuffer):
         self.transitions = STORAGES[storage](
             self.buffer_size * n_envs,
             observation_field,
-            FieldSpec((self.action_dim,), self._maybe_cast_dtype(action_space.dtype)),
+            # Actions as SB3 stores them: float64 ones in float32.
+            FieldSpec((self.action_dim,), _stored_action_dtype(action_space.dtype)),
             seed=int(np.random.randint(2**31 - 1)) if seed is None else seed,
             check_memory=check_memory,
         )
@@ -154,12 +155,19 @@ class SB3ReplayBuffer(ReplayBuffer):
             raise ValueError("sample: the replay buffer is empty; add transitions first")
         # Not transitions.sample: SB3 allows batches larger than the buffer, which that refuses.
         rows, _ = self.transitions._sample_rows(batch_size)
-        return self._get_samples(rows, env)
+        return self.samples_at(rows, env)
 
+    # SB3's BaseBuffer declares this abstract, so a subclass must define it; nothing calls it.
     def _get_samples(
         self, batch_inds: np.ndarray, env: VecNormalize | None = None
     ) -> ReplayBufferSamples | DictReplayBufferSamples:
-        data = self.transitions.storage.read(np.asarray(batch_inds, dtype=np.int64))
+        return self.samples_at(batch_inds, env)
+
+    def samples_at(
+        self, rows: np.ndarray, env: VecNormalize | None = None
+    ) -> ReplayBufferSamples | DictReplayBufferSamples:
+        """The transitions at ``rows`` as SB3's samples, normalised by ``env`` if given."""
+        data = self.transitions.storage.read(np.asarray(rows, dtype=np.int64))
         ended = data["terminated"]
         if not self.handle_timeout_termination:
             ended = ended | data["truncated"]
@@ -169,12 +177,12 @@ class SB3ReplayBuffer(ReplayBuffer):
             for array in (
                 data["action"],
                 ended.astype(np.float32).reshape(-1, 1),
-                self._normalize_reward(data["reward"].reshape(-1, 1), env),
+                _normalized_reward(data["reward"].reshape(-1, 1), env),
             )
         ]
         if self.dict_layout is None:
-            observations = self._normalize_obs(data["observation"], env)
-            next_observations = self._normalize_obs(data["next_observation"], env)
+            observations = _normalized_observation(data["observation"], env)
+            next_observations = _normalized_observation(data["next_observation"], env)
             return ReplayBufferSamples(
                 self.to_torch(observations, copy=False),
                 rest[0],
@@ -184,11 +192,23 @@ class SB3ReplayBuffer(ReplayBuffer):
         observations, next_observations = (
             {
                 key: self.to_torch(array, copy=False)
-                for key, array in self._normalize_obs(self.dict_layout.split(flat), env).items()
+                for key, array in _normalized_observation(self.dict_layout.split(flat), env).items()
             }
             for flat in (data["observation"], data["next_observation"])
         )
         return DictReplayBufferSamples(observations, rest[0], next_observations, *rest[1:])
+
+
+def _stored_action_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype(np.float32) if np.dtype(dtype) == np.float64 else np.dtype(dtype)
+
+
+def _normalized_observation(observation: Any, env: VecNormalize | None) -> Any:
+    return observation if env is None else env.normalize_obs(observation)
+
+
+def _normalized_reward(reward: np.ndarray, env: VecNormalize | None) -> np.ndarray:
+    return reward if env is None else env.normalize_reward(reward).astype(np.float32)
 
 
 class DictLayout:

@@ -1,6 +1,22 @@
 """What every agent shares: the protocol the training loop drives, the context an agent is built
 in and the base of agent configs (``agents.common.protocol``)."""
 
-from agents.common.protocol import Agent, AgentConfig, AgentContext, AgentState, Transition
+from agents.common.protocol import (
+    AGENT_METHODS,
+    Agent,
+    AgentConfig,
+    AgentConfigError,
+    AgentContext,
+    AgentState,
+    Transition,
+)
 
-__all__ = ["Agent", "AgentConfig", "AgentContext", "AgentState", "Transition"]
+__all__ = [
+    "AGENT_METHODS",
+    "Agent",
+    "AgentConfig",
+    "AgentConfigError",
+    "AgentContext",
+    "AgentState",
+    "Transition",
+]

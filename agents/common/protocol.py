@@ -145,6 +145,23 @@ class Agent(Protocol):
         ...
 
 
+# What the loop calls on an agent: the methods of :class:`Agent`.
+AGENT_METHODS = (
+    "act",
+    "observe",
+    "update",
+    "on_task_switch",
+    "state_dict",
+    "load_state_dict",
+    "close",
+)
+
+
+class AgentConfigError(ValueError):
+    """An agent config cannot build its agent (a bad option, a value the agent refuses); the
+    message names the config key."""
+
+
 @dataclass
 class AgentConfig(ABC):
     """The base of every agent family's config: ``envsuite-train agent=<name>`` composes one,
@@ -158,7 +175,8 @@ class AgentConfig(ABC):
 
     @abstractmethod
     def build(self, context: AgentContext) -> Agent:
-        """The agent this config describes, for the spaces and budget of ``context``."""
+        """The agent this config describes, for the spaces and budget of ``context``; raises
+        :class:`AgentConfigError` for a mistake in the config."""
 
     def label(self) -> str:
         """A short name of the configured agent, for sweep folders (``sac_ewc``)."""

@@ -20,7 +20,7 @@ from agents.common.protocol import Agent
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FOLDER = "checkpoints"
-# Model-only snapshots at block ends, for analysis; a resume never reads them.
+# Snapshots without the replay buffer at block ends, for analysis; a resume never reads them.
 BLOCKS_FOLDER = f"{CHECKPOINT_FOLDER}/blocks"
 _CHECKPOINT_NAME = re.compile(r"^step_(\d+)\.pt$")
 
@@ -149,15 +149,25 @@ def restore_rng(rng: dict[str, Any]) -> None:
             torch.cuda.set_rng_state(cuda_state, index)
 
 
+def drop_checkpoints_after(run_dir: Path, global_step: int) -> None:
+    """Remove the checkpoints and block snapshots past ``global_step``: a run resumed from there
+    writes its own, and an unreadable newer checkpoint must not count against ``keep``."""
+    for folder in (run_dir / CHECKPOINT_FOLDER, run_dir / BLOCKS_FOLDER):
+        for path in folder.glob("step_*.pt") if folder.is_dir() else []:
+            match = _CHECKPOINT_NAME.match(path.name)
+            if match and int(match[1]) > global_step:
+                path.unlink()
+
+
 class Checkpointer:
     """Saves the run's checkpoints: every ``every`` global steps, at each block end (unless
     ``at_block_ends`` is off) and at the agent's last step.
 
     Two kinds: full checkpoints (``checkpoints/step_*.pt``: the agent with its replay buffer if
     ``include_replay``, the RNGs), of which the newest ``keep`` stay and from which a run
-    resumes; and at every block end (the agent's last step included) a model-only snapshot
-    (``checkpoints/blocks/step_*.pt``, no replay buffer) that stays, for analysing the agent
-    as it was after each block.
+    resumes; and at every block end (the agent's last step included) a snapshot without the
+    replay buffer (``checkpoints/blocks/step_*.pt``: weights, optimisers, method state) that
+    stays, for analysing the agent as it was after each block.
 
     Args:
         run_dir: the run directory.
@@ -195,6 +205,7 @@ class Checkpointer:
         save_checkpoint(path, capture_state(agent, global_step, self.include_replay))
         for older in checkpoints_newest_first(self.run_dir)[self.keep :]:
             older.unlink(missing_ok=True)
-        for partial in path.parent.glob("*.pt.tmp"):  # what a crash during a save leaves
+        # What a crash during a save leaves, here and among the block snapshots.
+        for partial in [*path.parent.glob("*.pt.tmp"), *path.parent.glob("blocks/*.pt.tmp")]:
             partial.unlink(missing_ok=True)
         return path

@@ -14,7 +14,11 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from agents.training.checkpoints import CheckpointError, latest_readable_checkpoint
+from agents.training.checkpoints import (
+    CheckpointError,
+    drop_checkpoints_after,
+    latest_readable_checkpoint,
+)
 from agents.training.run_directory import (
     ResumeMismatchError,
     RunInUseError,
@@ -111,6 +115,8 @@ def _check_and_train(
             write_run_files(run_dir, plain, overrides)
         elif checkpoint is None:  # a restarted run keeps only the files it started with
             clear_training_outputs(run_dir)
+        else:
+            drop_checkpoints_after(run_dir, int(checkpoint["global_step"]))
 
     # Parallel jobs each using every core slow each other down many times over.
     torch.set_num_threads(settings.threads)

@@ -92,14 +92,15 @@ class EvalConfig:
 
 @dataclass
 class CheckpointConfig:
-    """Checkpoints: full ones to resume from, model-only snapshots at block ends."""
+    """Checkpoints: full ones to resume from, snapshots without the replay buffer at block ends."""
 
     every: int = 10000
     """Global steps between full checkpoints (also written at the end and at every block end
     but a multi-task run's)."""
     keep: int = 2
-    """Full checkpoints kept, newest first; a resume reads these. Every block end also leaves
-    a model-only snapshot in ``checkpoints/blocks/``, kept for analysis."""
+    """Full checkpoints kept, newest first; a resume reads these. Every block end also leaves a
+    snapshot without the replay buffer in ``checkpoints/blocks/`` (none in multi-task runs),
+    kept for analysis."""
     replay_buffer: bool = True
     """Full checkpoints hold the agent's replay buffer."""
 

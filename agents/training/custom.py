@@ -7,6 +7,7 @@ config's ``options`` as keyword arguments, and returning an :class:`agents.commo
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +15,16 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from agents.common.protocol import Agent, AgentConfig, AgentContext
+from agents.common.protocol import (
+    AGENT_METHODS,
+    Agent,
+    AgentConfig,
+    AgentConfigError,
+    AgentContext,
+)
 
 
-class AgentTargetError(ValueError):
+class AgentTargetError(AgentConfigError):
     """``agent.target`` cannot be imported or does not name a callable."""
 
 
@@ -38,7 +45,24 @@ class CustomAgentConfig(AgentConfig):
     """Keyword arguments of the target."""
 
     def build(self, context: AgentContext) -> Agent:
-        return load_target(self.target)(context, **self.options)
+        target = load_target(self.target)
+        try:
+            inspect.signature(target).bind(context, **self.options)
+        except TypeError as error:
+            raise AgentTargetError(
+                f"agent.options: {self.target} cannot be called with the context and "
+                f"{dict(self.options)}: {error}"
+            ) from None
+        except ValueError:  # no signature to read (a builtin): the call will tell
+            pass
+        agent = target(context, **self.options)
+        missing = [name for name in AGENT_METHODS if not callable(getattr(agent, name, None))]
+        if missing:
+            raise AgentTargetError(
+                f"agent.target: {self.target} made a {type(agent).__name__}, which lacks "
+                f"{missing} of the agent protocol (agents.common.Agent)"
+            )
+        return agent
 
     def label(self) -> str:
         return self.target.rpartition(":")[2] or self.name

@@ -23,7 +23,11 @@ from envsuite.evaluation import ContinualEvaluator
 
 def make_vector_env(make_env: Callable[[], gym.Env], num_envs: int = 1) -> gym.vector.VectorEnv:
     """The loop's vector env: ``num_envs`` copies, an ended episode reset in the same step (its
-    final observation and info in ``final_obs`` and ``final_info``)."""
+    final observation and info in ``final_obs`` and ``final_info``).
+
+    Copies of a sequence env each play the whole schedule on their own clock; they switch
+    tasks together, and the loop's global step (the first copy's) counts vector steps.
+    """
     return gym.vector.SyncVectorEnv(
         [make_env] * num_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
     )

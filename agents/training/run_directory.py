@@ -51,25 +51,16 @@ def run_directory_lock(run_dir: Path) -> Iterator[None]:
     if another process holds it. A directory that does not exist is not locked (the checks
     that follow say what is wrong with it).
 
-    A lock file this call made goes again if the block fails, so that a start or resume
-    refused by its checks leaves the directory as it found it.
+    A lock file this call made goes again if the block fails (deleted while held), so that a
+    start or resume refused by its checks leaves the directory as it found it; a refused call
+    deletes nothing.
     """
     if not run_dir.is_dir():
         yield
         return
     path = run_dir / LOCK_FILE
-    made = not path.exists()
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    descriptor, made = _locked_descriptor(path, run_dir)
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if made:
-                path.unlink(missing_ok=True)
-            raise RunInUseError(
-                f"{run_dir}: {lock_holder(path)} is training into it; one process at a time "
-                "trains in a run directory (wait for it to end, or stop it, to resume it)"
-            ) from None
         failed = True
         try:
             yield
@@ -79,6 +70,36 @@ def run_directory_lock(run_dir: Path) -> Iterator[None]:
                 path.unlink(missing_ok=True)
     finally:
         os.close(descriptor)
+
+
+def _locked_descriptor(path: Path, run_dir: Path) -> tuple[int, bool]:
+    """An open descriptor of ``path`` holding its lock, and whether this call created the file.
+
+    The file locked must still be the one at ``path``: a lock file deleted by a start that
+    failed, after this call opened it, is an orphan, and locking it would exclude nobody.
+    """
+    while True:
+        try:
+            descriptor, made = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), True
+        except FileExistsError:
+            try:
+                descriptor, made = os.open(path, os.O_RDWR), False
+            except FileNotFoundError:  # deleted in between: create it again
+                continue
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            raise RunInUseError(
+                f"{run_dir}: {lock_holder(path)} is training into it; one process at a time "
+                "trains in a run directory (wait for it to end, or stop it, to resume it)"
+            ) from None
+        try:
+            if os.stat(path).st_ino == os.fstat(descriptor).st_ino:
+                return descriptor, made
+        except FileNotFoundError:
+            pass
+        os.close(descriptor)  # an orphan: lock the file now at path instead
 
 
 def lock_holder(path: Path) -> str:

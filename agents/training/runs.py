@@ -14,10 +14,9 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.common.protocol import Agent, AgentContext
+from agents.common.protocol import Agent, AgentConfigError, AgentContext
 from agents.training.checkpoints import Checkpointer, restore_state
 from agents.training.config import Mode
-from agents.training.custom import AgentTargetError
 from agents.training.loop import make_vector_env, train_agent
 from agents.training.monitor import TrainingMonitor
 from agents.training.settings import TrainingConfigError, TrainSettings
@@ -138,7 +137,7 @@ def _train_through_schedule(
                 evaluator=evaluator,
                 monitor=monitor,
                 checkpointer=recorders.checkpointer,
-                seed=settings.seed,
+                seed=env_seed(settings.seed, start_step),
                 # The sequence jumps to the checkpoint's place in the schedule.
                 reset_options={"global_step": start_step} if checkpoint is not None else None,
             )
@@ -186,13 +185,22 @@ def _train_single_tasks(
                     evaluator=evaluator,
                     monitor=monitor,
                     checkpointer=recorders.checkpointer,
-                    seed=settings.seed + task,
+                    seed=env_seed(settings.seed + task, start_step if resumed else 0),
                     reset_options={"global_step": start_step} if resumed else None,
                 )
             finally:
                 agent.close()
         finally:
             env.close()
+
+
+def env_seed(seed: int, start_step: int) -> int:
+    """The seed of the training envs' first reset: the run's seed, or for a run resumed at
+    ``start_step`` one drawn from both, so that the tasks' random streams go on afresh rather
+    than replaying the ones the run began with."""
+    if start_step == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, start_step]).generate_state(1)[0])
 
 
 def _single_task_env(
@@ -214,15 +222,8 @@ def _build(
     torch.manual_seed(seed)
     try:
         return settings.agent.build(context)
-    except AgentTargetError as error:
+    except AgentConfigError as error:
         raise TrainingConfigError(str(error)) from None
-    except (TypeError, ValueError, AssertionError) as error:
-        # SB3 rejects an unknown hyperparameter with a TypeError naming the argument, and many
-        # bad values (n_steps=-1, learning_rate=abc) with a bare assert.
-        raise TrainingConfigError(
-            f"agent: {settings.agent.label()} cannot be built from its config "
-            f"({settings.agent}): {str(error) or type(error).__name__}"
-        ) from None
 
 
 class SingleTaskClock(gym.Wrapper):

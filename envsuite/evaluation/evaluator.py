@@ -19,7 +19,6 @@ from envsuite.core.schedule import build_schedule
 from envsuite.core.sequence import Sequence, make_sequence
 from envsuite.evaluation.store import ResultsStore, RunInfo
 from envsuite.evaluation.videos import (
-    RenderError,
     add_gif_to_tensorboard,
     encode_gif,
     record_episode,
@@ -238,8 +237,13 @@ class ContinualEvaluator:
             name = self.task_names[task]
             try:
                 frames = record_episode(env, policy, self.eval_seed, self.max_episode_steps)
-            except (RenderError, gym.error.DependencyNotInstalled) as error:
-                warnings.warn(f"no evaluation videos of {name!r}: {error}", stacklevel=2)
+            except Exception as error:
+                # A renderer's own failure, of any type (no pygame, MuJoCo without a GL
+                # backend...), must not end the training run.
+                warnings.warn(
+                    f"no evaluation videos of {name!r}: {type(error).__name__}: {error}",
+                    stacklevel=2,
+                )
                 env.close()
                 self.video_envs[task] = None
                 continue
@@ -319,7 +323,7 @@ def _render_env(sequence: Sequence, task: int) -> gym.Env | None:
     """Task ``task`` rendering ``rgb_array`` frames, or ``None`` (with a warning) if it can't."""
     try:
         return sequence.make_task_env(task, render_mode="rgb_array")
-    except (gym.error.Error, ValueError, TypeError) as error:  # the env's own refusal
+    except Exception as error:  # the env's own refusal, of any type
         warnings.warn(
             f"no evaluation videos of {sequence.task_names[task]!r}: its env cannot be made "
             f"with render_mode='rgb_array' ({type(error).__name__}: {error})",

@@ -26,7 +26,7 @@ from agents.training import make_vector_env, train_agent
 from agents.training.checkpoints import latest_checkpoint, load_checkpoint
 from agents.training.command import run
 from agents.training.config import register_configs
-from agents.training.custom import AgentTargetError, load_target
+from agents.training.custom import AgentTargetError, CustomAgentConfig, load_target
 from envsuite.data import data_path
 from envsuite.evaluation import ContinualEvaluator, load_run
 
@@ -77,6 +77,26 @@ def test_a_custom_target_is_a_clear_error_when_it_cannot_be_loaded(tmp_path: Pat
     with pytest.raises(AgentTargetError, match="has no callable 'Nothing'"):
         load_target("json:Nothing")
     assert load_target("json:dumps") is json.dumps
+
+
+def test_a_custom_agent_must_take_its_options_and_meet_the_protocol(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "half_agents.py").write_text(
+        "class HalfAgent:\n"
+        "    def __init__(self, context, size=1):\n"
+        "        self.size = size\n"
+        "    def act(self, observation, state, episode_start, deterministic):\n"
+        "        return observation, state\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    context = AgentContext.of_env(gym.make("CartPole-v1"), total_steps=10, seed=0)
+    config = CustomAgentConfig(target="half_agents:HalfAgent", options={"sise": 2})
+    with pytest.raises(AgentTargetError, match=r"agent\.options: .*unexpected keyword.*'sise'"):
+        config.build(context)
+    config = CustomAgentConfig(target="half_agents:HalfAgent", options={"size": 2})
+    with pytest.raises(AgentTargetError, match=r"lacks \['observe', 'update', 'on_task_switch'"):
+        config.build(context)
 
 
 class StepCountingAgent:

@@ -128,7 +128,7 @@ def test_every_agent_config_trains_and_reports(agent_name: str, tmp_path: Path) 
         ]
         assert not (run_dir / "report" / "matrix.png").exists()
     else:
-        # A model-only snapshot at each block end (the last one included), kept for analysis.
+        # A snapshot without replay at each block end (the last one included), kept for analysis.
         blocks = sorted((run_dir / BLOCKS_FOLDER).iterdir())
         assert [load_checkpoint(path)["global_step"] for path in blocks] == [
             STEPS_PER_TASK,

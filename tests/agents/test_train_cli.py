@@ -125,7 +125,7 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(
     assert f"from global step {last_before_kill}" in resumed.stdout
     final = latest_checkpoint(run_dir)
     assert load_checkpoint(final)["global_step"] == total_steps
-    # The newest checkpoint.keep=2 full checkpoints stay, and a model-only snapshot of each
+    # The newest checkpoint.keep=2 full checkpoints stay, and a snapshot without replay of each
     # block end.
     assert [path.name for path in checkpoints_newest_first(run_dir)] == [
         f"step_{total_steps:09d}.pt",

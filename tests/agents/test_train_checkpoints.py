@@ -17,6 +17,8 @@ from agents.training.checkpoints import (
     CheckpointError,
     capture_state,
     checkpoint_path,
+    checkpoints_newest_first,
+    drop_checkpoints_after,
     latest_readable_checkpoint,
     load_checkpoint,
     restore_state,
@@ -141,6 +143,23 @@ def test_checkpoint_restores_a_replay_buffer_of_dict_observations(tmp_path: Path
         restore_state(other, load_checkpoint(path))
     for agent in (fresh, other):
         agent.close()
+
+
+def test_a_resume_drops_the_checkpoints_past_its_own(tmp_path: Path) -> None:
+    for step in (100, 150, 200):
+        for folder in (tmp_path / "checkpoints", tmp_path / "checkpoints" / "blocks"):
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"step_{step:09d}.pt").write_bytes(b"damaged" if step == 200 else b"")
+    drop_checkpoints_after(tmp_path, 150)
+    # The damaged 200 would otherwise count against checkpoint.keep and push out the 100.
+    assert [path.name for path in checkpoints_newest_first(tmp_path)] == [
+        "step_000000150.pt",
+        "step_000000100.pt",
+    ]
+    assert sorted(path.name for path in (tmp_path / "checkpoints" / "blocks").iterdir()) == [
+        "step_000000100.pt",
+        "step_000000150.pt",
+    ]
 
 
 def test_checkpoint_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

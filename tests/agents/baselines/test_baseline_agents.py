@@ -243,3 +243,32 @@ def test_device_auto_follows_cuda_availability():
     agent = build_agent("ppo", "finetune", AgentContext.of_env(cartpole(), total_steps=100, seed=0))
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert agent.model.device.type == expected
+
+
+def test_an_sb3_agent_trains_on_one_env_through_one_loop() -> None:
+    from train_helpers import clocked
+
+    from agents.training import make_vector_env, train_agent
+
+    with pytest.raises(ValueError, match="the SB3 baselines train on one env"):
+        build_agent(
+            "ppo",
+            "finetune",
+            AgentContext.of_env(make_vector_env(cartpole, num_envs=2), total_steps=100, seed=0),
+        )
+    agent = build_agent(
+        "ppo",
+        "finetune",
+        AgentContext.of_env(cartpole(), total_steps=200, seed=0),
+        hyperparameters={"n_steps": 32, "batch_size": 16, "n_epochs": 1},
+    )
+    first, second = (make_vector_env(clocked(cartpole, 200)) for _ in range(2))
+    try:
+        train_agent(agent, first, 0, 50, seed=0)
+        # SB3 chose its pending actions for the first env's last observation.
+        with pytest.raises(RuntimeError, match="an agent trains through one train_agent call"):
+            train_agent(agent, second, 0, 50, seed=1)
+    finally:
+        agent.close()
+        first.close()
+        second.close()

@@ -150,12 +150,17 @@ def restore_rng(rng: dict[str, Any]) -> None:
 
 
 def drop_checkpoints_after(run_dir: Path, global_step: int) -> None:
-    """Remove the checkpoints and block snapshots past ``global_step``: a run resumed from there
-    writes its own, and an unreadable newer checkpoint must not count against ``keep``."""
+    """Set aside what lies past ``global_step``, where a run resumes: full checkpoints that did
+    not load are renamed ``*.pt.unreadable`` (kept for a look, out of ``keep``'s count), block
+    snapshots are removed (the resumed run writes them again)."""
     for folder in (run_dir / CHECKPOINT_FOLDER, run_dir / BLOCKS_FOLDER):
         for path in folder.glob("step_*.pt") if folder.is_dir() else []:
             match = _CHECKPOINT_NAME.match(path.name)
-            if match and int(match[1]) > global_step:
+            if not match or int(match[1]) <= global_step:
+                continue
+            if folder.name == CHECKPOINT_FOLDER:
+                path.rename(path.with_name(path.name + ".unreadable"))
+            else:
                 path.unlink()
 
 

@@ -58,6 +58,8 @@ class CustomAgentConfig(AgentConfig):
         agent = target(context, **self.options)
         missing = [name for name in AGENT_METHODS if not callable(getattr(agent, name, None))]
         if missing:
+            if callable(getattr(agent, "close", None)):
+                agent.close()
             raise AgentTargetError(
                 f"agent.target: {self.target} made a {type(agent).__name__}, which lacks "
                 f"{missing} of the agent protocol (agents.common.Agent)"

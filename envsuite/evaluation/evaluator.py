@@ -19,6 +19,7 @@ from envsuite.core.schedule import build_schedule
 from envsuite.core.sequence import Sequence, make_sequence
 from envsuite.evaluation.store import ResultsStore, RunInfo
 from envsuite.evaluation.videos import (
+    RenderError,
     add_gif_to_tensorboard,
     encode_gif,
     record_episode,
@@ -237,13 +238,8 @@ class ContinualEvaluator:
             name = self.task_names[task]
             try:
                 frames = record_episode(env, policy, self.eval_seed, self.max_episode_steps)
-            except Exception as error:
-                # A renderer's own failure, of any type (no pygame, MuJoCo without a GL
-                # backend...), must not end the training run.
-                warnings.warn(
-                    f"no evaluation videos of {name!r}: {type(error).__name__}: {error}",
-                    stacklevel=2,
-                )
+            except RenderError as error:  # the renderer failed: no reason to end the run
+                warnings.warn(f"no evaluation videos of {name!r}: {error}", stacklevel=2)
                 env.close()
                 self.video_envs[task] = None
                 continue

@@ -20,7 +20,8 @@ VIDEOS_FOLDER = "videos"
 
 
 class RenderError(RuntimeError):
-    """The env cannot render ``rgb_array`` frames."""
+    """The env cannot render ``rgb_array`` frames (the policy's and the env's own errors are
+    not this: they propagate)."""
 
 
 def record_episode(
@@ -82,7 +83,10 @@ def add_gif_to_tensorboard(writer: Any, tag: str, gif: bytes, step: int) -> None
 
 
 def _frame(env: gym.Env) -> np.ndarray:
-    frame = env.render()
+    try:
+        frame = env.render()
+    except Exception as error:  # a renderer's own failure, of any type (no pygame, no GL...)
+        raise RenderError(f"render() failed: {type(error).__name__}: {error}") from error
     if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] not in (3, 4):
         raise RenderError(
             f"{env.spec.id if env.spec else env}: render() gave "

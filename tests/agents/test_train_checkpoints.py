@@ -145,7 +145,7 @@ def test_checkpoint_restores_a_replay_buffer_of_dict_observations(tmp_path: Path
         agent.close()
 
 
-def test_a_resume_drops_the_checkpoints_past_its_own(tmp_path: Path) -> None:
+def test_a_resume_sets_aside_the_checkpoints_past_its_own(tmp_path: Path) -> None:
     for step in (100, 150, 200):
         for folder in (tmp_path / "checkpoints", tmp_path / "checkpoints" / "blocks"):
             folder.mkdir(parents=True, exist_ok=True)
@@ -156,6 +156,7 @@ def test_a_resume_drops_the_checkpoints_past_its_own(tmp_path: Path) -> None:
         "step_000000150.pt",
         "step_000000100.pt",
     ]
+    assert (tmp_path / "checkpoints" / "step_000000200.pt.unreadable").read_bytes() == b"damaged"
     assert sorted(path.name for path in (tmp_path / "checkpoints" / "blocks").iterdir()) == [
         "step_000000100.pt",
         "step_000000150.pt",

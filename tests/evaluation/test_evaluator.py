@@ -256,6 +256,25 @@ def test_videos_every_k_rounds_go_to_the_run_directory_and_tensorboard(
     assert (tmp_path / "videos" / "first" / "step_000000040.gif").is_file()
 
 
+def test_a_policy_that_fails_on_a_video_episode_is_an_error_not_a_warning(
+    write_spec, tmp_path
+) -> None:
+    tasks = [{"id": "toy/Image-v0", "name": "only"}]
+    sequence = envsuite.make_sequence(
+        str(write_spec(toy_sequence(name="ImageOnly", steps_per_task=30, tasks=tasks)))
+    )
+
+    def fails_on_one_env(observations, state, episode_starts):
+        if len(observations) == 1:
+            raise IndexError("a bug that only a batch of one shows")
+        return always_zero(observations, state, episode_starts)
+
+    evaluator = ContinualEvaluator(sequence, tmp_path, eval_every=10, episodes=2, video_every=1)
+    with pytest.raises(IndexError, match="only a batch of one"):
+        evaluator.before_training(fails_on_one_env)
+    evaluator.close()
+
+
 def test_a_task_that_cannot_render_gets_no_video_and_a_warning(toy, tmp_path) -> None:
     evaluator = ContinualEvaluator(toy, tmp_path, eval_every=10, episodes=1, video_every=1)
     with pytest.warns(UserWarning, match="no evaluation videos of 'narrow'"):

@@ -46,6 +46,7 @@ def test_ppo_on_the_first_task_beats_random_by_a_margin():
         agent.model, Monitor(sequence.make_task_env(0)), n_eval_episodes=10, deterministic=True
     )
     random = random_policy_mean_return(sequence.make_task_env(0), episodes=20, seed=0)
+    print(f"PPO {trained:.1f} vs random {random:.1f}")  # docs/training.md quotes it (-s)
     # CartPole: a random policy lasts about 20 steps; PPO after 20k steps lasts far longer.
     assert random < 40
     assert trained > random + 100, f"PPO {trained:.1f} vs random {random:.1f}"

@@ -157,12 +157,6 @@ class SB3ReplayBuffer(ReplayBuffer):
         rows, _ = self.transitions._sample_rows(batch_size)
         return self.samples_at(rows, env)
 
-    # SB3's BaseBuffer declares this abstract, so a subclass must define it; nothing calls it.
-    def _get_samples(
-        self, batch_inds: np.ndarray, env: VecNormalize | None = None
-    ) -> ReplayBufferSamples | DictReplayBufferSamples:
-        return self.samples_at(batch_inds, env)
-
     def samples_at(
         self, rows: np.ndarray, env: VecNormalize | None = None
     ) -> ReplayBufferSamples | DictReplayBufferSamples:

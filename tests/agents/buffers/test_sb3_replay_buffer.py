@@ -123,7 +123,7 @@ def test_dict_observations_are_stored_flat_and_sampled_per_key():
         }
         buffer.add(observation, following, np.array([1, 2]), np.zeros(2), np.zeros(2), [{}, {}])
         added.append(observation)
-    samples = buffer._get_samples(np.arange(10))
+    samples = buffer.samples_at(np.arange(10))
     assert isinstance(samples, DictReplayBufferSamples)
     assert samples.observations["image"].dtype == torch.bool
     assert samples.observations["image"].shape == (10, 2, 3)

@@ -48,3 +48,28 @@ def toy_sequence(**fields: Any) -> dict[str, Any]:
     }
     base.update(fields)
     return base
+
+
+def one_env_sequence(
+    write_spec: Callable[..., Path], env_id: str, task_names: list[str], name: str, steps: int
+) -> Any:
+    """A sequence whose tasks are all ``env_id``, named ``task_names``, ``steps`` per task."""
+    import envsuite
+
+    tasks = [{"id": env_id, "name": task_name} for task_name in task_names]
+    fields = toy_sequence(name=name, steps_per_task=steps, tasks=tasks)
+    return envsuite.make_sequence(str(write_spec(fields)))
+
+
+def echo_counter_return(seed: int) -> float:
+    """toy/Echo-v0 played by hand with a fresh step counter from ``reset(seed=seed)``: the
+    return a recurrent counting policy must get."""
+    import gymnasium as gym
+
+    env = gym.make("toy/Echo-v0")
+    env.reset(seed=seed)
+    total, count, ended = 0.0, 0, False
+    while not ended:
+        _, reward, terminated, truncated, _ = env.step(count)
+        total, count, ended = total + reward, count + 1, terminated or truncated
+    return total

@@ -151,7 +151,7 @@ class ContinualAgent:
         self.pending_actions = self.learning.next_actions()
         scalars = self.scalars.take()
         if scalars and self.regularizer is not None:
-            scalars["continual/penalty"] = float(self.regularizer.penalty())
+            scalars["continual/penalty"] = self.penalty()
         return scalars
 
     def on_task_switch(self, info: dict[str, Any]) -> None:

@@ -33,6 +33,7 @@ TRAINING_OUTPUTS = (
     "references.json",
     "report",
     "tensorboard",
+    "videos",
     "events.out.tfevents.*",
 )
 

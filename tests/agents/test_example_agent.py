@@ -20,7 +20,6 @@ from train_helpers import (
     write_sequence,
 )
 
-import envsuite
 from agents.common import AgentContext, Transition
 from agents.training import make_vector_env, train_agent
 from agents.training.checkpoints import latest_checkpoint, load_checkpoint
@@ -134,12 +133,9 @@ class StepCountingAgent:
 def test_a_recurrent_agent_is_evaluated_through_the_loop_with_its_state_per_episode(
     tmp_path: Path, write_spec
 ) -> None:
-    from conftest import toy_sequence
+    from conftest import echo_counter_return, one_env_sequence
 
-    tasks = [{"id": "toy/Echo-v0", "name": name} for name in ("first", "second")]
-    sequence = envsuite.make_sequence(
-        str(write_spec(toy_sequence(name="EchoLoop", steps_per_task=20, tasks=tasks)))
-    )
+    sequence = one_env_sequence(write_spec, "toy/Echo-v0", ["first", "second"], "EchoLoop", 20)
     evaluator = ContinualEvaluator(sequence, tmp_path, eval_every=10, episodes=4, eval_seed=5)
     env = make_vector_env(sequence.make_env, num_envs=2)
     agent = StepCountingAgent(AgentContext.of_env(env, 40, seed=0))
@@ -150,15 +146,7 @@ def test_a_recurrent_agent_is_evaluated_through_the_loop_with_its_state_per_epis
         evaluator.close()
 
     # Each episode played by hand with a fresh counter: the returns the evaluator must record.
-    expected = []
-    for episode in range(4):
-        echo = gym.make("toy/Echo-v0")
-        echo.reset(seed=5 + episode)
-        total, count, ended = 0.0, 0, False
-        while not ended:
-            _, reward, terminated, truncated, _ = echo.step(count)
-            total, count, ended = total + reward, count + 1, terminated or truncated
-        expected.append(total)
+    expected = [echo_counter_return(5 + episode) for episode in range(4)]
     assert len(set(expected)) > 1  # the episodes differ in length: a batch ends unevenly
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     rounds = sorted({record["eval_step"] for record in records})

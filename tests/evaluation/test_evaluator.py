@@ -7,7 +7,7 @@ import json
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import toy_sequence
+from conftest import echo_counter_return, one_env_sequence, toy_sequence
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import envsuite
@@ -34,16 +34,6 @@ class StepCounter:
             state = np.zeros(len(observations), dtype=np.int64)
         state = np.where(episode_starts, 0, state)
         return state.copy(), state + 1
-
-
-def hand_played_return(env: gym.Env, seed: int) -> float:
-    """One episode played by hand with a fresh counter: the return the evaluator must record."""
-    env.reset(seed=seed)
-    total, count, ended = 0.0, 0, False
-    while not ended:
-        _, reward, terminated, truncated, _ = env.step(count)
-        total, count, ended = total + reward, count + 1, terminated or truncated
-    return total
 
 
 @pytest.fixture
@@ -185,16 +175,13 @@ def test_random_policy_batches_valid_actions() -> None:
 def test_a_recurrent_policy_keeps_its_state_within_episodes_and_not_across(
     write_spec, tmp_path
 ) -> None:
-    tasks = [{"id": "toy/Echo-v0", "name": name} for name in ("first", "second")]
-    sequence = envsuite.make_sequence(
-        str(write_spec(toy_sequence(name="EchoSequence", steps_per_task=30, tasks=tasks)))
-    )
+    sequence = one_env_sequence(write_spec, "toy/Echo-v0", ["first", "second"], "EchoSequence", 30)
     evaluator = ContinualEvaluator(sequence, tmp_path, eval_every=10, episodes=4, eval_seed=5)
     policy = StepCounter()
     evaluator.before_training(policy)
     evaluator.evaluate(policy, 10, 0)
     evaluator.close()
-    expected = [hand_played_return(gym.make("toy/Echo-v0"), 5 + e) for e in range(4)]
+    expected = [echo_counter_return(5 + e) for e in range(4)]
     assert len(set(expected)) > 1  # the episodes differ in length: the batch ends unevenly
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     for step in (0, 10):
@@ -215,10 +202,7 @@ def test_videos_every_k_rounds_go_to_the_run_directory_and_tensorboard(
 ) -> None:
     from PIL import Image
 
-    tasks = [{"id": "toy/Image-v0", "name": name} for name in ("first", "second")]
-    sequence = envsuite.make_sequence(
-        str(write_spec(toy_sequence(name="ImageVideos", steps_per_task=30, tasks=tasks)))
-    )
+    sequence = one_env_sequence(write_spec, "toy/Image-v0", ["first", "second"], "ImageVideos", 30)
     evaluator = ContinualEvaluator(
         sequence, tmp_path, eval_every=10, episodes=2, eval_seed=3, video_every=2
     )
@@ -259,10 +243,7 @@ def test_videos_every_k_rounds_go_to_the_run_directory_and_tensorboard(
 def test_a_policy_that_fails_on_a_video_episode_is_an_error_not_a_warning(
     write_spec, tmp_path
 ) -> None:
-    tasks = [{"id": "toy/Image-v0", "name": "only"}]
-    sequence = envsuite.make_sequence(
-        str(write_spec(toy_sequence(name="ImageOnly", steps_per_task=30, tasks=tasks)))
-    )
+    sequence = one_env_sequence(write_spec, "toy/Image-v0", ["only"], "ImageOnly", 30)
 
     def fails_on_one_env(observations, state, episode_starts):
         if len(observations) == 1:

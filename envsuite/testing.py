@@ -2,7 +2,8 @@
 
 It runs gymnasium's ``check_env``, a seeded two-env determinism rollout, a pickle round-trip,
 observation-in-space and finiteness checks, and compares ``gym.make_vec`` (sync and async)
-with single envs. Every failure is an ``AssertionError`` naming the id, the check and the step.
+with single envs; for a sequence, its own vector env with the sequence env and with its tasks'
+vector envs. Every failure is an ``AssertionError`` naming the id, the check and the step.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.utils.env_checker import check_env
 from gymnasium.vector import AutoresetMode
+
+from envsuite.core.sequence import Sequence
+from envsuite.core.spec import SequenceSpec
 
 
 @dataclass
@@ -41,11 +45,16 @@ def check_task(
 
     ``vector_modes`` defaults to ``sync``, ``async`` and, when the id registers one, its own
     ``vector_entry_point`` (what ``gym.make_vec`` uses by default: the fast path).
-    For a sequence, pass a small ``steps_per_task`` so that the rollouts cross task switches.
+
+    A sequence's own vector env (:class:`ContinualVectorEnv`) plays on one clock, so it is
+    checked apart: with one env against the sequence env, and with ``num_envs`` against its
+    tasks' vector envs (:func:`check_sequence_vector_env`). Pass a small ``steps_per_task`` so
+    that the rollouts cross task switches.
     """
+    is_sequence = _sequence_spec(env_id) is not None
     if vector_modes is None:
         vector_modes = ("sync", "async")
-        if gym.spec(env_id).vector_entry_point is not None:
+        if gym.spec(env_id).vector_entry_point is not None and not is_sequence:
             vector_modes += ("vector_entry_point",)
     check_gymnasium_conformance(env_id, **make_kwargs)
     actions = sample_actions(env_id, steps, seed, **make_kwargs)
@@ -53,6 +62,10 @@ def check_task(
     check_pickle_round_trip(env_id, actions, seed, **make_kwargs)
     for mode in vector_modes:
         check_vector_matches_single(env_id, steps, seed, num_envs, mode, **make_kwargs)
+    if is_sequence:
+        # One env of the shared clock plays exactly as the sequence env (env 0 takes seed + 0).
+        check_vector_matches_single(env_id, steps, seed, 1, "vector_entry_point", **make_kwargs)
+        check_sequence_vector_env(env_id, steps, seed, num_envs, **make_kwargs)
 
 
 def check_gymnasium_conformance(env_id: str, **make_kwargs: Any) -> None:
@@ -178,6 +191,123 @@ def check_vector_matches_single(
         vector_env.close()
         for env in singles:
             env.close()
+
+
+def check_sequence_vector_env(
+    env_id: str, steps: int, seed: int, num_envs: int, **make_kwargs: Any
+) -> None:
+    """A sequence's ``gym.make_vec`` (next-step autoreset) against its tasks' own vector envs.
+
+    Env ``i`` of block after block must equal env ``i`` of ``gym.make_vec(task_id, num_envs)``
+    reset with the task's seed (the one ``ContinualEnv`` draws from ``seed``) at the task's
+    first block and continued at its later ones, seen through the sequence's spaces; the clock
+    counts the envs that stepped, a block ends at the first step whose clock reaches the
+    schedule's cumulated end, every env is then truncated, and the next step starts the next
+    block's task.
+    """
+    where = f"{env_id}: make_vec({num_envs}) vs its tasks' vector envs"
+    vector_env = gym.make_vec(env_id, num_envs=num_envs, **make_kwargs)
+    spec = vector_env.unwrapped.sequence_spec
+    sequence = Sequence(spec)
+    unified = sequence.unified_spaces
+    blocks = sequence.schedule()
+    scheduled_ends = np.cumsum([block.steps for block in blocks])
+    task_seeds = np.random.SeedSequence(seed).generate_state(spec.num_tasks)
+    task_envs: dict[int, gym.vector.VectorEnv] = {}
+
+    def start_block(block: int) -> tuple[Any, dict[str, Any]]:
+        task = blocks[block].task_index
+        if task not in task_envs:
+            task_envs[task] = gym.make_vec(
+                spec.tasks[task].id, num_envs=num_envs, **spec.tasks[task].kwargs
+            )
+            return task_envs[task].reset(seed=int(task_seeds[task]))
+        return task_envs[task].reset()
+
+    def task_step(block: int, clock: int) -> int:
+        task = blocks[block].task_index
+        earlier = sum(other.steps for other in blocks[:block] if other.task_index == task)
+        return earlier + clock - (int(scheduled_ends[block - 1]) if block else 0)
+
+    def compare(context: str, block: int, clock: int, switched: bool, got: tuple, expected: tuple):
+        task = blocks[block].task_index
+        observations, infos = got[0], got[-1]
+        for index in range(num_envs):
+            row = f"{context}, env {index}"
+            _assert_equal(
+                _row(observations, index),
+                unified.observation_adapters[task](_row(expected[0], index)),
+                row + " obs",
+            )
+            names = ("reward", "terminated", "truncated")[: len(got) - 2]
+            for field, name in enumerate(names, start=1):
+                _assert_equal(got[field][index], expected[field][index], f"{row} {name}")
+            clock_info = {
+                "task_index": task,
+                "task_name": spec.tasks[task].name,
+                "task_step": task_step(block, clock),
+                "global_step": clock,
+                "task_switched": switched,
+            }
+            _assert_info_row(infos, index, clock_info, row + " info")
+            _assert_info_row(infos, index, _unbatch_row(expected[-1], index), row + " info")
+
+    vector_env.action_space.seed(seed)
+    block, clock = 0, 0
+    try:
+        observations, infos = vector_env.reset(seed=seed)
+        no_flags = np.zeros(num_envs, dtype=np.bool_)
+        expected_observations, expected_infos = start_block(0)
+        compare(
+            f"{where}: reset",
+            block,
+            clock,
+            False,
+            (observations, infos),
+            (expected_observations, expected_infos),
+        )
+        autoresetting, block_ended = no_flags.copy(), False
+        for step in range(steps):
+            actions = vector_env.action_space.sample()
+            got = vector_env.step(actions)
+            context = f"{where}: step {step} (block {block}, global step {clock})"
+            if block_ended:
+                block += 1
+                expected_observations, expected_infos = start_block(block)
+                expected = (expected_observations, np.zeros(num_envs), no_flags, no_flags)
+                compare(context, block, clock, False, got, (*expected, expected_infos))
+                autoresetting, block_ended = no_flags.copy(), False
+                continue
+            task = blocks[block].task_index
+            adapter = unified.action_adapters[task]
+            task_actions = np.stack(
+                [np.asarray(adapter(_row(actions, i))) for i in range(num_envs)]
+            )
+            expected = list(task_envs[task].step(task_actions))
+            clock += num_envs - int(autoresetting.sum())
+            switched = block < len(blocks) - 1 and clock >= scheduled_ends[block]
+            expected[3] = expected[3] | switched
+            compare(context, block, clock, switched, got, tuple(expected))
+            autoresetting, block_ended = expected[2] | expected[3], switched
+    finally:
+        vector_env.close()
+        for env in task_envs.values():
+            env.close()
+
+
+def _sequence_spec(env_id: str) -> SequenceSpec | None:
+    spec = gym.spec(env_id).kwargs.get("spec")
+    return spec if isinstance(spec, SequenceSpec) else None
+
+
+def _unbatch_row(infos: dict[str, Any], index: int) -> dict[str, Any]:
+    """Env ``index``'s entries of a vector info (the keys whose ``_key`` mask holds it)."""
+    row = {}
+    for key, value in infos.items():
+        if key.startswith("_") or not infos[f"_{key}"][index]:
+            continue
+        row[key] = _unbatch_row(value, index) if isinstance(value, dict) else value[index]
+    return row
 
 
 def _check_observation(env: gym.Env, observation: Any, env_id: str, when: Any) -> None:

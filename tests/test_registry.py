@@ -9,7 +9,7 @@ from conftest import toy_sequence
 import envsuite
 from envsuite.core.registry import family_of, register_sequences
 from envsuite.data import data_path
-from envsuite.testing import check_task
+from envsuite.testing import check_sequence_vector_env, check_task
 
 ALL_IDS = envsuite.registered_ids()
 SEQUENCE_IDS = set(envsuite.sequence_ids())
@@ -30,6 +30,32 @@ def test_every_numba_family_id_passes_the_harness_from_pixels(env_id: str) -> No
         check_task(env_id, steps_per_task=23, task_kwargs={"obs_mode": "pixels"})
     else:
         check_task(env_id, obs_mode="pixels")
+
+
+NUMBA_SEQUENCE_IDS = sorted(
+    SEQUENCE_IDS & set(envsuite.registered_ids("minigames") + envsuite.registered_ids("navigation"))
+)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "task_kwargs"),
+    [pytest.param(env_id, {}, id=env_id) for env_id in sorted(SEQUENCE_IDS)]
+    + [
+        pytest.param(env_id, {"obs_mode": "pixels"}, id=f"{env_id}-pixels")
+        for env_id in NUMBA_SEQUENCE_IDS
+    ],
+)
+def test_every_sequence_plays_eight_envs_on_one_clock(env_id: str, task_kwargs: dict) -> None:
+    schedule = envsuite.make_sequence(env_id).schedule()
+    most_blocks = max(
+        sum(block.task_index == task for block in schedule)
+        for task in {block.task_index for block in schedule}
+    )
+    # Blocks of about three vector steps, not a multiple of 8: ends are rounded, and 300 steps
+    # cross every block.
+    steps_per_task = 3 * 8 * most_blocks + 1
+    overrides = {"task_kwargs": task_kwargs} if task_kwargs else {}
+    check_sequence_vector_env(env_id, 300, 0, 8, steps_per_task=steps_per_task, **overrides)
 
 
 def test_every_yaml_is_registered_under_its_name_and_family() -> None:

@@ -8,9 +8,9 @@ from typing import Any, ClassVar, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from envsuite.core.schedule import build_schedule
+from envsuite.core.schedule import build_schedule, task_steps_played
 from envsuite.core.spec import SequenceSpec
-from envsuite.core.task_env import make_base_env, unify_sequence_spaces
+from envsuite.core.task_env import make_base_env, make_task_envs, unify_sequence_spaces
 
 
 class ContinualEnv(gym.Env):
@@ -67,9 +67,12 @@ class ContinualEnv(gym.Env):
             spec = spec.with_overrides(source=f"{spec.id} keyword arguments", **overrides)
         self.sequence_spec = spec
         self.render_mode = render_mode
-        self.task_envs = [
-            make_base_env(spec, index, render_mode, inner=True) for index in range(spec.num_tasks)
-        ]
+        self.task_envs = make_task_envs(
+            spec,
+            lambda index, **arguments: make_base_env(
+                spec, index, render_mode, inner=True, **arguments
+            ),
+        )
         unified = unify_sequence_spaces(
             spec,
             [env.observation_space for env in self.task_envs],
@@ -107,15 +110,7 @@ class ContinualEnv(gym.Env):
 
     def task_steps_played(self, task_index: int) -> int:
         """Steps task ``task_index`` has played so far, over all its blocks."""
-        played = 0
-        block_start = 0
-        for block, block_end in zip(self.blocks, self.block_ends, strict=True):
-            if block.task_index == task_index:
-                played += max(0, min(self.global_step, block_end) - block_start)
-            block_start = block_end
-        if self.global_step > self.total_steps and self.blocks[-1].task_index == task_index:
-            played += self.global_step - self.total_steps
-        return played
+        return task_steps_played(self.blocks, task_index, self.global_step)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -13,10 +13,13 @@ from envsuite.core.spec import SequenceSpec, load_sequence_spec
 from envsuite.data import data_path
 
 NAMESPACE = "envsuite"
-SEQUENCE_ENTRY_POINT = "envsuite.core.continual_env:ContinualEnv"
 # ContinualEnv raises ResetNeeded itself, so gymnasium's order enforcing would only cost a layer;
 # the passive env checker stays, on the sequence env (the task envs inside go without it).
-SEQUENCE_MAKE_OPTIONS = {"order_enforce": False}
+SEQUENCE_MAKE_OPTIONS = {
+    "entry_point": "envsuite.core.continual_env:ContinualEnv",
+    "vector_entry_point": "envsuite.core.continual_vector_env:ContinualVectorEnv",
+    "order_enforce": False,
+}
 _VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>\d+)$")
 
 
@@ -52,9 +55,7 @@ def register_sequence(spec: SequenceSpec) -> None:
             return
         owner = existing.source if isinstance(existing, SequenceSpec) else "another package"
         raise SpecError(spec.source, "name", f"id {spec.id} is already registered by {owner}")
-    gym.register(
-        spec.id, entry_point=SEQUENCE_ENTRY_POINT, kwargs={"spec": spec}, **SEQUENCE_MAKE_OPTIONS
-    )
+    gym.register(spec.id, kwargs={"spec": spec}, **SEQUENCE_MAKE_OPTIONS)
 
 
 def _same_file(first: str, second: str) -> bool:

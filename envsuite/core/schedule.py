@@ -37,6 +37,21 @@ def build_schedule(spec: SequenceSpec) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
+def task_steps_played(blocks: tuple[Block, ...], task_index: int, global_step: int) -> int:
+    """Steps task ``task_index`` has played at ``global_step`` of the schedule ``blocks``, over
+    all its blocks; past the schedule's end the last block's task keeps playing."""
+    played = 0
+    block_start = 0
+    for block in blocks:
+        block_end = block_start + block.steps
+        if block.task_index == task_index:
+            played += max(0, min(global_step, block_end) - block_start)
+        block_start = block_end
+    if global_step > block_start and blocks[-1].task_index == task_index:
+        played += global_step - block_start
+    return played
+
+
 def split_steps(steps: int, parts: int) -> list[int]:
     """Cut ``steps`` into ``parts`` sizes differing by at most one, the larger ones last."""
     base, remainder = divmod(steps, parts)

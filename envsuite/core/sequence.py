@@ -8,11 +8,20 @@ from typing import Any
 import gymnasium as gym
 from gymnasium.envs.registration import EnvSpec
 
-from envsuite.core.registry import SEQUENCE_ENTRY_POINT, SEQUENCE_MAKE_OPTIONS, find_sequence_spec
+from envsuite.core.continual_vector_env import ContinualVectorEnv
+from envsuite.core.registry import SEQUENCE_MAKE_OPTIONS, find_sequence_spec
 from envsuite.core.schedule import Block, build_schedule
 from envsuite.core.spaces import UnifiedSpaces
 from envsuite.core.spec import SequenceSpec
-from envsuite.core.task_env import UnifiedTaskEnv, make_base_env, unify_sequence_spaces, wrap_task
+from envsuite.core.task_env import (
+    UnifiedTaskEnv,
+    UnifiedTaskVectorEnv,
+    make_base_env,
+    make_base_vector_env,
+    unify_sequence_spaces,
+    wrap_task,
+    wrap_task_vector,
+)
 
 
 class Sequence:
@@ -22,6 +31,7 @@ class Sequence:
         >>> import envsuite
         >>> sequence = envsuite.make_sequence("ClassicPendulumGravity")
         >>> env = sequence.make_env()                  # plays the whole schedule
+        >>> envs = sequence.make_vector_env(64)        # 64 envs on one clock
         >>> evaluation_env = sequence.make_task_env(2)  # task 2 alone, same spaces
     """
 
@@ -42,19 +52,35 @@ class Sequence:
 
     def make_env(self, render_mode: str | None = None) -> gym.Env:
         """The sequence env, made through ``gymnasium.make`` with its usual wrappers."""
-        env_spec = EnvSpec(
-            id=self.spec.id,
-            entry_point=SEQUENCE_ENTRY_POINT,
-            kwargs={"spec": self.spec},
-            **SEQUENCE_MAKE_OPTIONS,
-        )
-        return gym.make(env_spec, render_mode=render_mode)
+        return gym.make(self._env_spec(), render_mode=render_mode)
+
+    def make_vector_env(self, num_envs: int, **kwargs: Any) -> ContinualVectorEnv:
+        """``num_envs`` envs on the schedule's one clock, made through ``gymnasium.make_vec``;
+        ``kwargs`` as :class:`ContinualVectorEnv`'s (``autoreset_mode``, ``render_mode``, ...)."""
+        return gym.make_vec(self._env_spec(), num_envs=num_envs, **kwargs)
+
+    def make_task_vector_env(
+        self,
+        task: int | str,
+        num_envs: int,
+        vectorization_mode: str | None = None,
+        render_mode: str | None = None,
+    ) -> UnifiedTaskVectorEnv:
+        """``num_envs`` copies of task ``task`` (index or name) as one vector env, in the
+        sequence's spaces: the family's batched env where it has one (see
+        :func:`make_base_vector_env`), next-step autoreset."""
+        index = self._task_index(task)
+        env = make_base_vector_env(self.spec, index, num_envs, vectorization_mode, render_mode)
+        return wrap_task_vector(self.spec, index, env, self.unified_spaces)
 
     def make_task_env(self, task: int | str, render_mode: str | None = None) -> UnifiedTaskEnv:
         """Task ``task`` (index or name) alone, in the sequence's spaces: for evaluation."""
         index = self._task_index(task)
         env = make_base_env(self.spec, index, render_mode)
         return wrap_task(self.spec, index, env, self.unified_spaces)
+
+    def _env_spec(self) -> EnvSpec:
+        return EnvSpec(id=self.spec.id, kwargs={"spec": self.spec}, **SEQUENCE_MAKE_OPTIONS)
 
     @cached_property
     def unified_spaces(self) -> UnifiedSpaces:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 from gymnasium import spaces
+from numba import njit
 
 from envsuite.core.errors import SpecError
 
@@ -52,6 +53,13 @@ class ObservationAdapter:
         self.map: Callable[[Any], Any] = (
             pass_through if self.identity else self._pad if task_id is None else self._pad_with_id
         )
+        self.map_batch: Callable[[Any], Any] = (
+            pass_through
+            if self.identity
+            else self._pad_batch
+            if task_id is None
+            else self._pad_batch_with_id
+        )
 
     def __call__(self, observation: np.ndarray) -> Any:
         return self.map(observation)
@@ -64,6 +72,19 @@ class ObservationAdapter:
     def _pad_with_id(self, observation: np.ndarray) -> dict[str, np.ndarray]:
         return {OBSERVATION_KEY: self._pad(observation), TASK_ID_KEY: self.task_id.copy()}
 
+    def _pad_batch(self, observations: np.ndarray) -> np.ndarray:
+        # Filling both parts of an empty array writes each byte once (zeros, then a copy, twice).
+        padded = np.empty((len(observations), *self.template.shape), self.template.dtype)
+        padded[..., : self.width] = observations
+        padded[..., self.width :] = self.template[..., self.width :]
+        return padded
+
+    def _pad_batch_with_id(self, observations: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            OBSERVATION_KEY: self._pad_batch(observations),
+            TASK_ID_KEY: np.tile(self.task_id, (len(observations), 1)),
+        }
+
 
 class DictObservationAdapter:
     """Maps one task's ``Dict`` observation key by key, adding the one-hot task id as a key."""
@@ -73,6 +94,7 @@ class DictObservationAdapter:
         self.task_id = task_id
         self.identity = task_id is None and all(adapter.identity for adapter in adapters.values())
         self.map: Callable[[Any], Any] = pass_through if self.identity else self._map
+        self.map_batch: Callable[[Any], Any] = pass_through if self.identity else self._map_batch
 
     def __call__(self, observation: dict[str, Any]) -> Any:
         return self.map(observation)
@@ -83,6 +105,14 @@ class DictObservationAdapter:
             mapped[TASK_ID_KEY] = self.task_id.copy()
         return mapped
 
+    def _map_batch(self, observations: dict[str, Any]) -> dict[str, Any]:
+        mapped = {
+            key: adapter.map_batch(observations[key]) for key, adapter in self.adapters.items()
+        }
+        if self.task_id is not None:
+            mapped[TASK_ID_KEY] = np.tile(self.task_id, (len(next(iter(mapped.values()))), 1))
+        return mapped
+
 
 class ActionAdapter:
     """Maps an action of the unified action space to one task's action, rejecting invalid ones.
@@ -90,12 +120,14 @@ class ActionAdapter:
     Discrete union: unified integer action ``a`` plays the task's action ``start + a % n``
     (tasks with fewer actions wrap around). Box actions must have the space's shape and finite
     numbers; their bounds are left to the task (most clip). Other spaces, equal across tasks,
-    pass through. ``map`` is chosen once, as this runs on every step.
+    pass through. ``map`` (one action) and ``map_batch`` (a batch, first axis the envs) are
+    chosen once, as they run on every step.
     """
 
     def __init__(self, action_space: spaces.Space, unified: spaces.Space) -> None:
         self.unified = unified
         self.map: Callable[[Any], Any] = pass_through
+        self.map_batch: Callable[[Any], Any] = pass_through
         if isinstance(action_space, spaces.Discrete):
             count, start = int(action_space.n), int(action_space.start)
             # A lookup table beats arithmetic on numpy scalars, and its numpy values keep the
@@ -105,9 +137,12 @@ class ActionAdapter:
                 for action in range(int(unified.n))
             }
             self.map = self._map_discrete
+            self.batch_table = np.array(list(self.table.values()), dtype=action_space.dtype)
+            self.map_batch = self._map_discrete_batch
         elif isinstance(unified, spaces.Box):
             self.shape = unified.shape
             self.map = self._check_box
+            self.map_batch = self._check_box_batch
 
     def __call__(self, action: Any) -> Any:
         return self.map(action)
@@ -126,6 +161,31 @@ class ActionAdapter:
             )
         return mapped
 
+    def _map_discrete_batch(self, actions: Any) -> np.ndarray:
+        actions = np.asarray(actions)
+        mapped = np.empty(actions.shape, self.batch_table.dtype)
+        if (
+            actions.ndim != 1
+            or actions.dtype.kind not in "iu"
+            or _look_up_actions(actions, self.batch_table, mapped) != -1
+        ):
+            raise ValueError(
+                f"actions: must be a 1-d array of integers in {self.unified}, one per env, "
+                f"got {actions!r}"
+            )
+        return mapped
+
+    def _check_box_batch(self, actions: Any) -> np.ndarray:
+        actions = np.asarray(actions)
+        if actions.shape[1:] != self.shape or actions.ndim != len(self.shape) + 1:
+            raise ValueError(
+                f"actions: must have shape (num_envs, *{self.shape}) for {self.unified}, "
+                f"got shape {actions.shape}"
+            )
+        if actions.dtype.kind not in "iuf" or not np.isfinite(actions).all():
+            raise ValueError(f"actions: must hold finite numbers, got {actions!r}")
+        return actions
+
     def _check_box(self, action: Any) -> Any:
         # This runs every step: an ndarray's shape attribute costs far less than np.shape().
         is_array = isinstance(action, np.ndarray)
@@ -142,6 +202,20 @@ class ActionAdapter:
         if not finite:
             raise ValueError(f"action must hold finite numbers, got {action!r}")
         return action
+
+
+@njit(cache=True)
+def _look_up_actions(actions: np.ndarray, table: np.ndarray, out: np.ndarray) -> int:
+    """``out[i] = table[actions[i]]``; the index of the first action outside the table, or -1.
+
+    One pass that checks and maps: a batch's min and max alone cost numpy twice as much.
+    """
+    for index in range(actions.shape[0]):
+        action = actions[index]
+        if action < 0 or action >= table.shape[0]:
+            return index
+        out[index] = table[action]
+    return -1
 
 
 _INTEGER_TYPES = frozenset({int, *(np.dtype(code).type for code in np.typecodes["AllInteger"])})

@@ -48,13 +48,21 @@ class MinigameEnv(gym.Env[np.ndarray, np.int64]):
     - ``background``: ``plain``, ``stripes``, ``checker``, ``gradient`` or ``dots``.
     - ``sticky_action_probability``: in [0, 1), default 0.1.
     - ``render_mode``: ``"rgb_array"`` renders 256x256 frames.
+    - ``observation_channels``: symbolic observations carry this many channels, the game's own
+      first and the rest always zero (a sequence of games pads them so); default: the game's.
     - any task parameter of the game (``GAME.params``) by name, e.g. ``fruit_speed=0.8``.
 
     ## Version History
-    - v0: initial version.
+    - v0: initial version (``observation_channels`` added without a version bump: it changes
+      nothing unless set).
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 15}
+    # padded_width_argument: how a sequence asks for observations already padded to its space.
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": ["rgb_array"],
+        "render_fps": 15,
+        "padded_width_argument": "observation_channels",
+    }
 
     def __init__(
         self,
@@ -65,6 +73,7 @@ class MinigameEnv(gym.Env[np.ndarray, np.int64]):
         background: str = "plain",
         sticky_action_probability: float = 0.1,
         render_mode: str | None = None,
+        observation_channels: int | None = None,
         **task_params: float,
     ) -> None:
         self.task = make_task(
@@ -76,6 +85,7 @@ class MinigameEnv(gym.Env[np.ndarray, np.int64]):
             sticky_action_probability,
             render_mode,
             task_params,
+            observation_channels,
         )
         self.render_mode = render_mode
         self.observation_space = self.task.observation_space()

@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envsuite.core.errors import check_choice
+from envsuite.env_arguments import whole_number
 from envsuite.minigames.engine import GRID_SIZE, NUM_ACTIONS, GameDefinition
 from envsuite.minigames.games import GAME_INDEX, GAMES
 from envsuite.minigames.render import (
@@ -36,6 +37,7 @@ class MinigameTask:
     game_index: int
     params: np.ndarray
     obs_mode: str
+    observation_channels: int
     sticky_action_probability: float
     palette: np.ndarray
     observation_background: np.ndarray
@@ -43,7 +45,8 @@ class MinigameTask:
 
     @property
     def num_channels(self) -> int:
-        return len(self.game.channels)
+        """Channels of the symbolic grid: the game's own, then always-zero padding."""
+        return self.observation_channels
 
     def observation_space(self) -> spaces.Box:
         if self.obs_mode == "symbolic":
@@ -63,6 +66,7 @@ def make_task(
     sticky_action_probability: float,
     render_mode: str | None,
     task_params: Mapping[str, float],
+    observation_channels: int | None = None,
 ) -> MinigameTask:
     """Resolve and check the arguments of a minigame env."""
     check_choice("game", game, list(GAMES))
@@ -80,11 +84,26 @@ def make_task(
             "sticky_action_probability: must be a number in [0, 1), "
             f"got {sticky_action_probability!r}"
         )
+    own_channels = len(definition.channels)
+    if observation_channels is None:
+        observation_channels = own_channels
+    elif obs_mode != "symbolic":
+        raise ValueError(
+            "observation_channels: pads symbolic observations; leave it None in pixels"
+        )
+    else:
+        observation_channels = whole_number(
+            observation_channels,
+            "observation_channels",
+            f"None or an integer of at least {game}'s {own_channels} channels",
+            minimum=own_channels,
+        )
     return MinigameTask(
         game=definition,
         game_index=GAME_INDEX[game],
         params=definition.resolve_params(variant, task_params),
         obs_mode=obs_mode,
+        observation_channels=observation_channels,
         sticky_action_probability=float(sticky_action_probability),
         palette=theme_palette(theme),
         observation_background=theme_background(theme, background, OBSERVATION_SIZE),

@@ -26,7 +26,12 @@ class MinigameVectorEnv(NumbaVectorEnv):
     m})`` resets only the envs where ``m`` is true.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {**NumbaVectorEnv.metadata, "render_fps": 15}
+    # padded_width_argument: how a sequence asks for observations already padded to its space.
+    metadata: ClassVar[dict[str, Any]] = {
+        **NumbaVectorEnv.metadata,
+        "render_fps": 15,
+        "padded_width_argument": "observation_channels",
+    }
 
     def __init__(
         self,
@@ -39,6 +44,7 @@ class MinigameVectorEnv(NumbaVectorEnv):
         sticky_action_probability: float = 0.1,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
+        observation_channels: int | None = None,
         **task_params: float,
     ) -> None:
         self.task = make_task(
@@ -50,6 +56,7 @@ class MinigameVectorEnv(NumbaVectorEnv):
             sticky_action_probability,
             render_mode,
             task_params,
+            observation_channels,
         )
         super().__init__(
             num_envs,

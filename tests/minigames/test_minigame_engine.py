@@ -56,6 +56,8 @@ def test_variants_and_overrides_resolve_and_bad_ones_name_the_field() -> None:
         ({"variant": "hard"}, "variant: unknown variant 'hard'"),
         ({"sticky_action_probability": 1.0}, r"sticky_action_probability: must be .*\[0, 1\)"),
         ({"render_mode": "ansi"}, r"render_mode: unknown render_mode 'ansi'"),
+        ({"observation_channels": 1}, r"observation_channels: must be None or an integer of at"),
+        ({"observation_channels": 8, "obs_mode": "pixels"}, "observation_channels: pads symbolic"),
     ],
 )
 @pytest.mark.filterwarnings("ignore:.*render_mode='ansi'")
@@ -135,6 +137,24 @@ def test_symbolic_and_pixel_observations_describe_the_same_state(game: str) -> N
         if terminated or truncated:
             grid, _ = symbolic.reset()
             image, _ = pixels.reset()
+
+
+@pytest.mark.parametrize("game", ["Catch", "Breakout"])
+def test_padded_channels_are_the_games_own_then_zeros(game: str) -> None:
+    own_channels = len(GAMES[game].channels)
+    single = gym.make(f"envsuite/{game}-v0")
+    padded_single = gym.make(f"envsuite/{game}-v0", observation_channels=8)
+    padded_batch = gym.make_vec(f"envsuite/{game}-v0", num_envs=2, observation_channels=8)
+    assert padded_single.observation_space.shape == (10, 10, 8)
+    assert padded_batch.single_observation_space.shape == (10, 10, 8)
+    observations = [single.reset(seed=3)[0], padded_single.reset(seed=3)[0]]
+    batch, _ = padded_batch.reset(seed=3)
+    for _ in range(30):
+        np.testing.assert_array_equal(observations[1][..., :own_channels], observations[0])
+        np.testing.assert_array_equal(batch[0], observations[1])
+        assert not observations[1][..., own_channels:].any()
+        observations = [env.step(2)[0] for env in (single, padded_single)]
+        batch = padded_batch.step(np.array([2, 0]))[0]
 
 
 def test_sticky_actions_repeat_the_previous_action() -> None:

@@ -19,6 +19,7 @@ from gymnasium.vector import AutoresetMode
 
 from envsuite.core.sequence import Sequence
 from envsuite.core.spec import SequenceSpec
+from envsuite.core.vector_infos import row, unbatch
 
 
 @dataclass
@@ -162,9 +163,7 @@ def check_vector_matches_single(
         done = [False] * num_envs
         for index, env in enumerate(singles):
             observation, info = env.reset(seed=seed + index)
-            _assert_equal(
-                _row(observations, index), observation, f"{where}: reset obs, env {index}"
-            )
+            _assert_equal(row(observations, index), observation, f"{where}: reset obs, env {index}")
             _assert_info_row(infos, index, info, f"{where}: reset info, env {index}")
         for step in range(steps):
             actions = vector_env.action_space.sample()
@@ -176,12 +175,10 @@ def check_vector_matches_single(
                     observation, info = env.reset()
                     reward, terminated, truncated = 0.0, False, False
                 else:
-                    observation, reward, terminated, truncated, info = env.step(
-                        _row(actions, index)
-                    )
+                    observation, reward, terminated, truncated, info = env.step(row(actions, index))
                     if autoreset == AutoresetMode.SAME_STEP and (terminated or truncated):
                         observation, info = env.reset()
-                _assert_equal(_row(observations, index), observation, context + " obs")
+                _assert_equal(row(observations, index), observation, context + " obs")
                 _assert_equal(rewards[index], reward, context + " reward")
                 _assert_equal(terminations[index], terminated, context + " terminated")
                 _assert_equal(truncations[index], truncated, context + " truncated")
@@ -233,15 +230,15 @@ def check_sequence_vector_env(
         task = blocks[block].task_index
         observations, infos = got[0], got[-1]
         for index in range(num_envs):
-            row = f"{context}, env {index}"
+            label = f"{context}, env {index}"
             _assert_equal(
-                _row(observations, index),
-                unified.observation_adapters[task](_row(expected[0], index)),
-                row + " obs",
+                row(observations, index),
+                unified.observation_adapters[task](row(expected[0], index)),
+                label + " obs",
             )
             names = ("reward", "terminated", "truncated")[: len(got) - 2]
             for field, name in enumerate(names, start=1):
-                _assert_equal(got[field][index], expected[field][index], f"{row} {name}")
+                _assert_equal(got[field][index], expected[field][index], f"{label} {name}")
             clock_info = {
                 "task_index": task,
                 "task_name": spec.tasks[task].name,
@@ -249,8 +246,8 @@ def check_sequence_vector_env(
                 "global_step": clock,
                 "task_switched": switched,
             }
-            _assert_info_row(infos, index, clock_info, row + " info")
-            _assert_info_row(infos, index, _unbatch_row(expected[-1], index), row + " info")
+            _assert_info_row(infos, index, clock_info, label + " info")
+            _assert_info_row(infos, index, unbatch(expected[-1], index), label + " info")
 
     vector_env.action_space.seed(seed)
     block, clock = 0, 0
@@ -280,9 +277,7 @@ def check_sequence_vector_env(
                 continue
             task = blocks[block].task_index
             adapter = unified.action_adapters[task]
-            task_actions = np.stack(
-                [np.asarray(adapter(_row(actions, i))) for i in range(num_envs)]
-            )
+            task_actions = np.stack([np.asarray(adapter(row(actions, i))) for i in range(num_envs)])
             expected = list(task_envs[task].step(task_actions))
             clock += num_envs - int(autoresetting.sum())
             switched = block < len(blocks) - 1 and clock >= scheduled_ends[block]
@@ -298,16 +293,6 @@ def check_sequence_vector_env(
 def _sequence_spec(env_id: str) -> SequenceSpec | None:
     spec = gym.spec(env_id).kwargs.get("spec")
     return spec if isinstance(spec, SequenceSpec) else None
-
-
-def _unbatch_row(infos: dict[str, Any], index: int) -> dict[str, Any]:
-    """Env ``index``'s entries of a vector info (the keys whose ``_key`` mask holds it)."""
-    row = {}
-    for key, value in infos.items():
-        if key.startswith("_") or not infos[f"_{key}"][index]:
-            continue
-        row[key] = _unbatch_row(value, index) if isinstance(value, dict) else value[index]
-    return row
 
 
 def _check_observation(env: gym.Env, observation: Any, env_id: str, when: Any) -> None:
@@ -328,12 +313,6 @@ def _check_batch(vector_env: gym.vector.VectorEnv, observations: Any, where: str
         raise AssertionError(f"{where}: batched observations not in {vector_env.observation_space}")
 
 
-def _row(batch: Any, index: int) -> Any:
-    if isinstance(batch, dict):
-        return {key: _row(value, index) for key, value in batch.items()}
-    return batch[index]
-
-
 def _assert_same(expected: list[Transition], actual: list[Transition], where: str) -> None:
     if len(expected) != len(actual):
         raise AssertionError(f"{where}: {len(expected)} calls against {len(actual)}")
@@ -350,7 +329,7 @@ def _assert_info_row(infos: dict[str, Any], index: int, info: dict[str, Any], wh
         mask = infos.get(f"_{key}")
         if key not in infos or mask is None or not mask[index]:
             raise AssertionError(f"{where}: key {key!r} missing from the vector info")
-        _assert_equal(_row(infos[key], index), value, f"{where}[{key!r}]")
+        _assert_equal(row(infos[key], index), value, f"{where}[{key!r}]")
 
 
 def _assert_equal(actual: Any, expected: Any, where: str) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from agents.common.protocol import Agent, AgentState, Transition
 from agents.training.checkpoints import Checkpointer
 from agents.training.monitor import TrainingMonitor
+from envsuite.core.vector_infos import final_observations, step_infos
 from envsuite.evaluation import ContinualEvaluator
 
 
@@ -115,47 +116,3 @@ def train_agent(
             checkpointer.after_step(agent, global_step, block_end, last=global_step >= stop_step)
         observation, episode_start = following, ended
     return global_step
-
-
-def step_infos(vector_infos: dict[str, Any], ended: np.ndarray) -> tuple[dict[str, Any], ...]:
-    """Each env's info of the step, from a same-step-autoreset vector step's batched infos: an
-    env whose episode ended has the step's info in ``final_info`` (the reset's is dropped)."""
-    return tuple(
-        _unbatch(vector_infos["final_info"] if done else vector_infos, index)
-        for index, done in enumerate(ended)
-    )
-
-
-def final_observations(following: Any, vector_infos: dict[str, Any], ended: np.ndarray) -> Any:
-    """The observations each step led to: ``following`` with an ended episode's final
-    observation in its row, instead of the next episode's first."""
-    if not ended.any():
-        return following
-    final = vector_infos["final_obs"]
-    if isinstance(following, dict):
-        observations = {key: value.copy() for key, value in following.items()}
-        for index in np.flatnonzero(ended):
-            for key in observations:
-                observations[key][index] = final[index][key]
-        return observations
-    observations = following.copy()
-    for index in np.flatnonzero(ended):
-        observations[index] = final[index]
-    return observations
-
-
-def _unbatch(batched: dict[str, Any], index: int) -> dict[str, Any]:
-    """Env ``index``'s entries of a vector env's batched info (``_key`` masks say who has one)."""
-    info = {}
-    for key, value in batched.items():
-        if key.startswith("_") or key in ("final_obs", "final_info"):
-            continue
-        mask = batched.get(f"_{key}")
-        if mask is not None and not mask[index]:
-            continue
-        if isinstance(value, dict):
-            info[key] = _unbatch(value, index)
-        else:
-            entry = value[index]
-            info[key] = entry.item() if isinstance(entry, np.generic) else entry
-    return info

@@ -22,6 +22,7 @@ from envsuite.core.task_env import (
     unify_sequence_spaces,
     wrap_task_vector,
 )
+from envsuite.core.vector_infos import masked, merge_rows, row
 from envsuite.env_arguments import whole_number
 
 AUTORESET_MODES = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP)
@@ -247,8 +248,8 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
         block's task at a block end); their step's observation and info become final."""
         final_observations = np.full(self.num_envs, None, dtype=object)
         for index in np.flatnonzero(ended):
-            final_observations[index] = _row(observations, index)
-        final_infos = _masked(infos, ended)
+            final_observations[index] = row(observations, index)
+        final_infos = masked(infos, ended)
         if switched:
             self._enter_block(self.block_index + 1)
             observations, reset_infos = self._env.reset(
@@ -257,7 +258,7 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
             infos = self._with_clock(reset_infos, switched=False)
         else:
             observations, reset_infos = self._env.reset(options={"reset_mask": ended})
-            infos = _merge_rows(infos, self._with_clock(reset_infos, switched=False), ended)
+            infos = merge_rows(infos, self._with_clock(reset_infos, switched=False), ended)
         infos["final_obs"], infos["_final_obs"] = final_observations, ended
         infos["final_info"], infos["_final_info"] = final_infos, ended
         return observations, infos
@@ -308,44 +309,3 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
         )
         is_last = block_index == len(self.blocks) - 1
         self._switch_step = NEVER if is_last else self.block_ends[block_index]
-
-
-def _row(batch: Any, index: int) -> Any:
-    if isinstance(batch, dict):
-        return {key: _row(value, index) for key, value in batch.items()}
-    return batch[index]
-
-
-def _masked(infos: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
-    """``infos`` with every mask narrowed to ``rows``."""
-    narrowed = {}
-    for key, value in infos.items():
-        if key.startswith("_"):
-            narrowed[key] = value & rows
-        else:
-            narrowed[key] = _masked(value, rows) if isinstance(value, dict) else value
-    return narrowed
-
-
-def _merge_rows(base: dict[str, Any], update: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:
-    """Vector infos with ``update``'s entries in ``rows`` and ``base``'s elsewhere."""
-    merged = {}
-    for key in {key for key in (*base, *update) if not key.startswith("_")}:
-        base_mask = base.get(f"_{key}", np.zeros(len(rows), dtype=np.bool_)) & ~rows
-        update_mask = update.get(f"_{key}", np.zeros(len(rows), dtype=np.bool_)) & rows
-        if key not in update:
-            merged[key] = base[key]
-        elif isinstance(update[key], dict):
-            merged[key] = _merge_rows(base.get(key, {}), update[key], rows)
-        else:
-            value = update[key]
-            if key in base:
-                array = np.array(base[key], dtype=np.result_type(base[key], value))
-            elif value.dtype == object:
-                array = np.full(value.shape, None, dtype=object)
-            else:
-                array = np.zeros_like(value)
-            array[update_mask] = value[update_mask]
-            merged[key] = array
-        merged[f"_{key}"] = base_mask | update_mask
-    return merged

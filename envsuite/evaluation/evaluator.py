@@ -38,10 +38,11 @@ Policy = Callable[[Any, Any, np.ndarray], tuple[np.ndarray, Any]]
 class ContinualEvaluator:
     """Evaluates a policy on every task of a sequence and records the results in a run directory.
 
-    Each task has a vector env of ``episodes`` copies of ``sequence.make_task_env(task)``, made
-    once; a round resets them with seeds ``eval_seed + e`` and plays every copy to the end of its
-    first episode. The policy's state starts as ``None`` each round and is reset per env at
-    every episode start (see :data:`Policy`). Records go to ``results.jsonl`` (see
+    Each task has a vector env of ``episodes`` copies, ``sequence.make_task_vector_env(task,
+    episodes)`` (the family's batched env where it has one), made once; a round resets them with
+    seeds ``eval_seed + e`` and plays every copy to the end of its first episode. The policy's
+    state starts as ``None`` each round and is reset per env at every episode start (see
+    :data:`Policy`). Records go to ``results.jsonl`` (see
     :mod:`envsuite.evaluation.store`); tensorboard receives ``eval/<task>/return``,
     ``eval/<task>/success`` (tasks that report it), ``eval/average`` and, at every block end,
     the performance matrix as an image. Every ``video_every`` rounds (the first included), one
@@ -111,13 +112,9 @@ class ContinualEvaluator:
         )
         self.total_steps = sum(block.steps for block in blocks)
         self.store = ResultsStore(run_dir, info, resume_after_step)
+        # The family's batched env where it has one: a round of a numba task is one batch.
         self.task_envs = [
-            gym.vector.SyncVectorEnv(
-                [_TaskEnvFactory(self.sequence, task) for _ in range(episodes)],
-                # An ended env's next observation begins its next episode: that is where the
-                # policy's episode_starts flags go.
-                autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
-            )
+            self.sequence.make_task_vector_env(task, episodes)
             for task in range(self.sequence.num_tasks)
         ]
         # Made once the store has checked the run directory: a failed resume leaves it as it was.
@@ -125,6 +122,9 @@ class ContinualEvaluator:
         # A resumed run has evaluated up to its checkpoint (before training included), and its
         # performance matrix holds the block ends up to there.
         self.last_step: int | None = resume_after_step
+        # The global step of the previous after_step: a vector step may cross a multiple of
+        # eval_every without landing on it.
+        self.clock = resume_after_step or 0
         self.block_end_rows: list[np.ndarray] = []
         self.rounds = len({record["eval_step"] for record in self.store.records()})
         # Made at the first video round: envs that render cost more than those that do not.
@@ -165,15 +165,20 @@ class ContinualEvaluator:
         return summary
 
     def after_step(self, policy: Policy, info: dict[str, Any]) -> dict | None:
-        """Evaluate if this step calls for it; ``info`` is the sequence env's step info.
+        """Evaluate if this step calls for it; ``info`` is the sequence env's step info (one
+        env's, for a vector env on one clock: every env's is the same).
 
-        A round runs when ``info["global_step"]`` is a multiple of ``eval_every``, at the
-        schedule's last step, or (``at_block_ends``) when the step ended a block
+        A round runs when ``info["global_step"]`` reaches or passes a multiple of
+        ``eval_every`` (a vector step of N envs may cross one), at the first step at or past the
+        schedule's last, or (``at_block_ends``) when the step ended a block
         (``info["task_switched"]``); a block end also joins the performance matrix.
         """
-        step = int(info["global_step"])
-        block_end = (self.at_block_ends and bool(info["task_switched"])) or step == self.total_steps
-        if not (block_end or step % self.eval_every == 0) or step == self.last_step:
+        step, previous = int(info["global_step"]), self.clock
+        self.clock = step
+        finished = previous < self.total_steps <= step
+        block_end = (self.at_block_ends and bool(info["task_switched"])) or finished
+        crossed = step // self.eval_every > previous // self.eval_every
+        if not (block_end or crossed) or step == self.last_step:
             return None
         summary = self.evaluate(policy, step, int(info["task_index"]))
         if block_end:
@@ -202,23 +207,25 @@ class ContinualEvaluator:
             self.writer.close()
 
     def _play(self, policy: Policy, env: gym.vector.VectorEnv, task: int):
-        observations, _ = env.reset(seed=[self.eval_seed + e for e in range(self.episodes)])
+        # Episode e plays with seed eval_seed + e.
+        observations, _ = env.reset(seed=self.eval_seed)
         returns = np.zeros(self.episodes)
         successes = np.full(self.episodes, np.nan)
         running = np.ones(self.episodes, dtype=bool)
         state = None
         episode_starts = np.ones(self.episodes, dtype=bool)
+        autoresetting = np.zeros(self.episodes, dtype=bool)
         for _ in range(self.max_episode_steps):
             actions, state = policy(observations, state, episode_starts)
             observations, rewards, terminations, truncations, infos = env.step(actions)
             returns += np.where(running, rewards, 0.0)
-            episode_starts = terminations | truncations
-            ended = running & episode_starts
-            # With same-step autoreset, an ended episode's info is the step's final_info.
-            step_infos = infos.get("final_info", {})
-            if "success" in step_infos:
-                reported = ended & step_infos["_success"]
-                successes[reported] = step_infos["success"][reported]
+            # Next-step autoreset: an env that ended at the previous step returned its next
+            # episode's first observation at this one.
+            episode_starts, autoresetting = autoresetting, terminations | truncations
+            ended = running & autoresetting
+            if "success" in infos:
+                reported = ended & infos["_success"]
+                successes[reported] = infos["success"][reported]
             running &= ~ended
             if not running.any():
                 return returns, successes
@@ -302,17 +309,6 @@ def _headline_measure(summary: dict[str, dict[str, float]]) -> str:
     """Success when every task reported it this round, else return."""
     with_success = all(not np.isnan(values["success"]) for values in summary.values())
     return "success" if with_success else "return"
-
-
-class _TaskEnvFactory:
-    """A picklable env factory for one task of a sequence (vector envs call it)."""
-
-    def __init__(self, sequence: Sequence, task: int) -> None:
-        self.sequence = sequence
-        self.task = task
-
-    def __call__(self) -> gym.Env:
-        return self.sequence.make_task_env(self.task)
 
 
 def _render_env(sequence: Sequence, task: int) -> gym.Env | None:

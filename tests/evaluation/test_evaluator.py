@@ -11,6 +11,7 @@ from conftest import echo_counter_return, one_env_sequence, toy_sequence
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import envsuite
+from envsuite.core.vector_infos import step_infos
 from envsuite.evaluation import (
     ContinualEvaluator,
     RandomPolicy,
@@ -286,3 +287,103 @@ def test_sb3_callback_evaluates_during_learning(tmp_path) -> None:
     # Two cycles: blocks of 256 steps alternate cartpole (0) and acrobot (1).
     np.testing.assert_array_equal(rounds.trained_task, [-1, 0, 1, 0, 1])
     assert run.info.sequence_id == "envsuite/ClassicCartPoleAcrobot-v0"
+
+
+def test_sb3_on_a_sequences_vector_env_evaluates_every_round(tmp_path) -> None:
+    from stable_baselines3 import PPO
+
+    from envsuite.evaluation.callback import ContinualEvalCallback
+    from envsuite.report.collect import collect
+    from envsuite.sb3 import sequence_vec_env
+
+    sequence = envsuite.make_sequence("ClassicCartPoleAcrobot", steps_per_task=512)
+    env = sequence_vec_env(sequence, num_envs=2)
+    with ContinualEvaluator(sequence, tmp_path, eval_every=256, episodes=2) as evaluator:
+        model = PPO("MlpPolicy", env, n_steps=64, batch_size=64, seed=0, device="cpu")
+        model.learn(total_timesteps=1024, callback=ContinualEvalCallback(evaluator))
+    run = load_run(tmp_path)
+    rounds = run.table.rounds(run.table.measure_values("return")[1])
+    # Two envs, one clock: every round of the 1024-step schedule, each cycle's tasks trained.
+    np.testing.assert_array_equal(rounds.steps, [0, 256, 512, 768, 1024])
+    np.testing.assert_array_equal(rounds.trained_task, [-1, 0, 1, 0, 1])
+    assert collect([tmp_path]).runs[0].summary  # a complete run: the report takes it
+
+
+def test_sb3_on_copies_of_the_sequence_env_is_refused_at_the_start(tmp_path) -> None:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from envsuite.evaluation.callback import ContinualEvalCallback
+
+    sequence = envsuite.make_sequence("ClassicCartPoleAcrobot", steps_per_task=512)
+    copies = make_vec_env(lambda: sequence.make_env(), n_envs=2)
+    with ContinualEvaluator(sequence, tmp_path, eval_every=256, episodes=2) as evaluator:
+        model = PPO("MlpPolicy", copies, n_steps=64, batch_size=64, seed=0, device="cpu")
+        with pytest.raises(ValueError, match=r"do not play one clock.*sequence_vec_env"):
+            model.learn(total_timesteps=1024, callback=ContinualEvalCallback(evaluator))
+        assert model.num_timesteps == 4  # the second step of two envs
+
+
+def observation_policy(observations, state, episode_starts) -> tuple[np.ndarray, None]:
+    """Actions drawn from the observations alone: two paths given equal observations act alike."""
+    image = observations["image"] if isinstance(observations, dict) else observations
+    flat = image.reshape(len(image), -1).astype(np.int64)
+    return (flat * np.arange(flat.shape[1])).sum(axis=1) % 3, None
+
+
+def single_env_round(sequence: envsuite.Sequence, task: int, episodes: int, seed: int):
+    """A round as played before tasks were batched: a SyncVectorEnv of single task envs."""
+    env = gym.vector.SyncVectorEnv(
+        [lambda: sequence.make_task_env(task)] * episodes,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    observations, _ = env.reset(seed=[seed + e for e in range(episodes)])
+    returns, successes = np.zeros(episodes), np.full(episodes, np.nan)
+    running = np.ones(episodes, dtype=bool)
+    while running.any():
+        actions, _ = observation_policy(observations, None, None)
+        observations, rewards, terminations, truncations, infos = env.step(actions)
+        returns += np.where(running, rewards, 0.0)
+        ended = running & (terminations | truncations)
+        final = infos.get("final_info", {})
+        if "success" in final:
+            successes[ended & final["_success"]] = final["success"][ended & final["_success"]]
+        running &= ~ended
+    env.close()
+    return returns, successes
+
+
+@pytest.mark.parametrize("sequence_id", ["MinigamesCatchSpeed", "NavigationMazeLayouts"])
+def test_a_batched_round_equals_a_round_of_single_envs(sequence_id: str, tmp_path) -> None:
+    sequence = envsuite.make_sequence(sequence_id)
+    with ContinualEvaluator(sequence, tmp_path, eval_every=10, episodes=6, tensorboard=False) as ev:
+        assert not isinstance(ev.task_envs[0], gym.vector.SyncVectorEnv)  # the family's batch
+        ev.evaluate(observation_policy, 0, -1)
+    records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    for task in range(sequence.num_tasks):
+        returns, successes = single_env_round(sequence, task, 6, ev.eval_seed)
+        own = sorted(
+            (record for record in records if record["evaluated_task"] == task),
+            key=lambda record: record["episode"],
+        )
+        np.testing.assert_array_equal([record["return"] for record in own], returns)
+        got = [np.nan if record["success"] is None else record["success"] for record in own]
+        np.testing.assert_array_equal(got, successes)
+    assert len({record["return"] for record in records}) > 1
+
+
+def test_rounds_fire_when_a_vector_step_crosses_a_period_or_a_block_end(toy, tmp_path) -> None:
+    evaluator = ContinualEvaluator(toy, tmp_path, eval_every=25, episodes=1, tensorboard=False)
+    env = toy.make_vector_env(4, autoreset_mode="SameStep")
+    env.reset(seed=0)
+    evaluated = []
+    for _ in range(16):  # to step 64
+        *_, terminations, truncations, infos = env.step(np.zeros(4, dtype=np.int64))
+        info = step_infos(infos, terminations | truncations)[0]
+        if evaluator.after_step(always_zero, info) is not None:
+            evaluated.append((info["global_step"], info["task_index"]))
+    evaluator.close()
+    # Steps of 4: the period's 25 and 50 are crossed at 28 and 52; the block end (30) at 32,
+    # the schedule's end (60) at 60.
+    assert evaluated == [(28, 0), (32, 0), (52, 1), (60, 1)]
+    assert len(evaluator.block_end_rows) == 2

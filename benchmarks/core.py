@@ -1,7 +1,10 @@
-"""Per-step cost of the sequence layer: ``ContinualEnv`` against the bare task env it plays.
+"""Per-step cost of the sequence layer: the sequence env against the bare task env it plays, one
+env (``ContinualEnv``) and batched (``ContinualVectorEnv`` against the task's own vector env),
+and the batched minigame sequence against MinAtar's single gym env.
 
-Both run in this process, alternating, on the same action stream; the ratio is what matters
-(machines are noisy). Run: ``make bench`` or ``python benchmarks/core.py [--steps N]``.
+Each comparison runs both sides in this process, alternating chunks on one action stream; the
+median of the paired chunk ratios is what matters (machines are noisy).
+Run: ``make bench`` or ``python benchmarks/core.py [--num-envs 1024] [--families minigames]``.
 """
 
 from __future__ import annotations
@@ -9,14 +12,28 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import warnings
 
 import gymnasium as gym
+import numpy as np
+from side_by_side import compare, ratio
 
 import envsuite
+from envsuite.core.registry import family_of
 from envsuite.core.task_env import make_base_env
 
-# The acceptance bound of the core issue: the sequence layer adds at most this fraction per step.
+try:
+    import minatar.gym as minatar_gym
+except ImportError:  # pragma: no cover - the bench extra installs it
+    minatar_gym = None
+
+# The acceptance bound of the batched-sequences issue (and, for one env, of the core issue): the
+# sequence layer adds at most this fraction per step.
 OVERHEAD_BOUND = 0.10
+# The batched minigame sequence against MinAtar's single gym env, in env-steps per second.
+MINATAR_BOUND = 25.0
+# Long enough that the timed steps never cross a task switch.
+ONE_BLOCK = 10**9
 
 
 def run_chunk(env: gym.Env, actions: list) -> float:
@@ -35,8 +52,7 @@ def measure(sequence_id: str, chunk_steps: int, chunks: int) -> tuple[float, flo
     The two envs alternate chunk by chunk so that drift in the machine's speed hits both alike.
     """
     sequence = envsuite.make_sequence(sequence_id)
-    # One block long enough that the timed steps never cross a task switch.
-    sequence_env = gym.make(sequence_id, steps_per_task=2 * chunk_steps * chunks + 1)
+    sequence_env = gym.make(sequence_id, steps_per_task=ONE_BLOCK)
     bare_env = make_base_env(sequence.spec, 0)
     bare_env.action_space.seed(0)
     # Task 0's own actions are valid unified actions too.
@@ -47,29 +63,107 @@ def measure(sequence_id: str, chunk_steps: int, chunks: int) -> tuple[float, flo
     for _ in range(chunks):
         bare.append(run_chunk(bare_env, actions) / chunk_steps)
         layered.append(run_chunk(sequence_env, actions) / chunk_steps)
-    ratio = statistics.median(layer / base for layer, base in zip(layered, bare, strict=True))
-    return statistics.median(bare), statistics.median(layered), ratio
+    ratio_ = statistics.median(layer / base for layer, base in zip(layered, bare, strict=True))
+    return statistics.median(bare), statistics.median(layered), ratio_
+
+
+def measure_batched(sequence_id: str, arguments: argparse.Namespace) -> dict[str, float]:
+    """``compare``'s result for task 0's own vector env (``"task"``) against the sequence's
+    (``"sequence"``), both of ``--num-envs`` envs: seconds per env-step and their ratio."""
+    sequence = envsuite.make_sequence(sequence_id)
+    task = sequence.spec.tasks[0]
+    sides = {
+        "task": gym.make_vec(task.id, num_envs=arguments.num_envs, **task.kwargs),
+        "sequence": gym.make_vec(
+            sequence_id, num_envs=arguments.num_envs, steps_per_task=ONE_BLOCK
+        ),
+    }
+    num_actions = int(sides["task"].single_action_space.n)
+    return compare(sides, "task", num_actions, arguments, np.random.default_rng(0))
+
+
+def against_minatar(sequence_id: str, game: str, arguments: argparse.Namespace) -> dict:
+    """``compare``'s result for the sequence's vector env against MinAtar's single gym env."""
+    with warnings.catch_warnings():  # v0 keeps MinAtar's full 6-action set, as ours
+        warnings.simplefilter("ignore", DeprecationWarning)
+        minatar = gym.make(f"MinAtar/{game}-v0")
+    sides = {
+        "MinAtar": minatar,
+        "sequence": gym.make_vec(
+            sequence_id, num_envs=arguments.num_envs, steps_per_task=ONE_BLOCK
+        ),
+    }
+    return compare(sides, "MinAtar", 6, arguments, np.random.default_rng(0))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--chunk-steps", type=int, default=1_000, help="steps per timed chunk")
+    parser.add_argument("--chunk-steps", type=int, default=1_000, help="steps per single chunk")
     parser.add_argument("--chunks", type=int, default=60, help="alternating chunks per side")
+    parser.add_argument("--num-envs", type=int, default=1024, help="envs of the batched sides")
+    parser.add_argument("--batched-steps", type=int, default=100, help="vector steps per chunk")
+    parser.add_argument("--batched-chunks", type=int, default=31, help="batched chunks per side")
+    parser.add_argument("--families", nargs="*", help="only these families' sequences")
     arguments = parser.parse_args()
+    sequence_ids = [
+        sequence_id
+        for sequence_id in envsuite.sequence_ids()
+        if not arguments.families or family_of(sequence_id) in arguments.families
+    ]
 
     print(f"ContinualEnv vs the bare task env it plays, {arguments.chunks} alternating chunks")
     print(
-        f"{'sequence':<40} {'task 0':<14} {'bare us/step':>12} {'sequence us/step':>16}  overhead"
+        f"{'sequence':<40} {'task 0':<14} {'bare us/step':>12} {'sequence us/step':>16}"
+        f" {'added us':>9}  overhead"
     )
-    for sequence_id in envsuite.sequence_ids():
-        bare, layered, ratio = measure(sequence_id, arguments.chunk_steps, arguments.chunks)
-        overhead = ratio - 1
+    for sequence_id in sequence_ids:
+        bare, layered, ratio_ = measure(sequence_id, arguments.chunk_steps, arguments.chunks)
+        overhead = ratio_ - 1
         verdict = "within" if overhead <= OVERHEAD_BOUND else "over"
         print(
             f"{sequence_id:<40} {envsuite.make_sequence(sequence_id).task_names[0]:<14} "
-            f"{bare * 1e6:>12.2f} {layered * 1e6:>16.2f}  {overhead:+.1%} "
-            f"({verdict} the {OVERHEAD_BOUND:.0%} bound; median of paired chunk ratios)"
+            f"{bare * 1e6:>12.2f} {layered * 1e6:>16.2f} {(layered - bare) * 1e6:>9.2f}  "
+            f"{overhead:+.1%} ({verdict} the {OVERHEAD_BOUND:.0%} bound; median of paired "
+            "chunk ratios)"
         )
+
+    # compare() times batched sides in --batched-steps vector steps per chunk.
+    batched = argparse.Namespace(
+        num_envs=arguments.num_envs,
+        single_steps=arguments.chunk_steps,
+        batched_steps=arguments.batched_steps,
+        chunks=arguments.batched_chunks,
+    )
+    print(
+        f"\nContinualVectorEnv vs task 0's own vector env, N={arguments.num_envs}, "
+        f"{arguments.batched_chunks} alternating chunks of {arguments.batched_steps} steps"
+    )
+    print(f"{'sequence':<40} {'task us/step':>12} {'sequence us/step':>16}  overhead")
+    for sequence_id in sequence_ids:
+        if family_of(sequence_id) not in ("minigames", "navigation"):
+            continue
+        result = measure_batched(sequence_id, batched)
+        overhead = 1 / result["sequence ratio"] - 1
+        verdict = "within" if overhead <= OVERHEAD_BOUND else "over"
+        per_step = {side: result[side] * arguments.num_envs * 1e6 for side in ("task", "sequence")}
+        print(
+            f"{sequence_id:<40} {per_step['task']:>12.1f} {per_step['sequence']:>16.1f}  "
+            f"{overhead:+.1%} ({verdict} the {OVERHEAD_BOUND:.0%} bound)"
+        )
+
+    if minatar_gym is None:
+        print("\nMinAtar is not installed (pip install envsuite[bench]): no comparison with it")
+        return
+    minatar_gym.register_envs()
+    sequence_id = "envsuite/MinigamesCross-v0"
+    game = envsuite.make_sequence(sequence_id).spec.tasks[0].id.split("/")[1].split("-")[0]
+    result = against_minatar(sequence_id, game, batched)
+    print(
+        f"\n{sequence_id} N={arguments.num_envs} (task 0, {game}) vs MinAtar's single "
+        f"{game} gym env: {1 / result['sequence']:,.0f} vs {1 / result['MinAtar']:,.0f} "
+        f"env-steps/s, {ratio(result, 'sequence', MINATAR_BOUND)} "
+        f"(bound >= {MINATAR_BOUND:.0f}x; ! marks a ratio under it)"
+    )
 
 
 if __name__ == "__main__":

@@ -75,14 +75,12 @@ class GymnasiumVecEnv(VecEnv):
     def step_wait(self) -> VecEnvStepReturn:
         observations, rewards, terminations, truncations, infos = self.env.step(self.actions)
         dones = terminations | truncations
-        per_env = [dict(info) for info in step_infos(infos, dones)]
-        if dones.any():
-            final = final_observations(observations, infos, dones)
-            for index in np.flatnonzero(dones):
-                per_env[index]["terminal_observation"] = row(final, index)
-                per_env[index]["TimeLimit.truncated"] = bool(
-                    truncations[index] and not terminations[index]
-                )
+        per_env = sb3_infos(
+            step_infos(infos, dones),
+            final_observations(observations, infos, dones),
+            terminations,
+            truncations,
+        )
         return observations, np.asarray(rewards, dtype=np.float32), dones, per_env
 
     def close(self) -> None:
@@ -105,6 +103,24 @@ class GymnasiumVecEnv(VecEnv):
     def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: Any = None) -> list[bool]:
         # The vector env's envs are batched, not single envs that gymnasium wrappers wrap.
         return [False] * _count(indices, self.num_envs)
+
+
+def sb3_infos(
+    infos: Sequence[dict[str, Any]],
+    final_observations: Any,
+    terminations: np.ndarray,
+    truncations: np.ndarray,
+) -> list[dict[str, Any]]:
+    """Each env's step info in SB3's VecEnv form: an ended episode's with its
+    ``terminal_observation`` (its row of ``final_observations``) and ``TimeLimit.truncated``."""
+    converted = []
+    for index, info in enumerate(infos):
+        info = dict(info)
+        if terminations[index] or truncations[index]:
+            info["terminal_observation"] = row(final_observations, index)
+            info["TimeLimit.truncated"] = bool(truncations[index] and not terminations[index])
+        converted.append(info)
+    return converted
 
 
 def sequence_vec_env(

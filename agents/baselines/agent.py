@@ -22,6 +22,7 @@ from agents.baselines.bridge import BackgroundLearn, LoopVecEnv
 from agents.baselines.regularization import AnchorRegularizer, RecentStates
 from agents.buffers.sb3 import SB3ReplayBuffer
 from agents.common.protocol import AgentContext, AgentState, Transition
+from envsuite.sb3 import sb3_infos
 
 ALGORITHMS: tuple[str, ...] = ("ppo", "sac", "dqn")
 METHODS: tuple[str, ...] = ("finetune", "ewc", "l2", "replay")
@@ -125,15 +126,12 @@ class ContinualAgent:
         if self.recent is not None:
             self.recent.add(transition.observation, self._critic_actions(transition.action))
         dones = transition.terminated | transition.truncated
-        infos = []
-        for index, info in enumerate(transition.infos):
-            info = dict(info)
-            if dones[index]:
-                info["terminal_observation"] = _row(transition.next_observation, index)
-                info["TimeLimit.truncated"] = bool(
-                    transition.truncated[index] and not transition.terminated[index]
-                )
-            infos.append(info)
+        infos = sb3_infos(
+            transition.infos,
+            transition.next_observation,
+            transition.terminated,
+            transition.truncated,
+        )
         self.handed_to_sb3 = transition.following_observation
         self.learning.step(
             (
@@ -277,12 +275,6 @@ class ScalarCollector(KVWriter):
         """Nothing to close."""
 
 
-def _row(observation: Any, index: int) -> Any:
-    if isinstance(observation, dict):
-        return {key: value[index] for key, value in observation.items()}
-    return observation[index]
-
-
 def build_agent(
     algorithm: str,
     method: str,
@@ -327,12 +319,6 @@ def build_agent(
         raise ValueError(
             "method 'replay' needs an off-policy algorithm with a replay buffer ('sac' or "
             "'dqn'); PPO is on-policy and learns only from its latest rollout"
-        )
-    if context.num_envs != 1:
-        raise ValueError(
-            f"num_envs: the SB3 baselines train on one env (got {context.num_envs}): SB3 counts "
-            "num_envs steps per vector step, while the loop's clock over copies of a sequence "
-            "counts one"
         )
     observation_space, action_space = context.observation_space, context.action_space
     if not isinstance(action_space, ACTION_SPACES[algorithm]):

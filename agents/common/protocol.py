@@ -172,6 +172,9 @@ class AgentConfig(ABC):
     """
 
     name: str = ""
+    num_envs: int = 1
+    """Envs the agent acts in at once: the loop trains it on the sequence's vector env of this
+    many, one clock over all of them (``gym.make_vec(sequence_id, num_envs)``)."""
 
     @abstractmethod
     def build(self, context: AgentContext) -> Agent:

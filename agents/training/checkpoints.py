@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from agents.common.protocol import Agent
+from envsuite.core.schedule import reaches_multiple
 
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FOLDER = "checkpoints"
@@ -192,11 +193,13 @@ class Checkpointer:
         self.include_replay = include_replay
         self.at_block_ends = at_block_ends
 
-    def after_step(self, agent: Agent, global_step: int, block_end: bool, last: bool) -> None:
-        """Save what this step calls for."""
+    def after_step(
+        self, agent: Agent, previous_step: int, global_step: int, block_end: bool, last: bool
+    ) -> None:
+        """Save what the step from ``previous_step`` to ``global_step`` calls for."""
         # The agent's last step ends its last block.
         block_end = (block_end or last) and self.at_block_ends
-        if block_end or last or global_step % self.every == 0:
+        if block_end or last or reaches_multiple(previous_step, global_step, self.every):
             self.save(agent, global_step)
         if block_end:
             save_checkpoint(

@@ -3,8 +3,9 @@ of a sequence, with continual evaluation, monitoring and checkpoints.
 
 Each step: the agent acts, the envs step (ended episodes reset in the same step), the agent
 observes the transition and updates; at a block end it hears of the task switch; then the
-evaluator, the monitor and the checkpoints see the step. The clock is the first env's sequence
-(its ``info["global_step"]``).
+evaluator, the monitor and the checkpoints see the step. The clock is the sequence's
+(``info["global_step"]``): one clock over a sequence's vector env, which a step of N envs
+advances by N, so that periods are reached or passed rather than landed on.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from envsuite.evaluation import ContinualEvaluator
 
 
 def make_vector_env(make_env: Callable[[], gym.Env], num_envs: int = 1) -> gym.vector.VectorEnv:
-    """The loop's vector env: ``num_envs`` copies, an ended episode reset in the same step (its
-    final observation and info in ``final_obs`` and ``final_info``).
+    """A vector env for the loop of ``num_envs`` copies of ``make_env``'s env, an ended episode
+    reset in the same step (its final observation and info in ``final_obs`` and
+    ``final_info``): for envs on a clock of their own, like ``SingleTaskClock``.
 
-    Copies of a sequence env each play the whole schedule on their own clock; they switch
-    tasks together, and the loop's global step (the first copy's) counts vector steps.
+    Copies of a sequence env would each play the whole schedule on their own clock: for a
+    sequence use ``sequence.make_vector_env(num_envs, autoreset_mode="SameStep")``, one clock.
     """
     return gym.vector.SyncVectorEnv(
         [make_env] * num_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP
@@ -51,8 +53,10 @@ def train_agent(
 
     Args:
         agent: the agent; its ``close`` is the caller's to call.
-        env: a vector env from :func:`make_vector_env` over a sequence env (or any env whose
-            infos carry ``global_step`` and ``task_switched``, like ``SingleTaskClock``).
+        env: a sequence's vector env with same-step autoreset
+            (``sequence.make_vector_env(N, autoreset_mode="SameStep")``), or one from
+            :func:`make_vector_env` over any env whose infos carry ``global_step`` and
+            ``task_switched`` (like ``SingleTaskClock``).
         start_step: the global step the env starts at (a resumed run's checkpoint step).
         stop_step: the global step where training stops.
         evaluator: evaluates before training (unless it already has: a resumed run, a
@@ -97,7 +101,7 @@ def train_agent(
         scalars = agent.update()
 
         clock = infos[0]
-        global_step = int(clock["global_step"])
+        previous_step, global_step = global_step, int(clock["global_step"])
         block_end = bool(clock["task_switched"])
         # At a block end the agent anchors first, the evaluator takes its round, and only
         # then the checkpoint captures both.
@@ -113,6 +117,8 @@ def train_agent(
         if evaluator is not None:
             evaluator.after_step(evaluation_policy, clock)
         if checkpointer is not None:
-            checkpointer.after_step(agent, global_step, block_end, last=global_step >= stop_step)
+            checkpointer.after_step(
+                agent, previous_step, global_step, block_end, last=global_step >= stop_step
+            )
         observation, episode_start = following, ended
     return global_step

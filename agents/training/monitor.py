@@ -18,6 +18,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from envsuite.core.schedule import reaches_multiple
+
 METRICS_FILE = "metrics.jsonl"
 # Redrawing the bar costs more than a step of a small env: update it every this many steps.
 _PROGRESS_UPDATE_STEPS = 100
@@ -83,7 +85,7 @@ class TrainingMonitor:
         self, global_step: int, task_name: str, episode_returns: list[float], block_end: bool
     ) -> None:
         """One training step done; ``episode_returns`` of the episodes it ended."""
-        self.global_step = global_step
+        previous, self.global_step = self.global_step, global_step
         self.task_name = task_name
         for episode_return in episode_returns:
             self.window_returns[task_name].append(episode_return)
@@ -91,9 +93,9 @@ class TrainingMonitor:
                 self.writer.add_scalar(
                     f"train/{task_name}/episode_return", episode_return, global_step
                 )
-        if global_step % _PROGRESS_UPDATE_STEPS == 0 or block_end:
+        if reaches_multiple(previous, global_step, _PROGRESS_UPDATE_STEPS) or block_end:
             self.progress.update(self.bar, completed=global_step, task_name=task_name)
-        if global_step % self.log_every == 0:
+        if reaches_multiple(previous, global_step, self.log_every):
             self._log_window(task_name)
 
     def log_agent(self, scalars: dict[str, float], global_step: int) -> None:

@@ -120,7 +120,16 @@ def _train_through_schedule(
     recorders: _Recorders,
 ) -> None:
     total_steps = sequence.spec.total_steps
-    env = make_vector_env(sequence.make_env)
+    num_envs = settings.agent.num_envs
+    shortest = min(block.steps for block in sequence.schedule())
+    if shortest < num_envs:
+        raise TrainingConfigError(
+            f"agent.num_envs: every block must last at least one vector step, but this "
+            f"{settings.mode} run's shortest block has {shortest} steps, under num_envs="
+            f"{num_envs}; lower agent.num_envs or raise sequence_overrides.steps_per_task"
+        )
+    # The loop and SB3 both want an ended episode's last step and the next one's start at once.
+    env = sequence.make_vector_env(num_envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     try:
         agent = _build(settings, env, total_steps, settings.seed)
         try:

@@ -135,6 +135,12 @@ def read_settings(config: Mapping[str, Any], cpus_per_job: int | None = None) ->
         spec = spec.with_overrides("sequence_overrides", **overrides)
     if typed.report.references is not None:
         _check_references(typed.report.references, spec)
+    num_envs = _positive_int("agent.num_envs", typed.agent.num_envs)
+    if num_envs > 1 and mode == Mode.single_task.value:
+        raise TrainingConfigError(
+            f"agent.num_envs: single-task references train on one env (got {num_envs}); "
+            "use agent.num_envs=1 with mode=single_task"
+        )
     if typed.agent.replay_is_memory() and not typed.checkpoint.replay_buffer:
         raise TrainingConfigError(
             f"checkpoint.replay_buffer: must be true for {typed.agent.label()}, whose memory "

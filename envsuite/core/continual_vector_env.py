@@ -65,7 +65,8 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
     (``success`` where it reports it), ``task_index``, ``task_name``, ``global_step``,
     ``task_switched`` (the same in every env) and ``task_step``: the task's steps by the
     schedule, its earlier blocks' scheduled steps plus the clock's steps since this block's
-    scheduled start. The ``task_index`` and ``task_name`` arrays and every mask are read-only.
+    scheduled start. The ``task_index``, ``task_name`` and ``task_switched`` arrays and every
+    mask are read-only.
 
     ## Arguments
     ``spec``; ``num_envs``; ``autoreset_mode``; ``task_vectorization_mode`` (``None``: each
@@ -148,6 +149,7 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
             self.metadata["render_fps"] = frame_rates.pop()
 
         self.autoreset_mode = mode
+        self._next_step = mode == AutoresetMode.NEXT_STEP
         self.global_step = 0
         self.block_index = 0
         self._unseeded_tasks: dict[int, int] = {}
@@ -203,20 +205,20 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
         if self._block_ended:
             return self._start_next_block()
         observations, rewards, terminations, truncations, infos = self._env.step(actions)
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
-            stepped = self.num_envs - int(np.count_nonzero(self._autoresetting))
+        if self._next_step:
+            # An env autoresetting in this step took no env step.
+            self.global_step += self.num_envs - np.count_nonzero(self._autoresetting)
         else:
-            stepped = self.num_envs
-        self.global_step += stepped
+            self.global_step += self.num_envs
         switched = self.global_step >= self._switch_step
         if switched:
             truncations = self._all_envs.copy()
         infos = self._with_clock(infos, switched)
         ended = terminations | truncations
-        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+        if self._next_step:
             self._autoresetting = ended
             self._block_ended = switched
-        elif ended.any():
+        elif np.count_nonzero(ended):
             observations, infos = self._reset_ended(observations, infos, ended, switched)
         return observations, rewards, terminations, truncations, infos
 
@@ -273,7 +275,8 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
         task_step.fill(self.global_step - self._task_step_offset)
         global_step.fill(self.global_step)
         infos["task_step"], infos["global_step"] = task_step, global_step
-        infos["task_switched"] = (self._all_envs if switched else self._no_envs).copy()
+        # Read-only, as the masks: shared by every step.
+        infos["task_switched"] = self._all_envs if switched else self._no_envs
         infos["_task_step"] = infos["_global_step"] = infos["_task_switched"] = self._all_envs
         return infos
 

@@ -52,6 +52,12 @@ def task_steps_played(blocks: tuple[Block, ...], task_index: int, global_step: i
     return played
 
 
+def reaches_multiple(previous_step: int, step: int, period: int) -> bool:
+    """Whether a clock going from ``previous_step`` to ``step`` reaches or passes a multiple of
+    ``period``: a vector step of N envs may cross one without landing on it."""
+    return step // period > previous_step // period
+
+
 def split_steps(steps: int, parts: int) -> list[int]:
     """Cut ``steps`` into ``parts`` sizes differing by at most one, the larger ones last."""
     base, remainder = divmod(steps, parts)

@@ -118,10 +118,11 @@ class ActionAdapter:
     """Maps an action of the unified action space to one task's action, rejecting invalid ones.
 
     Discrete union: unified integer action ``a`` plays the task's action ``start + a % n``
-    (tasks with fewer actions wrap around). Box actions must have the space's shape and finite
-    numbers; their bounds are left to the task (most clip). Other spaces, equal across tasks,
-    pass through. ``map`` (one action) and ``map_batch`` (a batch, first axis the envs) are
-    chosen once, as they run on every step.
+    (tasks with fewer actions wrap around); a batch for a task with exactly the union's actions
+    passes to the task's vector env unchanged, which checks it. Box actions must have the
+    space's shape and finite numbers; their bounds are left to the task (most clip). Other
+    spaces, equal across tasks, pass through. ``map`` (one action) and ``map_batch`` (a batch,
+    first axis the envs) are chosen once, as they run on every step.
     """
 
     def __init__(self, action_space: spaces.Space, unified: spaces.Space) -> None:
@@ -138,7 +139,11 @@ class ActionAdapter:
             }
             self.map = self._map_discrete
             self.batch_table = np.array(list(self.table.values()), dtype=action_space.dtype)
-            self.map_batch = self._map_discrete_batch
+            # A task that has the union's actions takes a batch as it is, and checks it itself
+            # (the numba families' batched envs refuse bad actions by name): a per-step pass
+            # here would cost a fast env several percent.
+            identity = count == int(unified.n) and start == 0
+            self.map_batch = pass_through if identity else self._map_discrete_batch
         elif isinstance(unified, spaces.Box):
             self.shape = unified.shape
             self.map = self._check_box

@@ -15,7 +15,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envsuite.core.schedule import build_schedule
+from envsuite.core.schedule import build_schedule, reaches_multiple
 from envsuite.core.sequence import Sequence, make_sequence
 from envsuite.evaluation.store import ResultsStore, RunInfo
 from envsuite.evaluation.videos import (
@@ -177,7 +177,7 @@ class ContinualEvaluator:
         self.clock = step
         finished = previous < self.total_steps <= step
         block_end = (self.at_block_ends and bool(info["task_switched"])) or finished
-        crossed = step // self.eval_every > previous // self.eval_every
+        crossed = reaches_multiple(previous, step, self.eval_every)
         if not (block_end or crossed) or step == self.last_step:
             return None
         summary = self.evaluate(policy, step, int(info["task_index"]))

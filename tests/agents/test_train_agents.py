@@ -181,6 +181,25 @@ def _short_ppo_run(sequence: Path, *more: str) -> list[str]:
     )
 
 
+def test_ppo_trains_on_four_envs_on_one_clock(tmp_path: Path) -> None:
+    sequence = _write_sequences(tmp_path)["discrete"]
+    overrides = _short_ppo_run(
+        sequence, "agent.num_envs=4", "checkpoint.every=100", "logging.tensorboard=false"
+    )
+    run_dir = tmp_path / "run"
+    with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
+        run(compose(config_name="config", overrides=overrides), run_dir, overrides)
+    # Steps of 4 env steps: the block end and period at 150 are reached at 152, the end at 300.
+    loaded = load_run(run_dir)
+    assert sorted(set(loaded.table.eval_step.tolist())) == [0, 152, 300]
+    assert load_checkpoint(latest_checkpoint(run_dir))["global_step"] == 300
+    # checkpoint.every=100 is reached at 100 and 200 (keep=2 leaves the newest two).
+    kept = sorted(path.name for path in (run_dir / "checkpoints").glob("*.pt"))
+    assert kept == [checkpoint_path(run_dir, 200).name, checkpoint_path(run_dir, 300).name]
+    blocks = sorted(path.name for path in (run_dir / BLOCKS_FOLDER).glob("*.pt"))
+    assert blocks == [checkpoint_path(run_dir, 152).name, checkpoint_path(run_dir, 300).name]
+
+
 def test_a_run_interrupted_before_its_first_checkpoint_restarts_from_step_zero(
     tmp_path: Path,
 ) -> None:

@@ -207,6 +207,15 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
             ["algorithm=dqn", "method=replay", "checkpoint.replay_buffer=false"],
             "checkpoint.replay_buffer: must be true for dqn_replay",
         ),
+        "no envs": (["agent.num_envs=0"], "agent.num_envs: must be a positive integer"),
+        "several envs for single-task references": (
+            ["mode=single_task", "agent.num_envs=2"],
+            "agent.num_envs: single-task references train on one env",
+        ),
+        "blocks shorter than one vector step": (
+            ["agent.num_envs=64", "sequence_overrides.steps_per_task=20"],
+            "agent.num_envs: every block must last at least one vector step",
+        ),
         "schedule override of a multi-task run": (
             ["mode=multitask", "sequence_overrides.schedule=sequential"],
             "sequence_overrides.schedule: a multitask run makes its own schedule",

@@ -9,6 +9,7 @@ import numpy as np
 from envsuite.metrics import continual_world, gem, l2m, libero, stability
 from envsuite.metrics.continual_world import ReferenceCurve
 from envsuite.metrics.matrix import average_performance
+from envsuite.metrics.readings import DEFAULT_WINDOW, WindowUnit
 from envsuite.metrics.rounds import BEFORE_TRAINING, Rounds, mean_or_nan
 
 # name -> (higher is better, one-line meaning); the report prints them in this order.
@@ -30,22 +31,23 @@ METRICS: dict[str, tuple[bool, str]] = {
     "sample_efficiency": (True, "L2M: saturation and speed relative to the expert"),
     "min_accuracy": (True, "stability gap: lowest performance after training, mean"),
     "worst_case_accuracy": (True, "stability gap: WC-ACC"),
-    "windowed_forgetting": (False, "stability gap: largest drop within a window"),
+    "windowed_forgetting": (False, "stability gap: largest drop within a window, mean"),
 }
 
 
 def summarize(
     rounds: Rounds,
     references: Mapping[int, ReferenceCurve] | None = None,
-    window_steps: int | None = None,
+    window: int = DEFAULT_WINDOW,
+    window_unit: WindowUnit = "evaluations",
     last_evaluations: int = 1,
     block_metrics: bool = True,
 ) -> dict[str, float]:
     """Every metric in ``METRICS`` for one run; NaN where it is undefined for this run.
 
     ``references`` (single-task learning curves) enable Continual World's forward transfer and
-    L2M's relative performance and sample efficiency. ``window_steps`` defaults to the
-    shortest training block, so a window never spans more than one task change.
+    L2M's relative performance and sample efficiency. ``window`` and ``window_unit`` set the
+    windowed-forgetting window (default: 10 evaluations, the stability-gap code's).
     ``block_metrics=False`` (a run not evaluated at its block ends, whose rounds' blocks are
     not the schedule's) leaves only ``average_performance``.
     """
@@ -53,19 +55,8 @@ def summarize(
         return {name: float("nan") for name in METRICS} | {
             "average_performance": average_performance(rounds)
         }
-    blocks = rounds.blocks()
-    if not blocks:
+    if not rounds.blocks():
         raise ValueError("no training block: every round was evaluated before training")
-    if window_steps is None:
-        # A block without a start round (no evaluation before training) began at step 0.
-        window_steps = int(
-            min(
-                rounds.steps[block.last_round]
-                - (0 if block.start_round is None else rounds.steps[block.start_round])
-                for block in blocks
-            )
-            or 1
-        )
     values = {
         "average_performance": average_performance(rounds),
         "forgetting": mean_or_nan(continual_world.forgetting(rounds, last_evaluations)),
@@ -81,7 +72,7 @@ def summarize(
         "performance_maintenance": mean_or_nan(l2m.performance_maintenance(rounds)),
         "min_accuracy": stability.min_accuracy(rounds),
         "worst_case_accuracy": stability.worst_case_accuracy(rounds),
-        "windowed_forgetting": stability.windowed_forgetting(rounds, window_steps),
+        "windowed_forgetting": stability.windowed_forgetting(rounds, window, window_unit),
     }
     for direction in ("forward", "backward"):
         for method in l2m.TRANSFER_METHODS:
@@ -100,7 +91,12 @@ def summarize(
     return {name: float(values[name]) for name in METRICS}
 
 
-def per_task(rounds: Rounds, block_metrics: bool = True) -> dict[str, list[float]]:
+def per_task(
+    rounds: Rounds,
+    block_metrics: bool = True,
+    window: int = DEFAULT_WINDOW,
+    window_unit: WindowUnit = "evaluations",
+) -> dict[str, list[float]]:
     """Per-task metrics (NaN where undefined), for tables and ``metrics.json``; only the final
     performance without ``block_metrics`` (see :func:`summarize`)."""
     if not block_metrics:
@@ -112,5 +108,6 @@ def per_task(rounds: Rounds, block_metrics: bool = True) -> dict[str, list[float
         "libero_nbt": libero.negative_backward_transfer(rounds),
         "performance_maintenance": l2m.performance_maintenance(rounds),
         "min_accuracy": stability.min_accuracy_per_task(rounds),
+        "windowed_forgetting": stability.windowed_forgetting_per_task(rounds, window, window_unit),
     }
     return {name: [float(value) for value in np.asarray(array)] for name, array in arrays.items()}

@@ -145,14 +145,13 @@ def collect(
         else:
             measure = "return" if scores is None else "normalized_return"
     curves = load_references(references, first.info.task_names) if references else None
-    window_steps = min(steps for _, steps in first.info.blocks)
     run_metrics = []
     for run in runs:
         try:
             _, values = run.table.measure_values(measure, random_scores, reference_scores)
             rounds = run.table.rounds(values)
             block_metrics = run.info.block_end_rounds
-            summary = summarize(rounds, curves, window_steps, block_metrics=block_metrics)
+            summary = summarize(rounds, curves, block_metrics=block_metrics)
         except ValueError as error:
             raise RunDirectoryError(f"{run.directory}: {error}") from None
         run_metrics.append(RunMetrics(run, rounds, summary, per_task(rounds, block_metrics)))

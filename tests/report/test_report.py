@@ -15,6 +15,7 @@ import pytest
 
 from envsuite.cli import main
 from envsuite.evaluation import load_run
+from envsuite.metrics import Rounds
 from envsuite.metrics.summary import METRICS, summarize
 
 
@@ -116,6 +117,40 @@ def test_the_page_opens_in_headless_chromium(two_runs, tmp_path) -> None:
     # Page errors would be logged as console messages.
     assert "Uncaught" not in result.stderr
     assert "CONSOLE" not in result.stderr
+
+
+def stability_gap_windowed_forgetting(rounds: Rounds, window: int = 10) -> float:
+    """The stability-gap code's WF, written out: every trained task from its first training
+    (the first also from the evaluation before any), the largest drop within ``window``
+    consecutive evaluations, then the mean over all of them."""
+    values = []
+    for task in dict.fromkeys(int(task) for task in rounds.trained_task if task >= 0):
+        start = int(np.flatnonzero(rounds.trained_task == task)[0])
+        if start == 1 and rounds.trained_task[0] == -1:
+            start = 0
+        curve = rounds.performance[start:, task]
+        drops = [
+            curve[earlier] - curve[later]
+            for later in range(len(curve))
+            for earlier in range(max(0, later - window + 1), later)
+        ]
+        values.append(max([0.0, *drops]))
+    return float(np.mean(values))
+
+
+def test_report_gives_the_corrected_windowed_forgetting(two_runs, tmp_path) -> None:
+    out = tmp_path / "report"
+    assert main(["report", str(two_runs[0]), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["runs"][0]
+    run = load_run(two_runs[0])
+    rounds = run.table.rounds(run.table.measure_values("return")[1])
+    assert metrics["metrics"]["windowed_forgetting"] == pytest.approx(
+        stability_gap_windowed_forgetting(rounds)
+    )
+    # Every trained task has its value, and the run's WF is their mean.
+    per_task = metrics["per_task"]["windowed_forgetting"]
+    assert all(value is not None for value in per_task)
+    assert metrics["metrics"]["windowed_forgetting"] == pytest.approx(np.mean(per_task))
 
 
 def test_several_runs_aggregate_with_intervals(two_runs, tmp_path) -> None:

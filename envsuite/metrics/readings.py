@@ -1,13 +1,16 @@
-"""Options of the metrics, checked up front: a mistake names the argument and the allowed values.
+"""Which reading of each source a summary uses, checked, and said in words for reports.
 
-Windowed forgetting's window is one: a number of consecutive evaluations, as the stability-gap
-code counts it, or of steps.
+Where a source's paper and its released code compute a metric differently, both readings exist;
+the default is the code's, which produced the published tables (see docs/metrics.md).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
+Reading = Literal["code", "paper"]
+READINGS: tuple[Reading, ...] = ("code", "paper")
 WindowUnit = Literal["evaluations", "steps"]
 WINDOW_UNITS: tuple[WindowUnit, ...] = ("evaluations", "steps")
 # The stability-gap code's windowed forgetting keeps the last 10 evaluations of a task
@@ -21,9 +24,69 @@ def check_choice(argument: str, value: object, allowed: tuple[str, ...]) -> None
         raise ValueError(f"{argument} must be one of {allowed}, got {value!r}")
 
 
+def check_reading(reading: object, argument: str = "reading") -> None:
+    check_choice(argument, reading, READINGS)
+
+
 def check_window(window: object, window_unit: object) -> None:
     """A window is a positive whole number of evaluations or steps."""
     check_choice("window_unit", window_unit, WINDOW_UNITS)
     # bool is an int to Python, never a window.
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be a positive integer ({window_unit}), got {window!r}")
+
+
+_MEANINGS = {
+    ("gem", "code"): "metrics.py: BWT and FWT averaged over all T trained tasks",
+    ("gem", "paper"): "the paper's formulas: BWT and FWT averaged over T - 1 tasks",
+}
+_LIBERO = (
+    "paper and code agree: FWT holds each learning curve at its best value from the earliest "
+    "best evaluation on"
+)
+
+
+@dataclass(frozen=True)
+class Readings:
+    """The readings of one summary; every default is the source's published code.
+
+    Attributes:
+        gem: ``"code"`` (``metrics.py``: BWT and FWT averaged over all ``T`` tasks) or
+            ``"paper"`` (over ``T - 1``).
+        window: windowed forgetting's window, in ``window_unit``.
+        window_unit: ``"evaluations"`` (the stability-gap code: the window holds ``window``
+            consecutive evaluations) or ``"steps"`` (pairs at most ``window`` steps apart, which
+            does not depend on how often the run was evaluated).
+    """
+
+    gem: Reading = "code"
+    window: int = DEFAULT_WINDOW
+    window_unit: WindowUnit = "evaluations"
+
+    def __post_init__(self) -> None:
+        check_reading(self.gem, "gem")
+        check_window(self.window, self.window_unit)
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        """Per source: the reading used and what it means, for ``metrics.json`` and the page."""
+        window = (
+            f"the largest drop within {self.window} consecutive evaluations"
+            if self.window_unit == "evaluations"
+            else f"the largest drop between evaluations at most {self.window} steps apart"
+        )
+        return {
+            "gem": {"reading": self.gem, "meaning": _MEANINGS["gem", self.gem]},
+            "libero": {"reading": "code", "meaning": _LIBERO},
+            "windowed_forgetting": {
+                "reading": "code" if self.window_unit == "evaluations" else "steps",
+                "window": self.window,
+                "window_unit": self.window_unit,
+                "meaning": (
+                    f"the stability-gap code's tracking: {window}, over a task's evaluations "
+                    "from its first training on; a task with fewer than two counts 0"
+                ),
+            },
+        }
+
+
+DEFAULT_READINGS = Readings()

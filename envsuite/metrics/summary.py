@@ -9,7 +9,7 @@ import numpy as np
 from envsuite.metrics import continual_world, gem, l2m, libero, stability
 from envsuite.metrics.continual_world import ReferenceCurve
 from envsuite.metrics.matrix import average_performance
-from envsuite.metrics.readings import DEFAULT_WINDOW, WindowUnit
+from envsuite.metrics.readings import DEFAULT_READINGS, Readings
 from envsuite.metrics.rounds import BEFORE_TRAINING, Rounds, mean_or_nan
 
 # name -> (higher is better, one-line meaning); the report prints them in this order.
@@ -38,16 +38,16 @@ METRICS: dict[str, tuple[bool, str]] = {
 def summarize(
     rounds: Rounds,
     references: Mapping[int, ReferenceCurve] | None = None,
-    window: int = DEFAULT_WINDOW,
-    window_unit: WindowUnit = "evaluations",
+    readings: Readings = DEFAULT_READINGS,
     last_evaluations: int = 1,
     block_metrics: bool = True,
 ) -> dict[str, float]:
     """Every metric in ``METRICS`` for one run; NaN where it is undefined for this run.
 
     ``references`` (single-task learning curves) enable Continual World's forward transfer and
-    L2M's relative performance and sample efficiency. ``window`` and ``window_unit`` set the
-    windowed-forgetting window (default: 10 evaluations, the stability-gap code's).
+    L2M's relative performance and sample efficiency. ``readings`` picks the reading of every
+    source whose paper and code disagree, and the windowed-forgetting window (defaults: the
+    sources' code).
     ``block_metrics=False`` (a run not evaluated at its block ends, whose rounds' blocks are
     not the schedule's) leaves only ``average_performance``.
     """
@@ -60,9 +60,9 @@ def summarize(
     values = {
         "average_performance": average_performance(rounds),
         "forgetting": mean_or_nan(continual_world.forgetting(rounds, last_evaluations)),
-        "backward_transfer": gem.backward_transfer(rounds),
+        "backward_transfer": gem.backward_transfer(rounds, readings.gem),
         "forward_transfer_gem": (
-            gem.forward_transfer(rounds)
+            gem.forward_transfer(rounds, readings.gem)
             if rounds.trained_task[0] == BEFORE_TRAINING
             else float("nan")
         ),
@@ -72,7 +72,9 @@ def summarize(
         "performance_maintenance": mean_or_nan(l2m.performance_maintenance(rounds)),
         "min_accuracy": stability.min_accuracy(rounds),
         "worst_case_accuracy": stability.worst_case_accuracy(rounds),
-        "windowed_forgetting": stability.windowed_forgetting(rounds, window, window_unit),
+        "windowed_forgetting": stability.windowed_forgetting(
+            rounds, readings.window, readings.window_unit
+        ),
     }
     for direction in ("forward", "backward"):
         for method in l2m.TRANSFER_METHODS:
@@ -92,10 +94,7 @@ def summarize(
 
 
 def per_task(
-    rounds: Rounds,
-    block_metrics: bool = True,
-    window: int = DEFAULT_WINDOW,
-    window_unit: WindowUnit = "evaluations",
+    rounds: Rounds, readings: Readings = DEFAULT_READINGS, block_metrics: bool = True
 ) -> dict[str, list[float]]:
     """Per-task metrics (NaN where undefined), for tables and ``metrics.json``; only the final
     performance without ``block_metrics`` (see :func:`summarize`)."""
@@ -108,6 +107,8 @@ def per_task(
         "libero_nbt": libero.negative_backward_transfer(rounds),
         "performance_maintenance": l2m.performance_maintenance(rounds),
         "min_accuracy": stability.min_accuracy_per_task(rounds),
-        "windowed_forgetting": stability.windowed_forgetting_per_task(rounds, window, window_unit),
+        "windowed_forgetting": stability.windowed_forgetting_per_task(
+            rounds, readings.window, readings.window_unit
+        ),
     }
     return {name: [float(value) for value in np.asarray(array)] for name, array in arrays.items()}

@@ -154,7 +154,9 @@ def collect(
             summary = summarize(rounds, curves, block_metrics=block_metrics)
         except ValueError as error:
             raise RunDirectoryError(f"{run.directory}: {error}") from None
-        run_metrics.append(RunMetrics(run, rounds, summary, per_task(rounds, block_metrics)))
+        run_metrics.append(
+            RunMetrics(run, rounds, summary, per_task(rounds, block_metrics=block_metrics))
+        )
     aggregate = {}
     for name in METRICS:
         values = np.array([metrics.summary[name] for metrics in run_metrics])

@@ -3,14 +3,46 @@ the code's by default and the paper's on request; and every bad reading or windo
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from envsuite.metrics import Rounds, libero, stability
+from envsuite.metrics import Readings, Rounds, gem, libero, stability, summarize
 
 
 def one_task(steps: list[int], trained: list[int], curve: list[float]) -> Rounds:
     return Rounds(np.array(steps), np.array(trained), np.array(curve)[:, None], ("a",))
+
+
+# GEM ------------------------------------------------------------------------------------
+
+
+THREE_TASKS = Rounds(
+    np.array([0, 10, 20, 30]),
+    np.array([-1, 0, 1, 2]),
+    np.array([[0.1, 0.2, 0.0], [0.9, 0.4, 0.1], [0.5, 0.8, 0.3], [0.4, 0.6, 0.7]]),
+    ("a", "b", "c"),
+)
+
+
+def test_gem_averages_over_all_tasks_in_the_code_and_one_fewer_in_the_paper() -> None:
+    backward = (0.4 - 0.9) + (0.6 - 0.8)  # the last task adds 0
+    forward = (0.4 - 0.2) + (0.3 - 0.0)  # the first task adds 0
+    assert gem.backward_transfer(THREE_TASKS) == pytest.approx(backward / 3)
+    assert gem.backward_transfer(THREE_TASKS, "paper") == pytest.approx(backward / 2)
+    assert gem.forward_transfer(THREE_TASKS) == pytest.approx(forward / 3)
+    assert gem.forward_transfer(THREE_TASKS, "paper") == pytest.approx(forward / 2)
+    summary = summarize(THREE_TASKS, readings=Readings(gem="paper"))
+    assert summary["backward_transfer"] == pytest.approx(backward / 2)
+
+
+def test_gem_with_one_task_is_zero_in_the_code_and_undefined_in_the_paper() -> None:
+    rounds = one_task([0, 10], [-1, 0], [0.2, 0.7])
+    assert gem.backward_transfer(rounds) == 0
+    assert gem.forward_transfer(rounds) == 0
+    assert math.isnan(gem.backward_transfer(rounds, "paper"))
+    assert math.isnan(gem.forward_transfer(rounds, "paper"))
 
 
 # LIBERO ---------------------------------------------------------------------------------
@@ -86,6 +118,7 @@ def test_windowed_forgetting_windows_in_evaluations_and_in_steps() -> None:
 # Mistakes --------------------------------------------------------------------------------
 
 
+READING = r"must be one of \('code', 'paper'\), got "
 UNIT = r"window_unit must be one of \('evaluations', 'steps'\), got "
 ROUNDS = one_task([0, 10], [-1, 0], [0.2, 0.7])
 
@@ -93,6 +126,11 @@ ROUNDS = one_task([0, 10], [-1, 0], [0.2, 0.7])
 @pytest.mark.parametrize(
     ("call", "message"),
     [
+        (lambda: gem.backward_transfer(THREE_TASKS, "papr"), "^reading " + READING + "'papr'"),
+        (lambda: gem.forward_transfer(THREE_TASKS, "Code"), "^reading " + READING + "'Code'"),
+        (lambda: Readings(gem=None), "^gem " + READING + "None"),
+        (lambda: Readings(window=0), r"^window must be a positive integer \(evaluations\), got 0"),
+        (lambda: Readings(window_unit="rounds"), "^" + UNIT + "'rounds'"),
         (
             lambda: stability.windowed_forgetting(ROUNDS, 0),
             r"^window must be a positive integer \(evaluations\), got 0",

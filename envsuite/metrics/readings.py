@@ -37,6 +37,15 @@ def check_window(window: object, window_unit: object) -> None:
 
 
 _MEANINGS = {
+    ("continual_world", "code"): (
+        "tables.py: end of task and final performance are the means of the last 5 evaluations; "
+        "forward transfer averages the evaluations logged while the task trains; one F and FT "
+        "per training block"
+    ),
+    ("continual_world", "paper"): (
+        "the paper's formulas: end of task and final performance are the last evaluations; "
+        "forward transfer integrates the curve (trapezoids); one F and FT per training block"
+    ),
     ("gem", "code"): "metrics.py: BWT and FWT averaged over all T trained tasks",
     ("gem", "paper"): "the paper's formulas: BWT and FWT averaged over T - 1 tasks",
 }
@@ -51,6 +60,9 @@ class Readings:
     """The readings of one summary; every default is the source's published code.
 
     Attributes:
+        continual_world: ``"code"`` (``tables.py``: ends smoothed over the last 5 evaluations,
+            forward transfer as the mean of the evaluations) or ``"paper"`` (single evaluations,
+            the integral of the curve).
         gem: ``"code"`` (``metrics.py``: BWT and FWT averaged over all ``T`` tasks) or
             ``"paper"`` (over ``T - 1``).
         window: windowed forgetting's window, in ``window_unit``.
@@ -59,11 +71,13 @@ class Readings:
             does not depend on how often the run was evaluated).
     """
 
+    continual_world: Reading = "code"
     gem: Reading = "code"
     window: int = DEFAULT_WINDOW
     window_unit: WindowUnit = "evaluations"
 
     def __post_init__(self) -> None:
+        check_reading(self.continual_world, "continual_world")
         check_reading(self.gem, "gem")
         check_window(self.window, self.window_unit)
 
@@ -75,6 +89,10 @@ class Readings:
             else f"the largest drop between evaluations at most {self.window} steps apart"
         )
         return {
+            "continual_world": {
+                "reading": self.continual_world,
+                "meaning": _MEANINGS["continual_world", self.continual_world],
+            },
             "gem": {"reading": self.gem, "meaning": _MEANINGS["gem", self.gem]},
             "libero": {"reading": "code", "meaning": _LIBERO},
             "windowed_forgetting": {

@@ -164,7 +164,7 @@ def collect(
         aggregate[name] = (
             aggregate_runs(finite[:, None], aggregates=("mean",))["mean"] if finite.size else None
         )
-    final = np.stack([metrics.rounds.performance[-1] for metrics in run_metrics])
+    final = np.array([metrics.per_task["final_performance"] for metrics in run_metrics])
     return Report(
         first.info.sequence_id,
         first.info.task_names,

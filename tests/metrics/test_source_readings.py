@@ -8,11 +8,87 @@ import math
 import numpy as np
 import pytest
 
-from envsuite.metrics import Readings, Rounds, gem, libero, stability, summarize
+from envsuite.metrics import Readings, Rounds, continual_world, gem, libero, stability, summarize
+from envsuite.metrics.summary import per_block
 
 
 def one_task(steps: list[int], trained: list[int], curve: list[float]) -> Rounds:
     return Rounds(np.array(steps), np.array(trained), np.array(curve)[:, None], ("a",))
+
+
+# Continual World ---------------------------------------------------------------------------
+
+
+def test_continual_world_forward_transfer_averages_evaluations_in_the_code() -> None:
+    # The curve 0, .5, 1 (start round, then two rounds) against a flat-0 reference.
+    rounds = one_task([0, 50, 100], [-1, 0, 0], [0, 0.5, 1])
+    flat = {0: (np.array([50, 100]), np.zeros(2))}
+    # tables.py: the mean of the evaluations logged while the task trains, (.5 + 1) / 2.
+    np.testing.assert_allclose(continual_world.forward_transfer(rounds, flat), [0.75])
+    # The paper's integral: trapezoids (0 + .5) / 2 and (.5 + 1) / 2 over two halves.
+    np.testing.assert_allclose(continual_world.forward_transfer(rounds, flat, "paper"), [0.5])
+
+
+def test_continual_world_reference_reading() -> None:
+    # Two sequential tasks; task a's reference reaches 1 at once, task b's climbs to .5.
+    rounds = Rounds(
+        np.array([0, 50, 100, 150, 200]),
+        np.array([-1, 0, 0, 1, 1]),
+        np.array([[0, 0], [0.5, 0.1], [1, 0.2], [0.6, 0.6], [0.8, 1]]),
+        ("a", "b"),
+    )
+    references = {
+        0: (np.array([0, 50, 100]), np.array([0, 1.0, 1.0])),
+        1: (np.array([0, 100, 200]), np.array([0, 0.5, 0.9])),
+    }
+    # Code: a's reference evaluations in (0, 100] are 1 and 1: AUC^ref = 1, undefined. b's are
+    # .5 alone (step 0 is before training, step 200 past the block): (.8 - .5) / .5.
+    np.testing.assert_allclose(
+        continual_world.forward_transfer(rounds, references), [np.nan, 0.6], equal_nan=True
+    )
+    # Paper: a's trapezoids .5 against .75; b's .6 against .25 (0 -> .5 over 100 steps).
+    np.testing.assert_allclose(
+        continual_world.forward_transfer(rounds, references, "paper"),
+        [(0.5 - 0.75) / 0.25, (0.6 - 0.25) / 0.75],
+    )
+
+
+def test_continual_world_ends_are_the_last_five_evaluations_in_the_code() -> None:
+    # Seven rounds of one task after an evaluation before training (which CW never logs).
+    rounds = one_task(list(range(0, 80, 10)), [-1] + [0] * 7, [0.9, 0, 0.1, 0.2, 0.3, 0.4, 0.5, 1])
+    np.testing.assert_allclose(continual_world.final_performance(rounds), [0.48])
+    np.testing.assert_allclose(continual_world.final_performance(rounds, "paper"), [1.0])
+    # Fewer than 5 rounds after training: the mean of those there, never the one before.
+    short = one_task([0, 10, 20], [-1, 0, 0], [0.9, 0.2, 0.4])
+    np.testing.assert_allclose(continual_world.final_performance(short), [0.3])
+    assert continual_world.average_performance(short, "paper") == pytest.approx(0.4)
+
+
+def test_continual_world_gives_one_forgetting_per_occurrence() -> None:
+    # a, b, a, b (a cycles schedule, as CW20 plays CW10 twice): one F and FT per block.
+    rounds = Rounds(
+        np.array([0, 10, 20, 30, 40]),
+        np.array([-1, 0, 1, 0, 1]),
+        np.array([[0, 0], [0.8, 0.1], [0.3, 0.9], [1.0, 0.5], [0.6, 0.7]]),
+        ("a", "b"),
+    )
+    # Paper reading: each block's end minus the task's end of run (a: .6, b: .7).
+    np.testing.assert_allclose(
+        continual_world.forgetting(rounds, "paper"), [0.8 - 0.6, 0.9 - 0.7, 1.0 - 0.6, 0]
+    )
+    # Code reading: the run's last 5 rounds after training are all four.
+    final = [(0.8 + 0.3 + 1.0 + 0.6) / 4, (0.1 + 0.9 + 0.5 + 0.7) / 4]
+    np.testing.assert_allclose(
+        continual_world.forgetting(rounds),
+        [0.8 - final[0], 0.9 - final[1], 1.0 - final[0], 0.7 - final[1]],
+    )
+    reference = (np.array([10]), np.array([0.5]))
+    table = per_block(rounds, {0: reference}, Readings(continual_world="paper"))
+    assert table["task"] == ["a", "b", "a", "b"]
+    # Task a's blocks against its reference; b has none. Paper: trapezoid of 0 -> .8 = .4.
+    np.testing.assert_allclose(
+        table["forward_transfer"], [(0.4 - 0.5) / 0.5, np.nan, (0.65 - 0.5) / 0.5, np.nan]
+    )
 
 
 # GEM ------------------------------------------------------------------------------------
@@ -120,7 +196,6 @@ def test_windowed_forgetting_windows_in_evaluations_and_in_steps() -> None:
 
 READING = r"must be one of \('code', 'paper'\), got "
 UNIT = r"window_unit must be one of \('evaluations', 'steps'\), got "
-ROUNDS = one_task([0, 10], [-1, 0], [0.2, 0.7])
 
 
 @pytest.mark.parametrize(
@@ -128,26 +203,20 @@ ROUNDS = one_task([0, 10], [-1, 0], [0.2, 0.7])
     [
         (lambda: gem.backward_transfer(THREE_TASKS, "papr"), "^reading " + READING + "'papr'"),
         (lambda: gem.forward_transfer(THREE_TASKS, "Code"), "^reading " + READING + "'Code'"),
+        (lambda: continual_world.forgetting(THREE_TASKS, "both"), "^reading " + READING),
+        (lambda: continual_world.forward_transfer(THREE_TASKS, {}, "x"), "^reading " + READING),
+        (lambda: continual_world.average_performance(THREE_TASKS, ""), "^reading " + READING),
+        (lambda: Readings(continual_world="papers"), "^continual_world " + READING),
         (lambda: Readings(gem=None), "^gem " + READING + "None"),
         (lambda: Readings(window=0), r"^window must be a positive integer \(evaluations\), got 0"),
+        (lambda: Readings(window=2.5), r"^window must be a positive integer .*, got 2.5"),
+        (lambda: Readings(window=True), r"^window must be a positive integer .*, got True"),
         (lambda: Readings(window_unit="rounds"), "^" + UNIT + "'rounds'"),
         (
-            lambda: stability.windowed_forgetting(ROUNDS, 0),
-            r"^window must be a positive integer \(evaluations\), got 0",
-        ),
-        (
-            lambda: stability.windowed_forgetting(ROUNDS, 2.5),
-            r"^window must be a positive integer .*, got 2.5",
-        ),
-        (
-            lambda: stability.windowed_forgetting(ROUNDS, True),
-            r"^window must be a positive integer .*, got True",
-        ),
-        (
-            lambda: stability.windowed_forgetting(ROUNDS, -3, "steps"),
+            lambda: stability.windowed_forgetting(THREE_TASKS, -3, "steps"),
             r"^window must be a positive integer \(steps\), got -3",
         ),
-        (lambda: stability.windowed_forgetting(ROUNDS, 3, "step"), "^" + UNIT + "'step'"),
+        (lambda: stability.windowed_forgetting(THREE_TASKS, 3, "step"), "^" + UNIT + "'step'"),
     ],
 )
 def test_mistakes_name_the_argument_and_the_allowed_values(call, message: str) -> None:

@@ -54,16 +54,18 @@ def _after_learning(rounds: Rounds, task: int) -> tuple[float, list[float]]:
 
 
 def negative_backward_transfer(rounds: Rounds) -> np.ndarray:
-    """``NBT_k = mean_{tau > k} (c_{k,k} - c_{tau,k})``; NaN for tasks with no later block.
+    """``NBT_k = mean_{tau > k} (c_{k,k} - c_{tau,k})``; 0 for a trained task with no later
+    block, NaN for tasks never trained.
 
     ``c_{k,k}`` is the best performance of task ``k`` while it was learned, ``c_{tau,k}`` its
-    performance at the end of each later block. Positive values are forgetting.
+    performance at the end of each later block. Positive values are forgetting. LIBERO's metric
+    code (``compute_metric`` in ``notebooks/quick_guide_algo.ipynb``) counts the last task's
+    empty sum as 0 and averages over all ``K`` tasks, so the mean over tasks does too.
     """
     result = np.full(rounds.num_tasks, np.nan)
     for task in rounds.trained_tasks():
         best, later = _after_learning(rounds, task)
-        if later:
-            result[task] = best - float(np.mean(later))
+        result[task] = best - float(np.mean(later)) if later else 0.0
     return result
 
 

@@ -51,7 +51,7 @@ _MEANINGS = {
 }
 _LIBERO = (
     "paper and code agree: FWT holds each learning curve at its best value from the earliest "
-    "best evaluation on"
+    "best evaluation on; NBT averages over all tasks, the last one counting 0"
 )
 
 

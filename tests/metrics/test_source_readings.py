@@ -138,6 +138,22 @@ def test_libero_fwt_holds_the_curve_at_its_best(curve: list[float], expected: fl
     np.testing.assert_allclose(libero.forward_transfer(rounds), [expected])
 
 
+def test_libero_nbt_averages_over_all_tasks_the_last_counting_zero() -> None:
+    # LIBERO's compute_metric: NBT_k over the later tasks, the last task's empty sum 0, then
+    # the sum over k divided by all K = 3 tasks (not by the 2 that have a later task).
+    # a: best .9 while learned (rounds 0-1), then .5 and .4 at the ends of b and c;
+    # b: best .8 (rounds 1-2), then .6 at the end of c; c: no later task.
+    nbt_a = 0.9 - (0.5 + 0.4) / 2
+    nbt_b = 0.8 - 0.6
+    np.testing.assert_allclose(libero.negative_backward_transfer(THREE_TASKS), [nbt_a, nbt_b, 0])
+    assert summarize(THREE_TASKS)["libero_nbt"] == pytest.approx((nbt_a + nbt_b + 0) / 3)
+    # A task never trained has no value and is left out of the mean.
+    rounds = Rounds(
+        np.array([0, 10]), np.array([-1, 0]), np.array([[0.1, 0.2], [0.5, 0.3]]), ("a", "b")
+    )
+    np.testing.assert_allclose(libero.negative_backward_transfer(rounds), [0, np.nan])
+
+
 # Stability gap --------------------------------------------------------------------------
 
 

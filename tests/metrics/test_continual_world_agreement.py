@@ -10,6 +10,8 @@ logic, not copied. Our functions read the same evaluations as :class:`Rounds` an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,17 +25,32 @@ LOG_EVERY = 50  # 20 logged evaluations per task, as CW logs every 50k of 1M ste
 EPISODES = 10  # a random policy's success rate over 10 evaluation episodes
 
 
-def cw_run(sequence: str, seed: int, **overrides) -> tuple[Rounds, dict[int, tuple]]:
+@dataclass(frozen=True)
+class CWRun:
+    """A run as both sides read it: our :class:`Rounds`, and per round the position in the
+    schedule being trained (-1 before training) with each position's task, taken from the
+    schedule itself so that the reimplementation never reads our blocks."""
+
+    rounds: Rounds
+    position: list[int]
+    position_task: list[int]
+    references: dict[int, tuple[np.ndarray, np.ndarray]]
+
+
+def cw_run(sequence: str, seed: int, **overrides) -> CWRun:
     """A run of ``sequence``'s shape with random evaluations, and a random reference per task.
 
     Evaluated before training (as our evaluator does; CW logs no such row) and every
     ``LOG_EVERY`` steps, each task's success the mean of ``EPISODES`` random episodes.
     """
     spec = find_sequence_spec(sequence).with_overrides(steps_per_task=STEPS_PER_TASK, **overrides)
+    schedule = build_schedule(spec)
     rng = np.random.default_rng(seed)
-    trained = [-1]
-    for block in build_schedule(spec):
-        trained += [block.task_index] * (block.steps // LOG_EVERY)
+    position = [-1]
+    for index, block in enumerate(schedule):
+        position += [index] * (block.steps // LOG_EVERY)
+    position_task = [block.task_index for block in schedule]
+    trained = [-1 if index < 0 else position_task[index] for index in position]
     success_rates = rng.uniform(0, 1, (len(trained), spec.num_tasks))
     performance = rng.binomial(EPISODES, success_rates) / EPISODES
     rounds = Rounds(
@@ -42,28 +59,28 @@ def cw_run(sequence: str, seed: int, **overrides) -> tuple[Rounds, dict[int, tup
         performance,
         tuple(task.name for task in spec.tasks),
     )
-    block_steps = build_schedule(spec)[0].steps
-    reference_steps = np.arange(LOG_EVERY, block_steps + 1, LOG_EVERY)
+    reference_steps = np.arange(LOG_EVERY, schedule[0].steps + 1, LOG_EVERY)
     references = {
         task: (reference_steps, rng.binomial(EPISODES, 0.3, reference_steps.size) / EPISODES)
         for task in range(spec.num_tasks)
     }
-    return rounds, references
+    return CWRun(rounds, position, position_task, references)
 
 
-def cw_logs(rounds: Rounds) -> tuple[pd.DataFrame, list[str]]:
+def cw_logs(run: CWRun) -> tuple[pd.DataFrame, list[str]]:
     """The run as CW's logger writes it, and the success column of each position."""
-    blocks = rounds.blocks()
+    names = run.rounds.task_names
     columns = [
-        f"test/stochastic/{p}/{rounds.task_names[b.task]}/success" for p, b in enumerate(blocks)
+        f"test/stochastic/{p}/{names[task]}/success" for p, task in enumerate(run.position_task)
     ]
     rows = []
-    for position, block in enumerate(blocks):
-        for index in block.rounds:
-            row = {"x": rounds.steps[index], "train/active_env": position, "experiment_id": 0}
-            for column, other in zip(columns, blocks, strict=True):
-                row[column] = rounds.performance[index, other.task]
-            rows.append(row)
+    for index, position in enumerate(run.position):
+        if position < 0:  # CW logs nothing before training
+            continue
+        row = {"x": run.rounds.steps[index], "train/active_env": position, "experiment_id": 0}
+        for column, task in zip(columns, run.position_task, strict=True):
+            row[column] = run.rounds.performance[index, task]
+        rows.append(row)
     return pd.DataFrame(rows), columns
 
 
@@ -73,9 +90,9 @@ def tail_mean(frame: pd.DataFrame) -> pd.DataFrame:
     return last.groupby("experiment_id").mean()
 
 
-def cw_tables(rounds: Rounds, references: dict[int, tuple]) -> dict[str, object]:
+def cw_tables(run: CWRun) -> dict[str, object]:
     """Per position forgetting and normalised forward transfer, and the average performance."""
-    logs, columns = cw_logs(rounds)
+    logs, columns = cw_logs(run)
     at_the_end = tail_mean(logs)[columns]
     end_of_task = {}
     current = {}
@@ -87,8 +104,8 @@ def cw_tables(rounds: Rounds, references: dict[int, tuple]) -> dict[str, object]
     forgetting = (end_of_task - at_the_end).iloc[0].to_numpy()
 
     transfer = []
-    for position, block in enumerate(rounds.blocks()):
-        steps, success = references[block.task]
+    for position, task in enumerate(run.position_task):
+        steps, success = run.references[task]
         baseline = pd.DataFrame({"x": steps, "success": success, "experiment_id": 0})
         reference = baseline.groupby("experiment_id")["success"].mean()
         auc, auc_reference = current[position].mean(), reference.mean()
@@ -113,14 +130,14 @@ def cw_tables(rounds: Rounds, references: dict[int, tuple]) -> dict[str, object]
 )
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_matches_continual_worlds_tables(sequence: str, overrides: dict, seed: int) -> None:
-    rounds, references = cw_run(sequence, seed, **overrides)
-    expected = cw_tables(rounds, references)
-    ours_forgetting = continual_world.forgetting(rounds)
-    ours_transfer = continual_world.forward_transfer(rounds, references)
-    assert len(ours_forgetting) == len(rounds.blocks())
+    run = cw_run(sequence, seed, **overrides)
+    expected = cw_tables(run)
+    ours_forgetting = continual_world.forgetting(run.rounds)
+    ours_transfer = continual_world.forward_transfer(run.rounds, run.references)
+    assert len(ours_forgetting) == len(run.position_task)
     np.testing.assert_allclose(ours_forgetting, expected["forgetting"], atol=1e-12)
     np.testing.assert_allclose(ours_transfer, expected["forward_transfer"], atol=1e-12)
     # The table's scalars are the means over positions.
     assert ours_forgetting.mean() == pytest.approx(expected["forgetting"].mean())
     assert ours_transfer.mean() == pytest.approx(expected["forward_transfer"].mean())
-    assert continual_world.average_performance(rounds) == pytest.approx(expected["performance"])
+    assert continual_world.average_performance(run.rounds) == pytest.approx(expected["performance"])

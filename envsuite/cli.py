@@ -158,18 +158,24 @@ def main(argv: Sequence_[str] | None = None) -> int:
         return 2
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+def _integer_at_least(text: str, minimum: int, kind: str) -> int:
+    # argparse words a ValueError from a type function as "invalid _positive value": name the
+    # allowed values instead.
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {text}")
     return value
+
+
+def _non_negative(text: str) -> int:
+    return _integer_at_least(text, 0, "non-negative")
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+    return _integer_at_least(text, 1, "positive")
 
 
 def list_ids(console: Console, family: str | None) -> int:

@@ -185,6 +185,7 @@ def test_report_takes_the_papers_readings_and_another_window(two_runs, tmp_path)
     [
         (["--reading", "papr"], "argument --reading: invalid choice: 'papr'"),
         (["--window", "0"], "argument --window: must be a positive integer, got 0"),
+        (["--window", "2.5"], "argument --window: must be a positive integer, got 2.5"),
         (["--window-unit", "rounds"], "argument --window-unit: invalid choice: 'rounds'"),
     ],
 )

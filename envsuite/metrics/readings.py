@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from envsuite.core.errors import check_choice
+
 Reading = Literal["code", "paper"]
 READINGS: tuple[Reading, ...] = ("code", "paper")
 WindowUnit = Literal["evaluations", "steps"]
@@ -16,12 +18,6 @@ WINDOW_UNITS: tuple[WindowUnit, ...] = ("evaluations", "steps")
 # The stability-gap code's windowed forgetting keeps the last 10 evaluations of a task
 # (WindowedForgettingPluginMetric's window_size=10, reported as F10).
 DEFAULT_WINDOW = 10
-
-
-def check_choice(argument: str, value: object, allowed: tuple[str, ...]) -> None:
-    """``ValueError`` naming ``argument`` and the allowed values unless ``value`` is one."""
-    if value not in allowed:
-        raise ValueError(f"{argument} must be one of {allowed}, got {value!r}")
 
 
 def check_reading(reading: object, argument: str = "reading") -> None:

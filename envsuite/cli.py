@@ -25,6 +25,13 @@ from envsuite.core.registry import family_of, find_sequence_spec, registered_ids
 from envsuite.core.schedule import build_schedule
 from envsuite.core.spec import SequenceSpec
 from envsuite.evaluation import ContinualEvaluator, RandomPolicy, RunDirectoryError
+from envsuite.metrics.readings import (
+    DEFAULT_READINGS,
+    DEFAULT_WINDOW,
+    READINGS,
+    WINDOW_UNITS,
+    Readings,
+)
 
 
 def main(argv: Sequence_[str] | None = None) -> int:
@@ -89,6 +96,25 @@ def main(argv: Sequence_[str] | None = None) -> int:
         type=Path,
         help='JSON {task: {"steps": [...], "performance": [...]}}: single-task curves',
     )
+    report_parser.add_argument(
+        "--reading",
+        choices=READINGS,
+        default="code",
+        help="code: each source's released code, which made its published tables (default); "
+        "paper: the papers' formulas where they differ (Continual World, GEM)",
+    )
+    report_parser.add_argument(
+        "--window",
+        type=_positive,
+        default=DEFAULT_WINDOW,
+        help=f"windowed forgetting's window, in --window-unit (default {DEFAULT_WINDOW})",
+    )
+    report_parser.add_argument(
+        "--window-unit",
+        choices=WINDOW_UNITS,
+        default="evaluations",
+        help="evaluations (the stability-gap code, default) or steps",
+    )
 
     arguments = parser.parse_args(argv)
     console = Console()
@@ -114,6 +140,12 @@ def main(argv: Sequence_[str] | None = None) -> int:
                 arguments.measure,
                 arguments.scores,
                 arguments.references,
+                Readings(
+                    continual_world=arguments.reading,
+                    gem=arguments.reading,
+                    window=arguments.window,
+                    window_unit=arguments.window_unit,
+                ),
             )
         evaluation = (
             None
@@ -126,18 +158,24 @@ def main(argv: Sequence_[str] | None = None) -> int:
         return 2
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {value}")
+def _integer_at_least(text: str, minimum: int, kind: str) -> int:
+    # argparse words a ValueError from a type function as "invalid _positive value": name the
+    # allowed values instead.
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be a {kind} integer, got {text}")
     return value
+
+
+def _non_negative(text: str) -> int:
+    return _integer_at_least(text, 0, "non-negative")
 
 
 def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
-    return value
+    return _integer_at_least(text, 1, "positive")
 
 
 def list_ids(console: Console, family: str | None) -> int:
@@ -296,11 +334,12 @@ def report(
     measure: str,
     scores: Path | None,
     references: Path | None = None,
+    readings: Readings = DEFAULT_READINGS,
 ) -> int:
     """Print the metrics of runs of one sequence and write metrics.json, figures and HTML."""
     from envsuite.report import collect, print_report, write_report
 
-    collected = collect(run_dirs, measure, scores, references)
+    collected = collect(run_dirs, measure, scores, references, readings)
     print_report(collected, console)
     if out is None:
         out = run_dirs[0] / "report" if len(run_dirs) == 1 else Path("report")

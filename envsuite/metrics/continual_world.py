@@ -1,4 +1,9 @@
-"""Continual World's forgetting and forward transfer (Wołczyk et al., NeurIPS 2021)."""
+"""Continual World's performance, forgetting and forward transfer (Wołczyk et al., NeurIPS 2021).
+
+``reading="code"`` (the default) gives the numbers of its released code
+(``continualworld/results_processing/tables.py``), which made the published tables;
+``reading="paper"`` the paper's formulas. docs/metrics.md works an example of both.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +11,56 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from envsuite.metrics.rounds import Rounds, TrainingBlock
+from envsuite.metrics.readings import Reading, check_reading
+from envsuite.metrics.rounds import BEFORE_TRAINING, Rounds, TrainingBlock
 
 REFERENCE_TOLERANCE = 1e-9
+# tables.py averages "the end" of a task and of the run over the last 5 logged evaluations
+# (pandas' tail(5)); the paper reads the single evaluation there.
+CODE_LAST_EVALUATIONS = 5
 # A single-task reference learning curve: (steps trained from 0, performance at those steps).
 ReferenceCurve = tuple[np.ndarray, np.ndarray]
 
 
-def forgetting(rounds: Rounds, last_evaluations: int = 1) -> np.ndarray:
-    """``F_i = p_i(end of task i) - p_i(end)`` per task; NaN for tasks never trained.
+def _last_evaluations(reading: Reading) -> int:
+    check_reading(reading)
+    return CODE_LAST_EVALUATIONS if reading == "code" else 1
 
-    "End" is the mean of the last ``last_evaluations`` evaluations: of task ``i``'s last training
-    block, and of the whole run. Positive values are forgetting.
+
+def final_performance(rounds: Rounds, reading: Reading = "code") -> np.ndarray:
+    """``p_i(T)`` per task: its mean over the run's last 5 evaluations after training (code), or
+    its last evaluation (paper). NaN for a run never evaluated after training.
+
+    An evaluation before any training is never among them: Continual World logs none.
     """
-    if last_evaluations < 1:
-        raise ValueError(f"last_evaluations must be >= 1, got {last_evaluations}")
-    result = np.full(rounds.num_tasks, np.nan)
-    final = rounds.performance[-last_evaluations:].mean(axis=0)
-    for task in rounds.trained_tasks():
-        block = rounds.task_blocks(task)[-1]
-        block_rounds = list(block.rounds)[-last_evaluations:]
-        result[task] = rounds.performance[block_rounds, task].mean() - final[task]
-    return result
+    count = _last_evaluations(reading)
+    after_training = np.flatnonzero(rounds.trained_task != BEFORE_TRAINING)[-count:]
+    if after_training.size == 0:
+        return np.full(rounds.num_tasks, np.nan)
+    return rounds.performance[after_training].mean(axis=0)
+
+
+def average_performance(rounds: Rounds, reading: Reading = "code") -> float:
+    """``P(T)``: the mean over all tasks of :func:`final_performance`."""
+    return float(np.mean(final_performance(rounds, reading)))
+
+
+def forgetting(rounds: Rounds, reading: Reading = "code") -> np.ndarray:
+    """``F = p_i(end of the block) - p_i(T)`` per training block, in order; ``i`` its task.
+
+    One value per occurrence of a task, as tables.py gives CW20's recurring tasks (each of its
+    20 positions is a task there). ``p_i(end of the block)`` is the mean of the block's last 5
+    evaluations (code) or its last one (paper); ``p_i(T)`` is :func:`final_performance`.
+    Positive values are forgetting.
+    """
+    count = _last_evaluations(reading)
+    final = final_performance(rounds, reading)
+    return np.array(
+        [
+            rounds.performance[list(block.rounds)[-count:], block.task].mean() - final[block.task]
+            for block in rounds.blocks()
+        ]
+    )
 
 
 def area_under_curve(steps: np.ndarray, performance: np.ndarray, duration: float) -> float:
@@ -51,26 +84,57 @@ def block_curve(rounds: Rounds, block: TrainingBlock) -> tuple[np.ndarray, np.nd
     return rounds.steps[curve] - start, rounds.performance[curve, block.task]
 
 
-def forward_transfer(rounds: Rounds, references: Mapping[int, ReferenceCurve]) -> np.ndarray:
-    """``FT_i = (AUC_i - AUC_i^ref) / (1 - AUC_i^ref)`` per task, on its first training block.
+def _areas(
+    rounds: Rounds, block: TrainingBlock, reference: ReferenceCurve, reading: Reading
+) -> tuple[float, float]:
+    """``(AUC, AUC^ref)`` of a block and of its task's reference over as many steps."""
+    steps, performance = block_curve(rounds, block)
+    duration = float(steps[-1])
+    if duration <= 0:
+        return float("nan"), float("nan")
+    reference_steps = np.asarray(reference[0], dtype=float)
+    reference_performance = np.asarray(reference[1], dtype=float)
+    if reading == "paper":
+        return (
+            area_under_curve(steps, performance, duration),
+            area_under_curve(reference_steps, reference_performance, duration),
+        )
+    # tables.py averages the evaluations logged while the task trains (none before its
+    # training: the start round is left out), and all of the reference run's, which lasts
+    # one block: here its evaluations in the block's first `duration` steps.
+    within = (reference_steps > 0) & (reference_steps <= duration)
+    if not within.any():
+        return float("nan"), float("nan")
+    return (
+        float(rounds.performance[list(block.rounds), block.task].mean()),
+        float(reference_performance[within].mean()),
+    )
 
-    ``AUC_i`` is the mean performance of task ``i`` over its first block (performance in
-    ``[0, 1]``, e.g. success); ``AUC_i^ref`` that of a single-task reference run over as many
-    steps. NaN for tasks without a reference, without a block, or with ``AUC^ref`` within
-    ``REFERENCE_TOLERANCE`` of 1.
+
+def forward_transfer(
+    rounds: Rounds, references: Mapping[int, ReferenceCurve], reading: Reading = "code"
+) -> np.ndarray:
+    """``FT = (AUC - AUC^ref) / (1 - AUC^ref)`` per training block, in order, as :func:`forgetting`.
+
+    ``AUC`` measures the block's task while it trains, ``AUC^ref`` a single-task reference run
+    of that task over as many steps ``Δ`` (performance in ``[0, 1]``, e.g. success):
+
+    - code: ``AUC`` is the mean of the block's evaluations (its start round left out),
+      ``AUC^ref`` the mean of the reference's evaluations at steps in ``(0, Δ]``;
+    - paper: both are trapezoid integrals divided by ``Δ``, the block's from its start round,
+      the reference's over its first ``Δ`` steps (see :func:`area_under_curve`).
+
+    NaN for blocks of a task without a reference, of no length, with no reference evaluation
+    in ``(0, Δ]`` (code), or with ``AUC^ref`` within ``REFERENCE_TOLERANCE`` of 1.
     """
-    result = np.full(rounds.num_tasks, np.nan)
-    for task, reference in references.items():
-        blocks = rounds.task_blocks(task)
-        if not blocks:
+    check_reading(reading)
+    blocks = rounds.blocks()
+    result = np.full(len(blocks), np.nan)
+    for index, block in enumerate(blocks):
+        if block.task not in references:
             continue
-        steps, performance = block_curve(rounds, blocks[0])
-        duration = float(steps[-1])
-        if duration <= 0:
-            continue
-        auc = area_under_curve(steps, performance, duration)
-        reference_auc = area_under_curve(reference[0], reference[1], duration)
+        auc, reference_auc = _areas(rounds, block, references[block.task], reading)
         # Near AUC^ref = 1 the ratio divides rounding noise by rounding noise: undefined there.
         if reference_auc < 1 - REFERENCE_TOLERANCE:
-            result[task] = (auc - reference_auc) / (1 - reference_auc)
+            result[index] = (auc - reference_auc) / (1 - reference_auc)
     return result

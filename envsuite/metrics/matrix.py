@@ -1,4 +1,4 @@
-"""The performance matrix and average performance (e.g. Lopez-Paz & Ranzato, 2017)."""
+"""The performance matrix: every task at the end of every training block (e.g. GEM's ``R``)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,3 @@ def performance_matrix(rounds: Rounds) -> np.ndarray:
     training task ``i``.
     """
     return np.stack([rounds.performance[block.last_round] for block in rounds.blocks()])
-
-
-def average_performance(rounds: Rounds) -> float:
-    """Mean performance over all tasks at the last evaluation round."""
-    return float(np.mean(rounds.performance[-1]))

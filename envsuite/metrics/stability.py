@@ -1,14 +1,16 @@
 """Stability-gap metrics of continual evaluation (De Lange, van de Ven & Tuytelaars, ICLR 2023).
 
 They read every evaluation, not only those at task ends, to expose the temporary drop in
-earlier tasks' performance when a new task starts (the stability gap).
+earlier tasks' performance when a new task starts (the stability gap). Windowed forgetting
+follows the paper's released code (``src/eval/continual_eval_metrics.py``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from envsuite.metrics.rounds import Rounds, mean_or_nan
+from envsuite.metrics.readings import DEFAULT_WINDOW, WindowUnit, check_window
+from envsuite.metrics.rounds import BEFORE_TRAINING, Rounds, mean_or_nan
 
 
 def min_accuracy_per_task(rounds: Rounds) -> np.ndarray:
@@ -42,24 +44,60 @@ def worst_case_accuracy(rounds: Rounds) -> float:
     return float(final / k + (1 - 1 / k) * min_accuracy(rounds))
 
 
-def windowed_forgetting(rounds: Rounds, window_steps: int) -> float:
-    """WF: the largest drop of a task's performance within any ``window_steps`` steps.
+def tracked_rounds(rounds: Rounds, task: int) -> range:
+    """The rounds at which the stability-gap code tracks ``task``: from its first training on.
 
-    Per task, over the evaluations from the end of its first training block on, the maximum of
-    ``a(m) - a(n)`` over evaluation pairs ``m < n`` at most ``window_steps`` apart (0 when it
-    never drops); then the mean over tasks.
+    That is from the first evaluation after its first block's training began, to the end. The
+    first task trained also counts the evaluation before any training, as the code evaluates the
+    first experience's task once before its first update.
     """
-    if window_steps <= 0:
-        raise ValueError(f"window_steps must be positive, got {window_steps}")
-    per_task = []
+    block = rounds.task_blocks(task)[0]
+    start = block.first_round
+    if block.start_round is not None and rounds.trained_task[block.start_round] == BEFORE_TRAINING:
+        start = block.start_round
+    return range(start, len(rounds.steps))
+
+
+def _earliest_in_window(steps: np.ndarray, window: int, window_unit: WindowUnit) -> np.ndarray:
+    """Per evaluation ``n``: the earliest evaluation ``m`` that shares a window with it."""
+    if window_unit == "evaluations":
+        # A window holds `window` consecutive evaluations: m >= n - (window - 1).
+        return np.maximum(np.arange(steps.size) - (window - 1), 0)
+    return np.searchsorted(steps, steps - window, side="left")
+
+
+def _largest_drop(performance: np.ndarray, earliest: np.ndarray) -> float:
+    """``max a(m) - a(n)`` over ``earliest[n] <= m < n``; 0 when nothing drops."""
+    largest = 0.0
+    for later in range(1, performance.size):
+        if earliest[later] < later:
+            drop = performance[earliest[later] : later].max() - performance[later]
+            largest = max(largest, float(drop))
+    return largest
+
+
+def windowed_forgetting_per_task(
+    rounds: Rounds, window: int = DEFAULT_WINDOW, window_unit: WindowUnit = "evaluations"
+) -> np.ndarray:
+    """Per task: the largest drop of its performance within a window; NaN for tasks never trained.
+
+    Over the task's :func:`tracked_rounds`, the maximum of ``a(m) - a(n)`` over evaluation
+    pairs ``m < n`` in one window: ``window`` consecutive evaluations (``window_unit=
+    "evaluations"``, the stability-gap code's deque of the last ``window`` evaluations) or at
+    most ``window`` steps apart (``"steps"``). 0 when it never drops, or with fewer than two
+    tracked evaluations (the code's empty window).
+    """
+    check_window(window, window_unit)
+    result = np.full(rounds.num_tasks, np.nan)
     for task in rounds.trained_tasks():
-        start = rounds.task_blocks(task)[0].last_round
-        steps = rounds.steps[start:]
-        performance = rounds.performance[start:, task]
-        if steps.size < 2:
-            continue
-        earlier, later = np.triu_indices(steps.size, k=1)
-        within = steps[later] - steps[earlier] <= window_steps
-        drops = performance[earlier[within]] - performance[later[within]]
-        per_task.append(max(0.0, float(drops.max())) if drops.size else 0.0)
-    return mean_or_nan(np.array(per_task))
+        tracked = tracked_rounds(rounds, task)
+        earliest = _earliest_in_window(rounds.steps[tracked], window, window_unit)
+        result[task] = _largest_drop(rounds.performance[tracked, task], earliest)
+    return result
+
+
+def windowed_forgetting(
+    rounds: Rounds, window: int = DEFAULT_WINDOW, window_unit: WindowUnit = "evaluations"
+) -> float:
+    """WF: the mean over every trained task of :func:`windowed_forgetting_per_task`."""
+    return mean_or_nan(windowed_forgetting_per_task(rounds, window, window_unit))

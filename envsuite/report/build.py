@@ -58,6 +58,7 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
     metrics = {
         "sequence_id": report.sequence_id,
         "measure": report.measure,
+        "readings": report.readings.describe(),
         "task_names": list(report.task_names),
         "aggregate": {
             name: None if estimate is None else asdict(estimate)
@@ -75,6 +76,14 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
                     name: [_finite_or_none(value) for value in values]
                     for name, values in run.per_task.items()
                 },
+                "per_block": (
+                    {
+                        name: values if name == "task" else list(map(_finite_or_none, values))
+                        for name, values in run.per_block.items()
+                    }
+                    if run.per_block is not None
+                    else None
+                ),
                 "performance_matrix": (
                     [
                         [_finite_or_none(float(value)) for value in row]
@@ -115,6 +124,12 @@ def print_report(report: Report, console: Console) -> None:
             "higher" if higher_is_better else "lower",
         )
     console.print(table)
+    readings = [
+        f"{source} {entry['reading']}"
+        + (f" ({entry['window']} {entry['window_unit']})" if "window" in entry else "")
+        for source, entry in report.readings.describe().items()
+    ]
+    console.print(f"readings (docs/metrics.md): {', '.join(readings)}", highlight=False)
     if not report.block_end_rounds:
         console.print(BLOCKLESS_NOTE)
     for name, estimate in report.final_performance.items():

@@ -11,8 +11,9 @@ import numpy as np
 
 from envsuite.evaluation.store import Run, RunDirectoryError, load_run
 from envsuite.metrics.aggregate import Estimate, aggregate_runs
+from envsuite.metrics.readings import DEFAULT_READINGS, Readings
 from envsuite.metrics.rounds import Rounds
-from envsuite.metrics.summary import METRICS, per_task, summarize
+from envsuite.metrics.summary import METRICS, per_block, per_task, summarize
 
 # Said by reports of runs without block-end rounds, whose block metrics are left out.
 BLOCKLESS_NOTE = (
@@ -27,16 +28,19 @@ class RunMetrics:
     rounds: Rounds
     summary: dict[str, float]
     per_task: dict[str, list[float]]
+    # Continual World's metrics per training block; None without block-end rounds.
+    per_block: dict[str, list] | None
 
 
 @dataclass(frozen=True)
 class Report:
     """Every run's metrics, each metric's mean over runs with a bootstrap 95% CI, and the IQM
-    of the final per-task performance over runs x tasks."""
+    of the final per-task performance over runs x tasks, under ``readings``."""
 
     sequence_id: str
     task_names: tuple[str, ...]
     measure: str
+    readings: Readings
     runs: tuple[RunMetrics, ...]
     aggregate: dict[str, Estimate | None]
     final_performance: dict[str, Estimate]
@@ -98,6 +102,7 @@ def collect(
     measure: str = "auto",
     scores: str | Path | None = None,
     references: str | Path | None = None,
+    readings: Readings = DEFAULT_READINGS,
 ) -> Report:
     """Load runs of one sequence; :class:`RunDirectoryError` if they are of several.
 
@@ -106,7 +111,7 @@ def collect(
     ``normalized_return``. ``scores`` is a JSON file of random and reference scores per task;
     ``references`` one of single-task learning curves (see :func:`load_references`), which
     Continual World's forward transfer and L2M's relative performance and sample efficiency
-    need.
+    need. ``readings`` picks each source's reading and the windowed-forgetting window.
     """
     if not run_dirs:
         raise RunDirectoryError("no run directory given")
@@ -145,17 +150,24 @@ def collect(
         else:
             measure = "return" if scores is None else "normalized_return"
     curves = load_references(references, first.info.task_names) if references else None
-    window_steps = min(steps for _, steps in first.info.blocks)
     run_metrics = []
     for run in runs:
         try:
             _, values = run.table.measure_values(measure, random_scores, reference_scores)
             rounds = run.table.rounds(values)
             block_metrics = run.info.block_end_rounds
-            summary = summarize(rounds, curves, window_steps, block_metrics=block_metrics)
+            summary = summarize(rounds, curves, readings, block_metrics)
         except ValueError as error:
             raise RunDirectoryError(f"{run.directory}: {error}") from None
-        run_metrics.append(RunMetrics(run, rounds, summary, per_task(rounds, block_metrics)))
+        run_metrics.append(
+            RunMetrics(
+                run,
+                rounds,
+                summary,
+                per_task(rounds, readings, block_metrics),
+                per_block(rounds, curves, readings) if block_metrics else None,
+            )
+        )
     aggregate = {}
     for name in METRICS:
         values = np.array([metrics.summary[name] for metrics in run_metrics])
@@ -163,11 +175,12 @@ def collect(
         aggregate[name] = (
             aggregate_runs(finite[:, None], aggregates=("mean",))["mean"] if finite.size else None
         )
-    final = np.stack([metrics.rounds.performance[-1] for metrics in run_metrics])
+    final = np.array([metrics.per_task["final_performance"] for metrics in run_metrics])
     return Report(
         first.info.sequence_id,
         first.info.task_names,
         measure,
+        readings,
         tuple(run_metrics),
         aggregate,
         aggregate_runs(final),

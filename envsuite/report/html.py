@@ -54,6 +54,14 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
     lines.append("</table>")
     if not report.block_end_rounds:
         lines.append(f"<p>{escape(BLOCKLESS_NOTE)}</p>")
+    lines.append("<h2>Readings</h2>")
+    lines.append("<table><tr><th>source</th><th>reading</th><th>meaning</th></tr>")
+    for source, reading in report.readings.describe().items():
+        lines.append(
+            f"<tr><td>{escape(source)}</td><td>{escape(reading['reading'])}</td>"
+            f'<td class="note">{escape(reading["meaning"])}</td></tr>'
+        )
+    lines.append("</table>")
     lines.append("<p>Final performance over runs &times; tasks: ")
     lines.append(
         "; ".join(
@@ -74,6 +82,20 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
         cells = "".join(f"<td>{_number(values[task])}</td>" for values in per_task.values())
         lines.append(f"<tr><td>{escape(task_name)}</td>{cells}</tr>")
     lines.append("</table>")
+    per_block = report.runs[0].per_block
+    if per_block is not None:
+        lines.append("<h2>Continual World per training block (first run)</h2>")
+        lines.append("<table><tr><th>block</th><th>task</th><th>forgetting</th>")
+        lines.append("<th>forward_transfer</th></tr>")
+        rows = zip(
+            per_block["task"], per_block["forgetting"], per_block["forward_transfer"], strict=True
+        )
+        for index, (task_name, forgetting, transfer) in enumerate(rows):
+            lines.append(
+                f"<tr><td>{index}</td><td>{escape(task_name)}</td>"
+                f"<td>{_number(forgetting)}</td><td>{_number(transfer)}</td></tr>"
+            )
+        lines.append("</table>")
     lines.append("<h2>Runs</h2><ul>")
     for metrics in report.runs:
         lines.append(

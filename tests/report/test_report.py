@@ -15,6 +15,7 @@ import pytest
 
 from envsuite.cli import main
 from envsuite.evaluation import load_run
+from envsuite.metrics import DEFAULT_READINGS, Readings, Rounds
 from envsuite.metrics.summary import METRICS, summarize
 
 
@@ -72,11 +73,23 @@ def test_report_of_one_run(two_runs, tmp_path, capsys) -> None:
             expected[name]
         )
     assert metrics["measure"] == "return"
+    assert metrics["readings"] == DEFAULT_READINGS.describe()
     assert len(metrics["runs"][0]["performance_matrix"]) == 4  # two cycles of two tasks
+    # Continual World's forgetting, one per block: cartpole, acrobot, cartpole, acrobot.
+    per_block = metrics["runs"][0]["per_block"]
+    assert per_block["task"] == ["cartpole", "acrobot"] * 2
+    assert np.mean(per_block["forgetting"]) == pytest.approx(expected["forgetting"])
 
     page = PageParser()
     page.feed((out / "report.html").read_text())
     assert page.title == "envsuite report: envsuite/ClassicCartPoleAcrobot-v0"
+    # The page states the readings it used, each in words.
+    text = (out / "report.html").read_text()
+    assert "<h2>Readings</h2>" in text
+    for source, reading in DEFAULT_READINGS.describe().items():
+        assert f"<tr><td>{source}</td><td>{reading['reading']}</td>" in text
+    assert "within 10 consecutive evaluations" in text
+    assert "readings (docs/metrics.md): continual_world code, gem code" in printed
     assert len(page.images) == 3
     for source in page.images:
         assert source.startswith("data:image/png;base64,")
@@ -118,6 +131,71 @@ def test_the_page_opens_in_headless_chromium(two_runs, tmp_path) -> None:
     assert "CONSOLE" not in result.stderr
 
 
+def stability_gap_windowed_forgetting(rounds: Rounds, window: int = 10) -> float:
+    """The stability-gap code's WF, written out: every trained task from its first training
+    (the first also from the evaluation before any), the largest drop within ``window``
+    consecutive evaluations, then the mean over all of them."""
+    values = []
+    for task in dict.fromkeys(int(task) for task in rounds.trained_task if task >= 0):
+        start = int(np.flatnonzero(rounds.trained_task == task)[0])
+        if start == 1 and rounds.trained_task[0] == -1:
+            start = 0
+        curve = rounds.performance[start:, task]
+        drops = [
+            curve[earlier] - curve[later]
+            for later in range(len(curve))
+            for earlier in range(max(0, later - window + 1), later)
+        ]
+        values.append(max([0.0, *drops]))
+    return float(np.mean(values))
+
+
+def test_report_gives_the_corrected_windowed_forgetting(two_runs, tmp_path) -> None:
+    out = tmp_path / "report"
+    assert main(["report", str(two_runs[0]), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["runs"][0]
+    run = load_run(two_runs[0])
+    rounds = run.table.rounds(run.table.measure_values("return")[1])
+    assert metrics["metrics"]["windowed_forgetting"] == pytest.approx(
+        stability_gap_windowed_forgetting(rounds)
+    )
+    # Every trained task has its value, and the run's WF is their mean.
+    per_task = metrics["per_task"]["windowed_forgetting"]
+    assert all(value is not None for value in per_task)
+    assert metrics["metrics"]["windowed_forgetting"] == pytest.approx(np.mean(per_task))
+
+
+def test_report_takes_the_papers_readings_and_another_window(two_runs, tmp_path) -> None:
+    out = tmp_path / "report"
+    options = ["--reading", "paper", "--window", "150", "--window-unit", "steps"]
+    assert main(["report", str(two_runs[0]), "--out", str(out), *options]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    readings = Readings(continual_world="paper", gem="paper", window=150, window_unit="steps")
+    assert metrics["readings"] == readings.describe()
+    assert metrics["readings"]["gem"]["reading"] == "paper"
+    run = load_run(two_runs[0])
+    expected = summarize(run.table.rounds(run.table.measure_values("return")[1]), None, readings)
+    for name in ("average_performance", "forgetting", "backward_transfer", "windowed_forgetting"):
+        assert metrics["runs"][0]["metrics"][name] == pytest.approx(expected[name])
+    assert "between evaluations at most 150 steps apart" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--reading", "papr"], "argument --reading: invalid choice: 'papr'"),
+        (["--window", "0"], "argument --window: must be a positive integer, got 0"),
+        (["--window", "2.5"], "argument --window: must be a positive integer, got 2.5"),
+        (["--window-unit", "rounds"], "argument --window-unit: invalid choice: 'rounds'"),
+    ],
+)
+def test_bad_readings_are_named(two_runs, capsys, option: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as exit_status:
+        main(["report", str(two_runs[0]), *option])
+    assert exit_status.value.code == 2
+    assert message in capsys.readouterr().err
+
+
 def test_several_runs_aggregate_with_intervals(two_runs, tmp_path) -> None:
     out = tmp_path / "report"
     assert main(["report", *map(str, two_runs), "--out", str(out)]) == 0
@@ -145,7 +223,8 @@ def test_scores_normalise_returns(two_runs, tmp_path) -> None:
     assert metrics["measure"] == "normalized_return"
     run = load_run(two_runs[0])
     rounds = run.table.rounds(run.table.measure_values("return")[1])
-    final = rounds.performance[-1]
+    # The final performance is Continual World's: the mean over the last 5 rounds after training.
+    final = rounds.performance[rounds.trained_task >= 0][-5:].mean(axis=0)
     expected = [(final[0] - 20) / 480, (final[1] + 500) / 400]
     assert metrics["runs"][0]["per_task"]["final_performance"] == pytest.approx(expected)
     iqm = metrics["final_performance"]["iqm"]

@@ -20,6 +20,7 @@ from gymnasium.vector import AutoresetMode
 from envsuite.core.sequence import Sequence
 from envsuite.core.spec import SequenceSpec
 from envsuite.core.vector_infos import row, unbatch
+from envsuite.numba_vector import NumbaVectorEnv
 
 
 @dataclass
@@ -196,7 +197,8 @@ def check_sequence_vector_env(
     """A sequence's ``gym.make_vec`` (next-step autoreset) against its tasks' own vector envs.
 
     Env ``i`` of block after block must equal env ``i`` of ``gym.make_vec(task_id, num_envs)``
-    reset with the task's seed (the one ``ContinualEnv`` draws from ``seed``) at the task's
+    (for a task whose batched env is not a numba family's, gymnasium's ``sync`` one) reset with
+    the task's seed (the one ``ContinualEnv`` draws from ``seed``) at the task's
     first block and continued at its later ones, seen through the sequence's spaces; the clock
     counts the envs that stepped, a block ends at the first step whose clock reaches the
     schedule's cumulated end, every env is then truncated, and the next step starts the next
@@ -215,9 +217,14 @@ def check_sequence_vector_env(
     def start_block(block: int) -> tuple[Any, dict[str, Any]]:
         task = blocks[block].task_index
         if task not in task_envs:
-            task_envs[task] = gym.make_vec(
-                spec.tasks[task].id, num_envs=num_envs, **spec.tasks[task].kwargs
-            )
+            task_id, kwargs = spec.tasks[task].id, spec.tasks[task].kwargs
+            env = gym.make_vec(task_id, num_envs=num_envs, **kwargs)
+            if not isinstance(env.unwrapped, NumbaVectorEnv):
+                # Another library's batched env need not reset only a reset mask's envs nor
+                # seed env i with seed + i: a sequence plays gymnasium's over single envs.
+                env.close()
+                env = gym.make_vec(task_id, num_envs=num_envs, vectorization_mode="sync", **kwargs)
+            task_envs[task] = env
             return task_envs[task].reset(seed=int(task_seeds[task]))
         return task_envs[task].reset()
 

@@ -115,6 +115,8 @@ class ContinualEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
+        # Until this reset succeeds: a bad global_step below may have moved the clock already.
+        self._needs_reset = True
         super().reset(seed=seed)
         options = dict(options or {})
         start_step = options.pop("global_step", None)

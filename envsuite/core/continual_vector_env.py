@@ -70,8 +70,9 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
 
     ## Arguments
     ``spec``; ``num_envs``; ``autoreset_mode``; ``task_vectorization_mode`` (``None``: each
-    task's own ``vector_entry_point`` where it has one, else ``"sync"``; or ``"sync"``,
-    ``"async"`` for subprocesses, ``"vector_entry_point"``); ``render_mode``; and the spec
+    task's own ``vector_entry_point`` where it is a numba family's batched env, else ``"sync"``
+    (see :func:`make_base_vector_env`); or ``"sync"``, ``"async"`` for subprocesses,
+    ``"vector_entry_point"``); ``render_mode``; and the spec
     overrides of :class:`ContinualEnv` (``steps_per_task``, ``schedule``, ``task_id_mode``,
     ``seed``). ``reset(seed=s)`` starts the schedule afresh and seeds task ``k``'s envs with
     ``s_k + i`` (env ``i``), where ``s_k`` is the seed :class:`ContinualEnv` gives task ``k``:
@@ -147,6 +148,13 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
         frame_rates = {env.metadata.get("render_fps") for env in self.task_envs} - {None}
         if len(frame_rates) == 1:
             self.metadata["render_fps"] = frame_rates.pop()
+        if render_mode is not None and render_mode not in render_modes:
+            # As ContinualEnv refuses it; the task envs (subprocesses, maybe) are closed first.
+            self.close()
+            raise ValueError(
+                f"render_mode {render_mode!r} is not supported by every task; "
+                f"supported by all: {sorted(render_modes)}"
+            )
 
         self.autoreset_mode = mode
         self._next_step = mode == AutoresetMode.NEXT_STEP
@@ -181,6 +189,8 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
             )
         if seed is not None:
             seed = whole_number(seed, "seed", "None or a non-negative int", minimum=0)
+        # Until this reset succeeds: a bad global_step below may have moved the clock already.
+        self._needs_reset = True
         super().reset(seed=seed)
         start_step = options.pop("global_step", None)
         if seed is not None:
@@ -267,14 +277,11 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
 
     def _with_clock(self, infos: dict[str, Any], switched: bool) -> dict[str, Any]:
         """``infos`` with the clock's keys, the same in every env."""
-        # empty + fill: half the cost of np.full, which this pays three times a step.
-        task_step, global_step = (
-            np.empty(self.num_envs, np.int64),
-            np.empty(self.num_envs, np.int64),
-        )
-        task_step.fill(self.global_step - self._task_step_offset)
-        global_step.fill(self.global_step)
-        infos["task_step"], infos["global_step"] = task_step, global_step
+        # One allocation for both (rows of one array), filled in place: half np.full's cost.
+        steps = np.empty((2, self.num_envs), np.int64)
+        steps[0].fill(self.global_step - self._task_step_offset)
+        steps[1].fill(self.global_step)
+        infos["task_step"], infos["global_step"] = steps
         # Read-only, as the masks: shared by every step.
         infos["task_switched"] = self._all_envs if switched else self._no_envs
         infos["_task_step"] = infos["_global_step"] = infos["_task_switched"] = self._all_envs

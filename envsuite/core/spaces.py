@@ -118,8 +118,10 @@ class ActionAdapter:
     """Maps an action of the unified action space to one task's action, rejecting invalid ones.
 
     Discrete union: unified integer action ``a`` plays the task's action ``start + a % n``
-    (tasks with fewer actions wrap around); a batch for a task with exactly the union's actions
-    passes to the task's vector env unchanged, which checks it. Box actions must have the
+    (tasks with fewer actions wrap around); with ``map_batch``, a batch for a task with exactly
+    the union's actions passes to the task's vector env unchanged, which must check it (the
+    numba families' do), while ``map_batch_checked`` checks it here (for vector envs that index
+    with an action unchecked, as gymnasium's over single envs). Box actions must have the
     space's shape and finite numbers; their bounds are left to the task (most clip). Other
     spaces, equal across tasks, pass through. ``map`` (one action) and ``map_batch`` (a batch,
     first axis the envs) are chosen once, as they run on every step.
@@ -129,6 +131,7 @@ class ActionAdapter:
         self.unified = unified
         self.map: Callable[[Any], Any] = pass_through
         self.map_batch: Callable[[Any], Any] = pass_through
+        self.map_batch_checked: Callable[[Any], Any] = pass_through
         if isinstance(action_space, spaces.Discrete):
             count, start = int(action_space.n), int(action_space.start)
             # A lookup table beats arithmetic on numpy scalars, and its numpy values keep the
@@ -144,10 +147,11 @@ class ActionAdapter:
             # here would cost a fast env several percent.
             identity = count == int(unified.n) and start == 0
             self.map_batch = pass_through if identity else self._map_discrete_batch
+            self.map_batch_checked = self._map_discrete_batch
         elif isinstance(unified, spaces.Box):
             self.shape = unified.shape
             self.map = self._check_box
-            self.map_batch = self._check_box_batch
+            self.map_batch = self.map_batch_checked = self._check_box_batch
 
     def __call__(self, action: Any) -> Any:
         return self.map(action)

@@ -13,13 +13,14 @@ from typing import Any, SupportsFloat, TypeVar
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.envs.registration import EnvSpec, VectorizeMode
+from gymnasium.envs.registration import EnvSpec, VectorizeMode, load_env_creator
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from envsuite.core.errors import SpecError
 from envsuite.core.spaces import ActionAdapter, ObservationAdapter, UnifiedSpaces, unify_spaces
 from envsuite.core.spec import SequenceSpec
+from envsuite.numba_vector import NumbaVectorEnv
 
 EnvType = TypeVar("EnvType", gym.Env, gym.vector.VectorEnv)
 
@@ -79,13 +80,21 @@ class UnifiedTaskVectorEnv(gym.vector.VectorWrapper):
         super().__init__(env)
         self.task_index = task_index
         self.task_name = task_name
+        # num_envs, read once: the wrapper's property costs a lookup through the env each step.
+        self.batch_size = env.num_envs
         # Copies: envs must not share their spaces' random generators.
         self.single_observation_space = copy.deepcopy(unified.observation_space)
         self.single_action_space = copy.deepcopy(unified.action_space)
         self.observation_space = batch_space(self.single_observation_space, env.num_envs)
         self.action_space = batch_space(self.single_action_space, env.num_envs)
         self.map_observations = unified.observation_adapters[task_index].map_batch
-        self.map_actions = unified.action_adapters[task_index].map_batch
+        # Only the numba families' batched envs check their actions themselves (by name);
+        # gymnasium's vector envs over single envs would index with a bad action unchecked.
+        action_adapter = unified.action_adapters[task_index]
+        checks_actions = isinstance(env.unwrapped, NumbaVectorEnv)
+        self.map_actions = (
+            action_adapter.map_batch if checks_actions else action_adapter.map_batch_checked
+        )
         # Constant, so made once; read-only, so that no caller's edit leaks into later steps.
         self.task_info = _read_only_info(
             {
@@ -103,9 +112,14 @@ class UnifiedTaskVectorEnv(gym.vector.VectorWrapper):
 
     def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
         actions = self.map_actions(actions)
-        if len(actions) != self.num_envs:
+        try:
+            count = len(actions)
+        except TypeError:  # a scalar, passed through by an identity map
+            count = None
+        if count != self.batch_size:
+            got = f"{count} actions" if count is not None else repr(actions)
             raise ValueError(
-                f"actions: must hold one action per env ({self.num_envs}), got {len(actions)}"
+                f"actions: must hold one action per env ({self.batch_size}), got {got}"
             )
         observations, rewards, terminations, truncations, infos = self.env.step(actions)
         infos.update(self.task_info)
@@ -206,7 +220,10 @@ def make_base_vector_env(
     """Make ``num_envs`` of task ``index``'s own envs as one vector env (next-step autoreset).
 
     ``vectorization_mode`` as ``gymnasium.make_vec``'s; ``None``: the task's registered
-    ``vector_entry_point`` where it has one (the numba families' batched envs), else ``sync``.
+    ``vector_entry_point`` where it is one of the numba families' batched envs, else ``sync``.
+    Other batched envs need not do what a sequence relies on: gymnasium's own CartPole one
+    resets every env on a ``reset_mask`` (same-step autoreset would restart the envs whose
+    episodes go on) and seeds its batch from one seed, not env ``i`` with ``seed + i``.
     The single envs of ``sync`` and ``async`` go without order enforcing and env checker, as in
     :func:`make_base_env` with ``inner=True``. ``arguments`` go to the env too.
     """
@@ -218,8 +235,8 @@ def make_base_vector_env(
     task = spec.tasks[index]
     env_spec = _task_env_spec(spec, index, inner=True)
     if vectorization_mode is None:
-        has_own = env_spec.vector_entry_point is not None
-        vectorization_mode = VectorizeMode.VECTOR_ENTRY_POINT if has_own else VectorizeMode.SYNC
+        numba = _is_numba_batch(env_spec.vector_entry_point)
+        vectorization_mode = VectorizeMode.VECTOR_ENTRY_POINT if numba else VectorizeMode.SYNC
     render = {} if render_mode is None else {"render_mode": render_mode}
     try:
         env = gym.make_vec(
@@ -247,6 +264,18 @@ def make_base_vector_env(
             "tasks' vector envs with next-step autoreset (pass task_vectorization_mode='sync')",
         )
     return env
+
+
+def _is_numba_batch(vector_entry_point: Any) -> bool:
+    """Whether a registered ``vector_entry_point`` makes one of the numba families' batched envs."""
+    if vector_entry_point is None:
+        return False
+    creator = (
+        load_env_creator(vector_entry_point)
+        if isinstance(vector_entry_point, str)
+        else vector_entry_point
+    )
+    return isinstance(creator, type) and issubclass(creator, NumbaVectorEnv)
 
 
 def unify_sequence_spaces(

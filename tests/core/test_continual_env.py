@@ -220,3 +220,6 @@ def test_a_reset_can_jump_to_any_step_of_the_schedule() -> None:
     for bad in (-1, 41, 2.5, True, "3"):
         with pytest.raises(ValueError, match=r"options\['global_step'\]: must be an integer"):
             env.reset(options={"global_step": bad})
+    # A refused reset is not a reset: the env must be reset again before it steps.
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(env.action_space.sample())

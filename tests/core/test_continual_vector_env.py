@@ -172,6 +172,17 @@ def test_bad_reset_options_are_refused(
         env.reset(seed=0, options=options)
 
 
+def test_a_reset_refused_for_its_global_step_must_be_done_again(toy: envsuite.Sequence) -> None:
+    env = toy.make_vector_env(2)
+    env.reset(seed=0)
+    env.step(np.zeros(2, dtype=np.int64))
+    with pytest.raises(ValueError, match=r"options\['global_step'\]"):
+        env.reset(seed=0, options={"global_step": 10**6})
+    # The seeded reset had set the clock back to 0: stepping on would mix two runs.
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(np.zeros(2, dtype=np.int64))
+
+
 def test_bad_seeds_modes_and_actions_are_refused(toy: envsuite.Sequence) -> None:
     env = toy.make_vector_env(2)
     with pytest.raises(gym.error.ResetNeeded):
@@ -188,22 +199,64 @@ def test_bad_seeds_modes_and_actions_are_refused(toy: envsuite.Sequence) -> None
         toy.make_vector_env(2, task_vectorization_mode="fast")
 
 
-def test_tasks_may_run_in_subprocesses() -> None:
+def test_same_step_autoreset_restarts_only_the_ended_envs_of_an_external_task() -> None:
+    # Gymnasium's own CartPole batch resets all its envs on a reset_mask: by default a sequence
+    # plays CartPole through gymnasium's vector env over single envs, seeded s_k + i.
+    env = gym.make_vec("envsuite/ClassicCartPoleAcrobot-v0", num_envs=4, autoreset_mode="SameStep")
+    task_seed = int(np.random.SeedSequence(0).generate_state(2)[0])
+    cartpoles = gym.vector.SyncVectorEnv(
+        [lambda: gym.make("CartPole-v1")] * 4,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    observations, _ = env.reset(seed=0)
+    expected, _ = cartpoles.reset(seed=task_seed)
+    np.testing.assert_equal(observations[:, :4], expected)
+    rng = np.random.default_rng(0)
+    ended = np.zeros(4, dtype=bool)
+    for step in range(100):  # within the first block, CartPole's
+        actions = rng.integers(0, 2, 4)
+        observations, _, terminations, truncations, infos = env.step(actions)
+        expected, _, expected_terminations, _, _ = cartpoles.step(actions)
+        assert infos["task_index"].tolist() == [0] * 4
+        np.testing.assert_equal(observations[:, :4], expected, err_msg=f"step {step}")
+        np.testing.assert_equal(terminations, expected_terminations, err_msg=f"step {step}")
+        ended |= terminations | truncations
+    assert ended.any()
+    env.close()
+
+
+def test_a_render_mode_not_every_task_supports_is_refused() -> None:
+    # CartPole's batched env renders only rgb_array: refused as ContinualEnv refuses it.
+    with pytest.raises(ValueError, match="render_mode 'ansi' is not supported by every task"):
+        gym.make_vec("envsuite/ClassicCartPoleAcrobot-v0", num_envs=2, render_mode="ansi")
+
+
+def test_bad_actions_are_refused_in_a_task_with_the_unions_actions(
+    toy: envsuite.Sequence,
+) -> None:
+    # Task "wide" has the union's 3 actions, and gymnasium's vector env over its single envs
+    # would hand a bad action to the task unchecked (the counter takes anything).
+    env = toy.make_vector_env(2)
+    env.reset(seed=0, options={"global_step": 50})
+    for actions in (np.array([-1, 0]), np.array([0, 3]), np.zeros(2), 1):
+        with pytest.raises(ValueError, match="actions: must"):
+            env.step(actions)
+
+
+@pytest.mark.parametrize(
+    "sequence_id", ["envsuite/ClassicCartPoleAcrobot-v0", "envsuite/ManipulationPushDynamics-v0"]
+)
+def test_tasks_may_run_in_subprocesses(sequence_id: str) -> None:
     kwargs = {"steps_per_task": 40, "schedule": {"type": "cycles", "cycles": 2}}
-    # CartPole's own vector env (the default) seeds its batch differently from sync's.
-    sync = gym.make_vec(
-        "envsuite/ClassicCartPoleAcrobot-v0", num_envs=2, task_vectorization_mode="sync", **kwargs
-    )
-    subprocesses = gym.make_vec(
-        "envsuite/ClassicCartPoleAcrobot-v0",
-        num_envs=2,
-        task_vectorization_mode="async",
-        **kwargs,
-    )
+    # Subprocesses against gymnasium's vector env over single envs in this process.
+    sync = gym.make_vec(sequence_id, num_envs=2, task_vectorization_mode="sync", **kwargs)
+    subprocesses = gym.make_vec(sequence_id, num_envs=2, task_vectorization_mode="async", **kwargs)
     try:
-        for step, (ours, expected) in enumerate(
-            zip(play(subprocesses, 50), play(sync, 50), strict=True)
-        ):
+        actions = [sync.action_space.sample() for _ in range(50)]
+        for env in (sync, subprocesses):
+            env.reset(seed=0)
+        for step, action in enumerate(actions):
+            ours, expected = subprocesses.step(action), sync.step(action)
             for field in range(4):
                 np.testing.assert_equal(ours[field], expected[field], err_msg=f"step {step}")
             np.testing.assert_equal(

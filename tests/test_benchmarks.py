@@ -61,3 +61,18 @@ def test_the_training_loop_benchmark_times_both_sides_and_prints_a_ratio() -> No
     assert set(rates) == {"SB3 model.learn", "agents.training loop"}, out
     assert all(rate > 0 for rate in rates.values()), out
     assert out.splitlines()[-1].startswith("loop / learn: "), out
+
+
+def test_the_core_benchmark_times_the_single_and_batched_sequence_layers() -> None:
+    tiny = ["--chunks", "1", "--chunk-steps", "20", "--num-envs", "8"]
+    tiny += ["--batched-chunks", "1", "--batched-steps", "2", "--families", "minigames"]
+    out = run_benchmark("core.py", *tiny)
+    batched = out.split("ContinualVectorEnv vs task 0's own vector env")[1]
+    rows = [line for line in batched.splitlines() if "bound; floor " in line]
+    assert [row.split()[0] for row in rows] == [
+        "envsuite/MinigamesCatchSpeed-v0",
+        "envsuite/MinigamesCross-v0",
+        "envsuite/MinigamesCrossPowerlaw-v0",
+        "envsuite/MinigamesRunnerLadder-v0",
+    ], out
+    assert "vs MinAtar's single Breakout gym env" in out, out

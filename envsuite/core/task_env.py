@@ -163,7 +163,9 @@ def make_task_envs(spec: SequenceSpec, make: Callable[..., EnvType]) -> list[Env
             width = max(space.shape[-1] for space in observation_spaces)
             for index, (env, space) in enumerate(zip(envs, observation_spaces, strict=True)):
                 argument = env.metadata.get(PADDED_WIDTH_ARGUMENT)
-                if argument is not None and space.shape[-1] < width:
+                # A task whose kwargs set the argument keeps it (the adapter pads the rest).
+                chosen = argument is None or argument in spec.tasks[index].kwargs
+                if not chosen and space.shape[-1] < width:
                     env.close()
                     envs[index] = make(index, **{argument: width})
     except Exception:

@@ -274,3 +274,16 @@ def test_a_game_narrower_than_the_sequence_writes_its_padding_itself() -> None:
     for task_env in env.task_envs:
         # Each game's own vector env has the sequence's channels: nothing is padded on top.
         assert task_env.env.single_observation_space.shape[-1] == channels
+
+
+def test_a_task_that_sets_its_own_padding_keeps_it(write_spec: Callable[..., Path]) -> None:
+    tasks = [
+        {"id": "envsuite/Breakout-v0", "name": "breakout", "kwargs": {"observation_channels": 5}},
+        {"id": "envsuite/Runner-v0", "name": "runner"},
+    ]
+    fields = toy_sequence(name="MinigamesPadded", steps_per_task=40, tasks=tasks)
+    sequence = envsuite.make_sequence(str(write_spec(fields, family="minigames")))
+    for env in (sequence.make_env(), sequence.make_vector_env(2)):
+        observation, _ = env.reset(seed=0)
+        assert observation.shape[-1] == 6  # Runner's 6 channels; Breakout's 5 padded to them
+        env.close()

@@ -112,7 +112,8 @@ class LoggingConfig:
     tensorboard: bool = True
     """Write tensorboard events into the run directory."""
     progress_bar: bool = True
-    """Show rich's progress bar with the task and ETA."""
+    """Show progress: rich's bar with the task and ETA on a terminal; without one (a pipe, a log
+    file) a plain line at the start, at least every 20 s, and at the end."""
     every: int = 1000
     """Global steps between ``metrics.jsonl`` lines (steps/s, training returns)."""
 

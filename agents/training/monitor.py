@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,6 +24,9 @@ from envsuite.core.schedule import reaches_multiple
 METRICS_FILE = "metrics.jsonl"
 # Redrawing the bar costs more than a step of a small env: update it every this many steps.
 _PROGRESS_UPDATE_STEPS = 100
+# Without a terminal (a pipe, a log file, CI) rich draws its bar once, at the end: a plain
+# progress line comes at the start, then at least this often, and at the end instead.
+PROGRESS_LINE_SECONDS = 20.0
 
 
 class TrainingMonitor:
@@ -43,7 +47,9 @@ class TrainingMonitor:
             ``metrics.jsonl`` past it are dropped.
         log_every: the period of ``metrics.jsonl`` lines, in global steps.
         writer: the run's ``SummaryWriter`` (``None``: no tensorboard events); left open.
-        progress_bar: show the rich progress bar.
+        progress_bar: show progress: rich's bar on a terminal, else a plain line at the start,
+            every ``line_seconds`` and at the end.
+        line_seconds: the period of the plain progress lines.
     """
 
     def __init__(
@@ -54,13 +60,17 @@ class TrainingMonitor:
         log_every: int,
         writer: Any,
         progress_bar: bool,
+        line_seconds: float = PROGRESS_LINE_SECONDS,
     ) -> None:
         self.log_every = log_every
+        self.total_steps = total_steps
         metrics = run_dir / METRICS_FILE
         if start_step > 0:
             _drop_lines_after(metrics, start_step)
         self.metrics_file = metrics.open("a")
         self.writer = writer
+        console = Console()
+        self.plain_lines = progress_bar and not console.is_terminal
         self.progress = Progress(
             TextColumn("[bold]{task.fields[task_name]}"),
             BarColumn(),
@@ -69,8 +79,10 @@ class TrainingMonitor:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            disable=not progress_bar,
+            console=console,
+            disable=not progress_bar or self.plain_lines,
         )
+        self.line_seconds = line_seconds
         self.bar = self.progress.add_task(
             "training", total=total_steps, completed=start_step, task_name="", steps_per_second=0.0
         )
@@ -80,6 +92,10 @@ class TrainingMonitor:
         self.window_returns: dict[str, list[float]] = defaultdict(list)
         self.global_step = start_step
         self.task_name = ""
+        self.start_step = start_step
+        self.last_line = self.started
+        if self.plain_lines:
+            self._print_line()
 
     def after_step(
         self, global_step: int, task_name: str, episode_returns: list[float], block_end: bool
@@ -95,6 +111,8 @@ class TrainingMonitor:
                 )
         if reaches_multiple(previous, global_step, _PROGRESS_UPDATE_STEPS) or block_end:
             self.progress.update(self.bar, completed=global_step, task_name=task_name)
+        if self.plain_lines and time.perf_counter() - self.last_line >= self.line_seconds:
+            self._print_line()
         if reaches_multiple(previous, global_step, self.log_every):
             self._log_window(task_name)
 
@@ -129,13 +147,39 @@ class TrainingMonitor:
         self.window_start = (self.global_step, now)
         self.window_returns.clear()
 
+    def _print_line(self) -> None:
+        """A plain progress line: step, share done, task, steps/s, elapsed time and ETA."""
+        now = time.perf_counter()
+        self.last_line = now
+        elapsed = now - self.started
+        done = self.global_step - self.start_step
+        rate = done / elapsed if elapsed > 0 else 0.0
+        remaining = max(self.total_steps - self.global_step, 0)
+        eta = _clock(remaining / rate) if rate > 0 else "?"
+        share = self.global_step / self.total_steps if self.total_steps else 1.0
+        task = f" · {self.task_name}" if self.task_name else ""
+        print(
+            f"step {self.global_step:,}/{self.total_steps:,} ({share:.0%}){task} · "
+            f"{rate:,.0f} steps/s · elapsed {_clock(elapsed)} · ETA {eta}",
+            flush=True,
+        )
+
     def close(self) -> None:
         # The steps since the last line (all of a run shorter than log_every) get one too.
         if self.global_step > self.window_start[0]:
             self._log_window(self.task_name)
+        if self.plain_lines:
+            self._print_line()
         self.progress.update(self.bar, completed=self.global_step)
         self.progress.stop()
         self.metrics_file.close()
+
+
+def _clock(seconds: float) -> str:
+    """``seconds`` as h:mm:ss."""
+    minutes, second = divmod(int(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02d}:{second:02d}"
 
 
 def _drop_lines_after(metrics: Path, step: int) -> None:

@@ -170,6 +170,17 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(
 
 
 @pytest.mark.slow
+def test_through_a_pipe_progress_comes_as_plain_lines(tmp_path: Path) -> None:
+    sequence = _sequence_file(tmp_path, 100)
+    overrides = run_overrides("ppo", sequence, 100, *TINY_PPO, "report.enabled=false")
+    overrides.remove("logging.progress_bar=false")
+    completed = _run(_command(*overrides, f"hydra.run.dir={tmp_path / 'run'}"), tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    lines = [line for line in completed.stdout.splitlines() if line.startswith("step ")]
+    assert lines[0].startswith("step 0/200 (0%)"), completed.stdout
+    assert lines[-1].startswith("step 200/200 (100%)"), completed.stdout
+
+
 def test_bad_input_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
     not_a_run = tmp_path / "not_a_run"
     not_a_run.mkdir()

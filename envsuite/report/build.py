@@ -47,7 +47,10 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
     }
     if report.block_end_rounds:  # the matrix and the stability gap need block ends
         figures["matrix.png"] = matrix_figure(
-            performance_matrix(first.rounds), report.task_names, report.measure
+            performance_matrix(first.rounds),
+            report.task_names,
+            report.measure,
+            [block.task for block in first.rounds.blocks()],
         )
         figures["stability.png"] = stability_figure(first.rounds, blocks, report.measure)
     pngs = {name: _png(figure) for name, figure in figures.items()}

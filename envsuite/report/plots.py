@@ -61,9 +61,20 @@ def curves_figure(
     return figure
 
 
-def matrix_figure(matrix: np.ndarray, task_names: Sequence[str], measure: str) -> Figure:
-    """Heatmap of ``R[b, j]``: task ``j`` (columns) at the end of block ``b`` (rows)."""
+def matrix_figure(
+    matrix: np.ndarray,
+    task_names: Sequence[str],
+    measure: str,
+    block_tasks: Sequence[int] | None = None,
+) -> Figure:
+    """Heatmap of ``R[b, j]``: task ``j`` (columns) at the end of block ``b`` (rows).
+
+    ``block_tasks[b]`` is the task trained in block ``b``; each row names it, as a block's
+    index alone does not say which task was just learned. Without it rows give the index only.
+    """
     rows, columns = matrix.shape
+    if block_tasks is not None and len(block_tasks) != rows:
+        raise ValueError(f"{rows} matrix rows but {len(block_tasks)} block tasks")
     figure = Figure(figsize=(max(4.5, 1.2 + 0.9 * columns), 1.0 + 0.6 * rows), layout="constrained")
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="viridis", aspect="auto")
@@ -71,7 +82,14 @@ def matrix_figure(matrix: np.ndarray, task_names: Sequence[str], measure: str) -
     axes.set_xticks(
         range(columns), labels=[label(name) for name in task_names], rotation=30, ha="right"
     )
-    axes.set_yticks(range(rows), labels=[f"after block {row}" for row in range(rows)])
+    axes.set_yticks(
+        range(rows),
+        labels=[
+            f"after block {row}"
+            + ("" if block_tasks is None else f" ({label(task_names[block_tasks[row]])})")
+            for row in range(rows)
+        ],
+    )
     for row in range(rows):
         for column in range(columns):
             value = matrix[row, column]

@@ -332,7 +332,28 @@ def test_odd_task_names_render(tmp_path) -> None:
     blocks = [(0, 10), (1, 10)]
     for figure in (
         curves_figure([rounds], blocks, "return"),
-        matrix_figure(np.ones((2, 2)), names, "return"),
+        matrix_figure(np.ones((2, 2)), names, "return", [0, 1]),
         stability_figure(rounds, blocks, "return"),
     ):
         figure.savefig(tmp_path / "figure.png")
+
+
+def test_matrix_rows_name_the_task_trained_in_their_block(two_runs) -> None:
+    from envsuite.metrics.matrix import performance_matrix
+    from envsuite.report.plots import matrix_figure
+
+    run = load_run(two_runs[0])
+    rounds = run.table.rounds(run.table.measure_values("return")[1])
+    figure = matrix_figure(
+        performance_matrix(rounds),
+        rounds.task_names,
+        "return",
+        [block.task for block in rounds.blocks()],
+    )
+    labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    assert labels == [
+        "after block 0 (cartpole)",
+        "after block 1 (acrobot)",
+        "after block 2 (cartpole)",
+        "after block 3 (acrobot)",
+    ]

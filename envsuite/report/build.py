@@ -22,7 +22,7 @@ from envsuite.report.plots import curves_figure, matrix_figure, stability_figure
 FIGURES = {
     "curves.png": "Per-task performance during training",
     "matrix.png": "Performance matrix (first run)",
-    "stability.png": "Stability gap: around the first task switches (first run)",
+    "stability.png": "Stability gap: around the task switches (first run)",
 }
 
 

@@ -357,3 +357,37 @@ def test_matrix_rows_name_the_task_trained_in_their_block(two_runs) -> None:
         "after block 2 (cartpole)",
         "after block 3 (acrobot)",
     ]
+
+
+def alternating_rounds(blocks: int) -> tuple[Rounds, list[tuple[int, int]]]:
+    """Two tasks trained in turn, ``blocks`` blocks of 100 steps, evaluated every 50 steps;
+    the returns grow by block so that each switch's close-up has its own range."""
+    steps = np.arange(0, 100 * blocks + 1, 50)
+    trained = np.array([-1] + [(step - 1) // 100 % 2 for step in steps[1:]])
+    performance = np.stack([steps * 1.0, -steps * 2.0], axis=1)
+    rounds = Rounds(steps, trained, performance, ("cartpole", "acrobot"))
+    return rounds, [(block % 2, 100) for block in range(blocks)]
+
+
+def test_stability_figure_shows_every_switch_on_one_y_scale() -> None:
+    from envsuite.report.plots import stability_figure
+
+    rounds, blocks = alternating_rounds(6)
+    figure = stability_figure(rounds, blocks, "return")
+    panels = [axes for axes in figure.axes if axes.get_visible()]
+    assert len(panels) == 5  # every switch of six blocks, not the first four
+    assert len({axes.get_ylim() for axes in panels}) == 1
+    assert "all 5 task switches" in figure.get_suptitle()
+    assert panels[4].get_title() == "switch 5: cartpole \u2192 acrobot\nat step 500"
+    # The first switch draws its one earlier task and the task starting there, marked so.
+    labels = [line.get_label() for line in panels[0].get_lines() if line.get_marker() == "."]
+    assert labels == ["cartpole", "acrobot (starts)"]
+
+
+def test_stability_figure_says_when_it_shows_only_the_first_switches() -> None:
+    from envsuite.report.plots import stability_figure
+
+    rounds, blocks = alternating_rounds(8)
+    figure = stability_figure(rounds, blocks, "return", max_switches=4)
+    assert len([axes for axes in figure.axes if axes.get_visible()]) == 4
+    assert "the first 4 of 7 task switches" in figure.get_suptitle()

@@ -391,3 +391,60 @@ def test_stability_figure_says_when_it_shows_only_the_first_switches() -> None:
     figure = stability_figure(rounds, blocks, "return", max_switches=4)
     assert len([axes for axes in figure.axes if axes.get_visible()]) == 4
     assert "the first 4 of 7 task switches" in figure.get_suptitle()
+
+
+def table_row(printed: str, name: str) -> list[str]:
+    """The cells of the printed table's row that starts with ``name``."""
+    for line in printed.splitlines():
+        cells = [cell.strip() for cell in line.strip("│ ").split("│")]
+        if cells[0] == name:
+            return cells
+    raise AssertionError(f"no row {name!r} in:\n{printed}")
+
+
+def test_printed_table_says_why_a_metric_is_missing(two_runs, tmp_path, capsys) -> None:
+    assert main(["report", str(two_runs[0]), "--out", str(tmp_path / "report")]) == 0
+    printed = capsys.readouterr().out
+    for name in ("forward_transfer", "relative_performance", "sample_efficiency"):
+        assert table_row(printed, name)[1:3] == ["-", "needs --references"]
+    assert "needs --references" in (tmp_path / "report" / "report.html").read_text()
+    references = tmp_path / "references.json"
+    curve = {"steps": [0, 100, 200], "performance": [10.0, 100.0, 200.0]}
+    references.write_text(json.dumps({"cartpole": curve, "acrobot": curve}))
+    arguments = ["report", str(two_runs[0]), "--references", str(references)]
+    assert main([*arguments, "--out", str(tmp_path / "with")]) == 0
+    assert "needs --references" not in capsys.readouterr().out
+
+
+def test_printed_report_gives_each_tasks_final_performance(two_runs, tmp_path, capsys) -> None:
+    out = tmp_path / "report"
+    assert main(["report", *map(str, two_runs), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    runs = json.loads((out / "metrics.json").read_text())["runs"]
+    for task, name in enumerate(("cartpole", "acrobot")):
+        finals = [run["per_task"]["final_performance"][task] for run in runs]
+        lowest = [run["per_task"]["min_accuracy"][task] for run in runs]
+        cells = table_row(printed, name)
+        assert cells[1] == f"{np.mean(finals):.3f}"
+        # acrobot, the last block's task, is left out of the aggregate min-ACC.
+        assert cells[3] == f"{np.mean(lowest):.3f}" + (" (left out)" if task == 1 else "")
+
+
+def test_min_accuracy_says_it_leaves_out_the_last_task(two_runs, tmp_path, capsys) -> None:
+    out = tmp_path / "report"
+    assert main(["report", str(two_runs[0]), "--out", str(out)]) == 0
+    note = "min_accuracy leaves out acrobot, the task of the last block"
+    assert note in " ".join(capsys.readouterr().out.split())
+    assert note in (out / "report.html").read_text()
+
+
+def test_blockless_runs_say_why_block_metrics_are_missing(two_runs, tmp_path, capsys) -> None:
+    blockless = tmp_path / "blockless"
+    shutil.copytree(two_runs[0], blockless)
+    info = json.loads((blockless / "run.json").read_text())
+    (blockless / "run.json").write_text(json.dumps({**info, "block_end_rounds": False}))
+    assert main(["report", str(blockless), "--out", str(tmp_path / "report")]) == 0
+    printed = capsys.readouterr().out
+    assert table_row(printed, "min_accuracy")[1:3] == ["-", "needs block-end rounds"]
+    assert "leaves out" not in printed
+    assert table_row(printed, "cartpole")[1] != "-"

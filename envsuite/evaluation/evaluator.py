@@ -111,6 +111,8 @@ class ContinualEvaluator:
             block_end_rounds=at_block_ends,
         )
         self.total_steps = sum(block.steps for block in blocks)
+        # The task each block trains: the performance matrix figure names it on its rows.
+        self._block_tasks = [block.task_index for block in blocks]
         self.store = ResultsStore(run_dir, info, resume_after_step)
         # The family's batched env where it has one: a round of a numba task is one batch.
         self.task_envs = [
@@ -280,9 +282,11 @@ class ContinualEvaluator:
         if self.writer is not None:
             from envsuite.report.plots import matrix_figure
 
-            figure = matrix_figure(
-                np.stack(self.block_end_rows), self.task_names, _headline_measure(summary)
-            )
+            rows = np.stack(self.block_end_rows)
+            # Rows are block ends only when every block end is evaluated; else unnamed.
+            named = self.at_block_ends and len(rows) <= len(self._block_tasks)
+            block_tasks = self._block_tasks[: len(rows)] if named else None
+            figure = matrix_figure(rows, self.task_names, _headline_measure(summary), block_tasks)
             self.writer.add_figure("eval/performance_matrix", figure, step)
 
 

@@ -33,6 +33,9 @@ METRICS: dict[str, tuple[bool, str]] = {
     "windowed_forgetting": (False, "stability gap: largest drop within a window, mean"),
 }
 
+# The metrics that read single-task reference curves: NaN without them.
+REFERENCE_METRICS = ("forward_transfer", "relative_performance", "sample_efficiency")
+
 
 def summarize(
     rounds: Rounds,
@@ -84,7 +87,7 @@ def summarize(
         values["relative_performance"] = mean_or_nan(l2m.relative_performance(rounds, references))
         values["sample_efficiency"] = mean_or_nan(l2m.sample_efficiency(rounds, references))
     else:
-        for name in ("forward_transfer", "relative_performance", "sample_efficiency"):
+        for name in REFERENCE_METRICS:
             values[name] = float("nan")
     return {name: float(values[name]) for name in METRICS}
 

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from rich.console import Console
 from rich.table import Table
 
+from envsuite.metrics.aggregate import Estimate
 from envsuite.metrics.matrix import performance_matrix
 from envsuite.metrics.summary import METRICS
 from envsuite.report.collect import BLOCKLESS_NOTE, Report
@@ -22,7 +23,7 @@ from envsuite.report.plots import curves_figure, matrix_figure, stability_figure
 FIGURES = {
     "curves.png": "Per-task performance during training",
     "matrix.png": "Performance matrix (first run)",
-    "stability.png": "Stability gap: around the first task switches (first run)",
+    "stability.png": "Stability gap: around the task switches (first run)",
 }
 
 
@@ -47,7 +48,10 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
     }
     if report.block_end_rounds:  # the matrix and the stability gap need block ends
         figures["matrix.png"] = matrix_figure(
-            performance_matrix(first.rounds), report.task_names, report.measure
+            performance_matrix(first.rounds),
+            report.task_names,
+            report.measure,
+            [block.task for block in first.rounds.blocks()],
         )
         figures["stability.png"] = stability_figure(first.rounds, blocks, report.measure)
     pngs = {name: _png(figure) for name, figure in figures.items()}
@@ -105,8 +109,16 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
     return paths
 
 
+def _estimate_cells(estimate: Estimate | None) -> tuple[str, str]:
+    """A mean and its 95% CI as two table cells; "-" and nothing without a value."""
+    if estimate is None:
+        return "-", ""
+    return f"{estimate.value:.3f}", f"[{estimate.low:.3f}, {estimate.high:.3f}]"
+
+
 def print_report(report: Report, console: Console) -> None:
-    """The metric table on the terminal: mean over runs and its 95% CI."""
+    """The metric table on the terminal: mean over runs and its 95% CI; then each task's final
+    performance (and min-ACC), as an aggregate alone hides which task fails."""
     table = Table(
         title=f"{report.sequence_id}: {len(report.runs)} run(s), measure {report.measure}"
     )
@@ -114,16 +126,32 @@ def print_report(report: Report, console: Console) -> None:
         table.add_column(column, justify="left" if column == "metric" else "right")
     for name, (higher_is_better, _) in METRICS.items():
         estimate = report.aggregate[name]
-        if estimate is None:
-            table.add_row(name, "-", "", "")
-            continue
-        table.add_row(
-            name,
-            f"{estimate.value:.3f}",
-            f"[{estimate.low:.3f}, {estimate.high:.3f}]",
-            "higher" if higher_is_better else "lower",
+        # A bare "-" reads as a bug; the CI cell says what the metric lacks.
+        mean, interval = (
+            _estimate_cells(estimate)
+            if estimate is not None
+            else ("-", report.missing_reason(name))
         )
+        table.add_row(name, mean, interval, "higher" if higher_is_better else "lower")
     console.print(table)
+    note = report.min_accuracy_note()
+    if note is not None:
+        console.print(note, highlight=False)
+    tasks = Table(title=f"per task, mean over runs: final {report.measure} and min_accuracy")
+    for column in ("task", f"final {report.measure}", "95% CI"):
+        tasks.add_column(column, justify="left" if column == "task" else "right")
+    final = report.per_task_estimates("final_performance")
+    with_min = report.block_end_rounds
+    if with_min:
+        tasks.add_column("min_accuracy", justify="right")
+        lowest = report.per_task_estimates("min_accuracy")
+        last = report.runs[0].rounds.blocks()[-1].task
+    for task, name in enumerate(report.task_names):
+        row = [name, *_estimate_cells(final[task])]
+        if with_min:
+            row.append(_estimate_cells(lowest[task])[0] + (" (left out)" if task == last else ""))
+        tasks.add_row(*row)
+    console.print(tasks)
     readings = [
         f"{source} {entry['reading']}"
         + (f" ({entry['window']} {entry['window_unit']})" if "window" in entry else "")

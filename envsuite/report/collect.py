@@ -12,8 +12,14 @@ import numpy as np
 from envsuite.evaluation.store import Run, RunDirectoryError, load_run
 from envsuite.metrics.aggregate import Estimate, aggregate_runs
 from envsuite.metrics.readings import DEFAULT_READINGS, Readings
-from envsuite.metrics.rounds import Rounds
-from envsuite.metrics.summary import METRICS, per_block, per_task, summarize
+from envsuite.metrics.rounds import BEFORE_TRAINING, Rounds
+from envsuite.metrics.summary import (
+    METRICS,
+    REFERENCE_METRICS,
+    per_block,
+    per_task,
+    summarize,
+)
 
 # Said by reports of runs without block-end rounds, whose block metrics are left out.
 BLOCKLESS_NOTE = (
@@ -44,11 +50,52 @@ class Report:
     runs: tuple[RunMetrics, ...]
     aggregate: dict[str, Estimate | None]
     final_performance: dict[str, Estimate]
+    # Whether single-task reference curves were given (the reference metrics need them).
+    references: bool = False
 
     @property
     def block_end_rounds(self) -> bool:
         """Whether the runs were evaluated at their block ends (all or none of them are)."""
         return self.runs[0].run.info.block_end_rounds
+
+    def missing_reason(self, name: str) -> str:
+        """Why metric ``name`` has no value for these runs, in a few words for a table cell."""
+        if not self.block_end_rounds and name != "average_performance":
+            return "needs block-end rounds"
+        if name in REFERENCE_METRICS and not self.references:
+            return "needs --references"
+        if name == "forward_transfer_gem" and all(
+            metrics.rounds.trained_task[0] != BEFORE_TRAINING for metrics in self.runs
+        ):
+            return "needs a round before training"
+        return "undefined here (docs/metrics.md)"
+
+    def per_task_estimates(self, name: str) -> list[Estimate | None]:
+        """Per task, the mean over runs of per-task metric ``name`` with its 95% CI; None for a
+        task no run has a value for."""
+        values = np.array([metrics.per_task[name] for metrics in self.runs])
+        estimates: list[Estimate | None] = []
+        for column in values.T:
+            finite = column[np.isfinite(column)]
+            estimates.append(
+                aggregate_runs(finite[:, None], aggregates=("mean",))["mean"]
+                if finite.size
+                else None
+            )
+        return estimates
+
+    def min_accuracy_note(self) -> str | None:
+        """Why min-ACC may sit far above a task's low return: it leaves the last block's task
+        out. None where min-ACC is not reported."""
+        if not self.block_end_rounds or self.aggregate["min_accuracy"] is None:
+            return None
+        last = self.task_names[self.runs[0].rounds.blocks()[-1].task]
+        return (
+            f"min_accuracy leaves out {last}, the task of the last block: no later task is "
+            "trained after its last training to open a stability gap in it (the stability-gap "
+            "paper's definition, docs/metrics.md). Its own lowest value after training is in "
+            "the per-task table below."
+        )
 
 
 def load_scores(path: str | Path, task_names: Sequence[str]) -> tuple[dict, dict]:
@@ -184,4 +231,5 @@ def collect(
         tuple(run_metrics),
         aggregate,
         aggregate_runs(final),
+        references=curves is not None,
     )

@@ -42,7 +42,8 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
     ]
     for name, (higher_is_better, meaning) in METRICS.items():
         estimate = report.aggregate[name]
-        value, interval = "-", ""
+        # Without a value the CI cell says what the metric lacks, as a bare "-" reads as a bug.
+        value, interval = "-", escape(report.missing_reason(name))
         if estimate is not None:
             value = _number(estimate.value)
             interval = f"[{_number(estimate.low)}, {_number(estimate.high)}]"
@@ -52,6 +53,9 @@ def render_html(report: Report, figures: dict[str, bytes]) -> str:
             f'<td class="note">{escape(meaning)}</td></tr>'
         )
     lines.append("</table>")
+    note = report.min_accuracy_note()
+    if note is not None:
+        lines.append(f"<p>{escape(note)}</p>")
     if not report.block_end_rounds:
         lines.append(f"<p>{escape(BLOCKLESS_NOTE)}</p>")
     lines.append("<h2>Readings</h2>")

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from envsuite.metrics.rounds import Rounds
 
@@ -61,9 +62,20 @@ def curves_figure(
     return figure
 
 
-def matrix_figure(matrix: np.ndarray, task_names: Sequence[str], measure: str) -> Figure:
-    """Heatmap of ``R[b, j]``: task ``j`` (columns) at the end of block ``b`` (rows)."""
+def matrix_figure(
+    matrix: np.ndarray,
+    task_names: Sequence[str],
+    measure: str,
+    block_tasks: Sequence[int] | None = None,
+) -> Figure:
+    """Heatmap of ``R[b, j]``: task ``j`` (columns) at the end of block ``b`` (rows).
+
+    ``block_tasks[b]`` is the task trained in block ``b``; each row names it, as a block's
+    index alone does not say which task was just learned. Without it rows give the index only.
+    """
     rows, columns = matrix.shape
+    if block_tasks is not None and len(block_tasks) != rows:
+        raise ValueError(f"{rows} matrix rows but {len(block_tasks)} block tasks")
     figure = Figure(figsize=(max(4.5, 1.2 + 0.9 * columns), 1.0 + 0.6 * rows), layout="constrained")
     axes = figure.add_subplot()
     image = axes.imshow(matrix, cmap="viridis", aspect="auto")
@@ -71,7 +83,14 @@ def matrix_figure(matrix: np.ndarray, task_names: Sequence[str], measure: str) -
     axes.set_xticks(
         range(columns), labels=[label(name) for name in task_names], rotation=30, ha="right"
     )
-    axes.set_yticks(range(rows), labels=[f"after block {row}" for row in range(rows)])
+    axes.set_yticks(
+        range(rows),
+        labels=[
+            f"after block {row}"
+            + ("" if block_tasks is None else f" ({label(task_names[block_tasks[row]])})")
+            for row in range(rows)
+        ],
+    )
     for row in range(rows):
         for column in range(columns):
             value = matrix[row, column]
@@ -88,36 +107,75 @@ def matrix_figure(matrix: np.ndarray, task_names: Sequence[str], measure: str) -
     return figure
 
 
-def stability_figure(
-    rounds: Rounds, blocks: Sequence[tuple[int, int]], measure: str, switches: int = 4
-) -> Figure:
-    """Close-ups around the first task switches: earlier tasks' performance as a new one starts.
+# Panels of the stability figure at most: 20 (CW20's 19 switches) in rows of four stay legible.
+MAX_SWITCHES = 20
+SWITCH_COLUMNS = 4
 
-    A dip right after a switch that recovers later is the stability gap.
+
+def stability_figure(
+    rounds: Rounds,
+    blocks: Sequence[tuple[int, int]],
+    measure: str,
+    max_switches: int = MAX_SWITCHES,
+) -> Figure:
+    """Close-ups around every task switch: earlier tasks' performance as a new one starts.
+
+    A dip right after a switch that recovers later is the stability gap. Each panel draws the
+    tasks trained before its switch (solid) and the task starting there if it is new (dotted),
+    so the first switch shows its one earlier task beside the newcomer. Panels share one
+    y-scale, so dips compare across switches. Past ``max_switches`` only the first are drawn,
+    and the title says so.
     """
-    starts = np.cumsum([steps for _, steps in blocks])[:-1][:switches]
-    figure = Figure(figsize=(4 * max(len(starts), 1), 3.4), layout="constrained")
+    all_starts = np.cumsum([steps for _, steps in blocks])[:-1]
+    starts = all_starts[:max_switches]
     if len(starts) == 0:
+        figure = Figure(figsize=(4, 3.4), layout="constrained")
         figure.text(0.5, 0.5, "one block only: no task switch", ha="center")
         return figure
+    # As few rows as SWITCH_COLUMNS allows, filled evenly (5 switches: 3 + 2, not 4 + 1).
+    rows = -(-len(starts) // SWITCH_COLUMNS)
+    columns = -(-len(starts) // rows)
+    figure = Figure(figsize=(4 * columns, 0.6 + 3.2 * rows), layout="constrained")
+    grid = figure.subplots(rows, columns, sharey=True, squeeze=False)
+    for axes in grid.flat[len(starts) :]:
+        axes.set_visible(False)
     half_window = min(steps for _, steps in blocks) / 2
     for index, start in enumerate(starts):
-        axes = figure.add_subplot(1, len(starts), index + 1)
+        axes = grid.flat[index]
         near = (rounds.steps >= start - half_window) & (rounds.steps <= start + half_window)
         earlier = {task for task, _ in blocks[: index + 1]}
-        for task in sorted(earlier):
+        incoming = blocks[index + 1][0]
+        for task in sorted(earlier | {incoming}):
+            new = task not in earlier
             axes.plot(
                 rounds.steps[near],
                 rounds.performance[near, task],
                 marker=".",
+                linestyle=":" if new else "-",
                 color=COLORS[task % 10],
-                label=label(rounds.task_names[task]),
+                label=label(rounds.task_names[task]) + (" (starts)" if new else ""),
             )
         axes.axvline(start, color="black", linestyle="--", linewidth=0.8)
-        next_task = label(rounds.task_names[blocks[index + 1][0]])
-        axes.set_title(f"switch to {next_task} at step {start}", fontsize="medium")
+        previous = label(rounds.task_names[blocks[index][0]])
+        axes.set_title(
+            f"switch {index + 1}: {previous} \u2192 {label(rounds.task_names[incoming])}\n"
+            f"at step {start}",
+            fontsize="medium",
+        )
         axes.set_xlabel("training steps")
-        if index == 0:
+        # Few ticks: step counts are wide numbers and would run into each other.
+        axes.xaxis.set_major_locator(MaxNLocator(4))
+        if index % columns == 0:
             axes.set_ylabel(measure)
         axes.legend(fontsize="x-small")
+    shown = (
+        f"all {len(all_starts)} task switches"
+        if len(starts) == len(all_starts)
+        else f"the first {len(starts)} of {len(all_starts)} task switches (more are not legible)"
+    )
+    figure.suptitle(
+        f"{measure} around {shown}; one y-scale. Solid: tasks trained before the switch; "
+        "dotted: a task starting there",
+        fontsize="medium",
+    )
     return figure

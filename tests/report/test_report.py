@@ -332,7 +332,119 @@ def test_odd_task_names_render(tmp_path) -> None:
     blocks = [(0, 10), (1, 10)]
     for figure in (
         curves_figure([rounds], blocks, "return"),
-        matrix_figure(np.ones((2, 2)), names, "return"),
+        matrix_figure(np.ones((2, 2)), names, "return", [0, 1]),
         stability_figure(rounds, blocks, "return"),
     ):
         figure.savefig(tmp_path / "figure.png")
+
+
+def test_matrix_rows_name_the_task_trained_in_their_block(two_runs) -> None:
+    from envsuite.metrics.matrix import performance_matrix
+    from envsuite.report.plots import matrix_figure
+
+    run = load_run(two_runs[0])
+    rounds = run.table.rounds(run.table.measure_values("return")[1])
+    figure = matrix_figure(
+        performance_matrix(rounds),
+        rounds.task_names,
+        "return",
+        [block.task for block in rounds.blocks()],
+    )
+    labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
+    assert labels == [
+        "after block 0 (cartpole)",
+        "after block 1 (acrobot)",
+        "after block 2 (cartpole)",
+        "after block 3 (acrobot)",
+    ]
+
+
+def alternating_rounds(blocks: int) -> tuple[Rounds, list[tuple[int, int]]]:
+    """Two tasks trained in turn, ``blocks`` blocks of 100 steps, evaluated every 50 steps;
+    the returns grow by block so that each switch's close-up has its own range."""
+    steps = np.arange(0, 100 * blocks + 1, 50)
+    trained = np.array([-1] + [(step - 1) // 100 % 2 for step in steps[1:]])
+    performance = np.stack([steps * 1.0, -steps * 2.0], axis=1)
+    rounds = Rounds(steps, trained, performance, ("cartpole", "acrobot"))
+    return rounds, [(block % 2, 100) for block in range(blocks)]
+
+
+def test_stability_figure_shows_every_switch_on_one_y_scale() -> None:
+    from envsuite.report.plots import stability_figure
+
+    rounds, blocks = alternating_rounds(6)
+    figure = stability_figure(rounds, blocks, "return")
+    panels = [axes for axes in figure.axes if axes.get_visible()]
+    assert len(panels) == 5  # every switch of six blocks, not the first four
+    assert len({axes.get_ylim() for axes in panels}) == 1
+    assert "all 5 task switches" in figure.get_suptitle()
+    assert panels[4].get_title() == "switch 5: cartpole \u2192 acrobot\nat step 500"
+    # The first switch draws its one earlier task and the task starting there, marked so.
+    labels = [line.get_label() for line in panels[0].get_lines() if line.get_marker() == "."]
+    assert labels == ["cartpole", "acrobot (starts)"]
+
+
+def test_stability_figure_says_when_it_shows_only_the_first_switches() -> None:
+    from envsuite.report.plots import stability_figure
+
+    rounds, blocks = alternating_rounds(8)
+    figure = stability_figure(rounds, blocks, "return", max_switches=4)
+    assert len([axes for axes in figure.axes if axes.get_visible()]) == 4
+    assert "the first 4 of 7 task switches" in figure.get_suptitle()
+
+
+def table_row(printed: str, name: str) -> list[str]:
+    """The cells of the printed table's row that starts with ``name``."""
+    for line in printed.splitlines():
+        cells = [cell.strip() for cell in line.strip("│ ").split("│")]
+        if cells[0] == name:
+            return cells
+    raise AssertionError(f"no row {name!r} in:\n{printed}")
+
+
+def test_printed_table_says_why_a_metric_is_missing(two_runs, tmp_path, capsys) -> None:
+    assert main(["report", str(two_runs[0]), "--out", str(tmp_path / "report")]) == 0
+    printed = capsys.readouterr().out
+    for name in ("forward_transfer", "relative_performance", "sample_efficiency"):
+        assert table_row(printed, name)[1:3] == ["-", "needs --references"]
+    assert "needs --references" in (tmp_path / "report" / "report.html").read_text()
+    references = tmp_path / "references.json"
+    curve = {"steps": [0, 100, 200], "performance": [10.0, 100.0, 200.0]}
+    references.write_text(json.dumps({"cartpole": curve, "acrobot": curve}))
+    arguments = ["report", str(two_runs[0]), "--references", str(references)]
+    assert main([*arguments, "--out", str(tmp_path / "with")]) == 0
+    assert "needs --references" not in capsys.readouterr().out
+
+
+def test_printed_report_gives_each_tasks_final_performance(two_runs, tmp_path, capsys) -> None:
+    out = tmp_path / "report"
+    assert main(["report", *map(str, two_runs), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    runs = json.loads((out / "metrics.json").read_text())["runs"]
+    for task, name in enumerate(("cartpole", "acrobot")):
+        finals = [run["per_task"]["final_performance"][task] for run in runs]
+        lowest = [run["per_task"]["min_accuracy"][task] for run in runs]
+        cells = table_row(printed, name)
+        assert cells[1] == f"{np.mean(finals):.3f}"
+        # acrobot, the last block's task, is left out of the aggregate min-ACC.
+        assert cells[3] == f"{np.mean(lowest):.3f}" + (" (left out)" if task == 1 else "")
+
+
+def test_min_accuracy_says_it_leaves_out_the_last_task(two_runs, tmp_path, capsys) -> None:
+    out = tmp_path / "report"
+    assert main(["report", str(two_runs[0]), "--out", str(out)]) == 0
+    note = "min_accuracy leaves out acrobot, the task of the last block"
+    assert note in " ".join(capsys.readouterr().out.split())
+    assert note in (out / "report.html").read_text()
+
+
+def test_blockless_runs_say_why_block_metrics_are_missing(two_runs, tmp_path, capsys) -> None:
+    blockless = tmp_path / "blockless"
+    shutil.copytree(two_runs[0], blockless)
+    info = json.loads((blockless / "run.json").read_text())
+    (blockless / "run.json").write_text(json.dumps({**info, "block_end_rounds": False}))
+    assert main(["report", str(blockless), "--out", str(tmp_path / "report")]) == 0
+    printed = capsys.readouterr().out
+    assert table_row(printed, "min_accuracy")[1:3] == ["-", "needs block-end rounds"]
+    assert "leaves out" not in printed
+    assert table_row(printed, "cartpole")[1] != "-"

@@ -21,8 +21,9 @@ $(INSTALLED): $(DEMO_INSTALLED)
 	$(BIN)/python -m pip install --quiet --editable ".[dev,bench,metaworld,ray,train]"
 	touch $@
 
-# Trains PPO through CartPole and Acrobot (about four minutes on 2 cores) and prints the metric
-# table, the run directory and the tensorboard command.
+# Trains PPO through CartPole and Acrobot (5 min 10 s on 2 cores, after a 2 min 35 s install with
+# pip's cache warm; measured 2026-12-07) and prints the metric table, the run directory and the
+# tensorboard command.
 demo: $(DEMO_INSTALLED)
 	$(BIN)/envsuite-train experiment=demo
 

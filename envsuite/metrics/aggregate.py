@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from rliable import library, metrics
 
-AGGREGATES = {"mean": metrics.aggregate_mean, "iqm": metrics.aggregate_iqm}
+# rliable's aggregate functions by name. rliable (with arch, which it imports) takes seconds to
+# load, so it is imported when runs are aggregated: not by every import of the evaluator (and so
+# not by `envsuite-train --help`).
+AGGREGATES = {"mean": "aggregate_mean", "iqm": "aggregate_iqm"}
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,11 @@ def aggregate_runs(
         raise ValueError(f"scores must have shape (runs, tasks), got {scores.shape}")
     if not np.all(np.isfinite(scores)):
         raise ValueError("scores must be finite: drop or fill tasks without a value first")
+    from rliable import library, metrics
+
     estimates = {}
     for name in aggregates:
-        function = AGGREGATES[name]
+        function = getattr(metrics, AGGREGATES[name])
         point = float(function(scores))
         if scores.shape[0] == 1:
             estimates[name] = Estimate(point, point, point)

@@ -52,6 +52,15 @@ def test_unknown_ids_exit_2_with_a_clear_message(capsys, arguments: list[str]) -
     assert "unknown sequence 'Nope'" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("name", ["envsuite/Catch-v0", "Catch-v0", "CartPole-v1"])
+def test_show_on_a_task_id_says_it_is_a_task(capsys, name: str) -> None:
+    assert main(["show", name]) == 2
+    out = capsys.readouterr().out
+    assert "is a task, not a sequence; give a sequence id, name or YAML path" in out
+    assert "envsuite list" in out
+    assert "did you mean" not in out
+
+
 def test_show_reports_a_task_that_cannot_be_made(capsys, write_spec) -> None:
     path = write_spec(
         {

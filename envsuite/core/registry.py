@@ -109,6 +109,22 @@ def find_sequence_spec(name_or_id: str) -> SequenceSpec:
             spec = _registered_spec(versions[max(versions)])
             assert spec is not None
             return spec
+    # A task id is no typo of a sequence: close matches would mislead (Breakout-v0 -> CW20).
+    task_id = next(
+        (
+            env_id
+            for env_id in (name_or_id, f"{NAMESPACE}/{bare}")
+            if env_id in gym.registry and _registered_spec(env_id) is None
+        ),
+        None,
+    )
+    if task_id is not None:
+        raise SpecError(
+            "make_sequence",
+            "name_or_id",
+            f"{task_id!r} is a task, not a sequence; give a sequence id, name or YAML path "
+            f"(`envsuite list` lists both kinds; `gymnasium.make({task_id!r})` makes the task)",
+        )
     known = sequence_ids()
     close = difflib.get_close_matches(name_or_id, known, n=3, cutoff=0.4)
     raise SpecError(

@@ -205,8 +205,10 @@ def show(console: Console, name_or_id: str, preview_blocks: int) -> int:
     sequence = envsuite.Sequence(spec)
     console.print(f"[bold]{spec.id}[/bold]  ({spec.source})")
     console.print(f"  {spec.description}")
+    # A YAML file elsewhere has no family; its parent folder's name would be a made-up one.
+    family = spec.family or "none (a file outside tasks/<family>/)"
     console.print(
-        f"  family={spec.family}  steps_per_task={spec.steps_per_task}  "
+        f"  family={family}  steps_per_task={spec.steps_per_task}  "
         f"schedule={_describe_schedule(spec)}  task_id_mode={spec.task_id_mode}  seed={spec.seed}"
     )
     console.print(f"  observation space: {sequence.unified_spaces.observation_space}")

@@ -61,6 +61,22 @@ def test_show_on_a_task_id_says_it_is_a_task(capsys, name: str) -> None:
     assert "did you mean" not in out
 
 
+def test_show_on_a_file_outside_tasks_names_no_family(capsys, write_spec) -> None:
+    path = write_spec(
+        {
+            "name": "ToyFile",
+            "version": 0,
+            "steps_per_task": 5,
+            "tasks": [{"id": "CartPole-v1"}],
+        },
+        family="yamls",
+    )
+    assert main(["show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "family=none (a file outside tasks/<family>/)" in out
+    assert "yamls" not in out.replace(str(path), "")
+
+
 def test_show_reports_a_task_that_cannot_be_made(capsys, write_spec) -> None:
     path = write_spec(
         {

@@ -61,7 +61,9 @@ def main(argv: Sequence_[str] | None = None) -> int:
         "frame", help="save a PNG of any id's rgb_array render after some random steps"
     )
     frame_parser.add_argument("id", help="a task or sequence id")
-    frame_parser.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    frame_parser.add_argument(
+        "--out", type=Path, required=True, help="the PNG file to write (missing folders are made)"
+    )
     frame_parser.add_argument("--steps", type=_non_negative, default=20, help="random steps first")
     frame_parser.add_argument("--seed", type=_non_negative, default=0)
     frame_parser.add_argument(
@@ -323,9 +325,15 @@ def save_frame(
             env.reset()
     frame = env.render()
     env.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    # Creating the folder saves a retry, but silently it would hide a mistyped path.
+    if not out.parent.exists():
+        out.parent.mkdir(parents=True)
+        console.print(f"created folder {out.parent}", highlight=False, soft_wrap=True)
     plt.imsave(out, frame)
-    console.print(f"wrote {out} ({frame.shape[1]}x{frame.shape[0]})", highlight=False)
+    # soft_wrap: a path is copied from here, so it is never broken across lines.
+    console.print(
+        f"wrote {out} ({frame.shape[1]}x{frame.shape[0]})", highlight=False, soft_wrap=True
+    )
     return 0
 
 

@@ -107,3 +107,12 @@ def test_frame_saves_the_render_of_any_id_with_keyword_arguments(capsys, tmp_pat
     assert "--kwarg: expected KEY=VALUE" in capsys.readouterr().out
     assert main([*arguments, "--kwarg", "theme=sepia"]) == 2
     assert "theme: unknown theme 'sepia'" in capsys.readouterr().out
+
+
+def test_frame_says_when_it_creates_the_output_folder(capsys, tmp_path) -> None:
+    out = tmp_path / "new" / "deeper" / "catch.png"
+    assert main(["frame", "envsuite/Catch-v0", "--out", str(out), "--steps", "0"]) == 0
+    assert f"created folder {out.parent}" in capsys.readouterr().out
+    assert out.is_file()
+    assert main(["frame", "envsuite/Catch-v0", "--out", str(out), "--steps", "0"]) == 0
+    assert "created folder" not in capsys.readouterr().out  # it exists now

@@ -20,6 +20,21 @@ def test_list_prints_every_sequence(capsys) -> None:
     assert f"families: {families}" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_list_wraps_every_description_in_full(capsys, monkeypatch, columns: str) -> None:
+    from envsuite.core.registry import describe, registered_ids
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= int(columns)
+    words = " ".join(out.replace("│", " ").split())
+    for env_id in registered_ids():
+        assert describe(env_id), f"{env_id} has no description"
+        assert f" {env_id} " in f" {words} "  # whole: ids are copied into code
+        assert " ".join(describe(env_id).split()) in words, env_id
+
+
 def test_show_prints_spec_spaces_and_schedule(capsys) -> None:
     assert main(["show", "ClassicCartPoleAcrobot", "--blocks", "3"]) == 0
     out = capsys.readouterr().out

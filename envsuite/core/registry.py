@@ -21,6 +21,9 @@ SEQUENCE_MAKE_OPTIONS = {
     "order_enforce": False,
 }
 _VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>\d+)$")
+# A task's one line for catalogues (`envsuite list`), by id: gymnasium's EnvSpec has no field
+# for it, so each family's registration fills this in beside gym.register.
+TASK_DESCRIPTIONS: dict[str, str] = {}
 
 
 def register_sequences(root: Path | None = None) -> list[str]:
@@ -84,6 +87,12 @@ def family_of(env_id: str) -> str:
     module = entry_point if isinstance(entry_point, str) else entry_point.__module__
     parts = module.split(":")[0].split(".")
     return parts[1] if len(parts) > 1 and parts[0] == NAMESPACE else "external"
+
+
+def describe(env_id: str) -> str:
+    """One line on a registered id: a sequence's ``description``, a task's registered line."""
+    spec = _registered_spec(env_id)
+    return spec.description if spec is not None else TASK_DESCRIPTIONS.get(env_id, "")
 
 
 def find_sequence_spec(name_or_id: str) -> SequenceSpec:

@@ -17,11 +17,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import yaml
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 import envsuite
 from envsuite.core.errors import SpecError
-from envsuite.core.registry import family_of, find_sequence_spec, registered_ids, sequence_ids
+from envsuite.core.registry import (
+    describe,
+    family_of,
+    find_sequence_spec,
+    registered_ids,
+    sequence_ids,
+)
 from envsuite.core.schedule import build_schedule
 from envsuite.core.spec import SequenceSpec
 from envsuite.evaluation import ContinualEvaluator, RandomPolicy, RunDirectoryError
@@ -61,7 +69,9 @@ def main(argv: Sequence_[str] | None = None) -> int:
         "frame", help="save a PNG of any id's rgb_array render after some random steps"
     )
     frame_parser.add_argument("id", help="a task or sequence id")
-    frame_parser.add_argument("--out", type=Path, required=True, help="the PNG file to write")
+    frame_parser.add_argument(
+        "--out", type=Path, required=True, help="the PNG file to write (missing folders are made)"
+    )
     frame_parser.add_argument("--steps", type=_non_negative, default=20, help="random steps first")
     frame_parser.add_argument("--seed", type=_non_negative, default=0)
     frame_parser.add_argument(
@@ -178,6 +188,10 @@ def _positive(text: str) -> int:
     return _integer_at_least(text, 1, "positive")
 
 
+# Below this many columns for descriptions, `envsuite list` puts each under its id instead.
+MIN_DESCRIPTION_WIDTH = 40
+
+
 def list_ids(console: Console, family: str | None) -> int:
     ids = registered_ids(family)
     if not ids:
@@ -185,17 +199,33 @@ def list_ids(console: Console, family: str | None) -> int:
         console.print(f"no ids in family {family!r}; families: {families}", soft_wrap=True)
         return 1
     sequences = set(sequence_ids())
-    table = Table(title=f"envsuite ids ({len(ids)})")
+    rows = [
+        (env_id, "sequence" if env_id in sequences else "task", family_of(env_id), describe(env_id))
+        for env_id in ids
+    ]
+    title = f"envsuite ids ({len(ids)})"
+    id_width = max(len(env_id) for env_id in ids)
+    family_width = max(len(row[2]) for row in rows)
+    # The table's borders and padding: one rule and two spaces a column, one rule at the end.
+    fixed = id_width + len("sequence") + family_width + 4 * 3 + 1
+    if console.width - fixed < MIN_DESCRIPTION_WIDTH:
+        # A description column squeezed beside the ids would wrap a few characters a line:
+        # each description goes under its id, across the terminal's width, wrapped by words.
+        console.print(f"[italic]{title}[/italic]")
+        for env_id, kind, env_family, description in rows:
+            console.print(f"[bold]{env_id}[/bold]  {kind}  {env_family}", highlight=False)
+            if description:
+                console.print(Padding(Text(description), (0, 0, 0, 4), expand=False))
+        return 0
+    table = Table(title=title)
     # Ids are copied from here into code: never shorten them to fit a narrow terminal.
-    table.add_column("id", no_wrap=True, min_width=max(len(env_id) for env_id in ids))
-    for column in ("kind", "family", "description"):
-        table.add_column(column)
-    for env_id in ids:
-        if env_id in sequences:
-            spec = find_sequence_spec(env_id)
-            table.add_row(env_id, "sequence", spec.family, spec.description)
-        else:
-            table.add_row(env_id, "task", family_of(env_id), "")
+    table.add_column("id", no_wrap=True, min_width=id_width)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("family", no_wrap=True)
+    table.add_column("description", ratio=1, overflow="fold")
+    for row in rows:
+        # Text, not markup: a description's "[metaworld]" is no style tag.
+        table.add_row(*(Text(cell) for cell in row))
     console.print(table)
     return 0
 
@@ -205,8 +235,10 @@ def show(console: Console, name_or_id: str, preview_blocks: int) -> int:
     sequence = envsuite.Sequence(spec)
     console.print(f"[bold]{spec.id}[/bold]  ({spec.source})")
     console.print(f"  {spec.description}")
+    # A YAML file elsewhere has no family; its parent folder's name would be a made-up one.
+    family = spec.family or "none (a file outside tasks/<family>/)"
     console.print(
-        f"  family={spec.family}  steps_per_task={spec.steps_per_task}  "
+        f"  family={family}  steps_per_task={spec.steps_per_task}  "
         f"schedule={_describe_schedule(spec)}  task_id_mode={spec.task_id_mode}  seed={spec.seed}"
     )
     console.print(f"  observation space: {sequence.unified_spaces.observation_space}")
@@ -321,9 +353,15 @@ def save_frame(
             env.reset()
     frame = env.render()
     env.close()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    # Creating the folder saves a retry, but silently it would hide a mistyped path.
+    if not out.parent.exists():
+        out.parent.mkdir(parents=True)
+        console.print(f"created folder {out.parent}", highlight=False, soft_wrap=True)
     plt.imsave(out, frame)
-    console.print(f"wrote {out} ({frame.shape[1]}x{frame.shape[0]})", highlight=False)
+    # soft_wrap: a path is copied from here, so it is never broken across lines.
+    console.print(
+        f"wrote {out} ({frame.shape[1]}x{frame.shape[0]})", highlight=False, soft_wrap=True
+    )
     return 0
 
 

@@ -20,6 +20,21 @@ def test_list_prints_every_sequence(capsys) -> None:
     assert f"families: {families}" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_list_wraps_every_description_in_full(capsys, monkeypatch, columns: str) -> None:
+    from envsuite.core.registry import describe, registered_ids
+
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= int(columns)
+    words = " ".join(out.replace("│", " ").split())
+    for env_id in registered_ids():
+        assert describe(env_id), f"{env_id} has no description"
+        assert f" {env_id} " in f" {words} "  # whole: ids are copied into code
+        assert " ".join(describe(env_id).split()) in words, env_id
+
+
 def test_show_prints_spec_spaces_and_schedule(capsys) -> None:
     assert main(["show", "ClassicCartPoleAcrobot", "--blocks", "3"]) == 0
     out = capsys.readouterr().out
@@ -52,6 +67,31 @@ def test_unknown_ids_exit_2_with_a_clear_message(capsys, arguments: list[str]) -
     assert "unknown sequence 'Nope'" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("name", ["envsuite/Catch-v0", "Catch-v0", "CartPole-v1"])
+def test_show_on_a_task_id_says_it_is_a_task(capsys, name: str) -> None:
+    assert main(["show", name]) == 2
+    out = capsys.readouterr().out
+    assert "is a task, not a sequence; give a sequence id, name or YAML path" in out
+    assert "envsuite list" in out
+    assert "did you mean" not in out
+
+
+def test_show_on_a_file_outside_tasks_names_no_family(capsys, write_spec) -> None:
+    path = write_spec(
+        {
+            "name": "ToyFile",
+            "version": 0,
+            "steps_per_task": 5,
+            "tasks": [{"id": "CartPole-v1"}],
+        },
+        family="yamls",
+    )
+    assert main(["show", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "family=none (a file outside tasks/<family>/)" in out
+    assert "yamls" not in out.replace(str(path), "")
+
+
 def test_show_reports_a_task_that_cannot_be_made(capsys, write_spec) -> None:
     path = write_spec(
         {
@@ -82,3 +122,12 @@ def test_frame_saves_the_render_of_any_id_with_keyword_arguments(capsys, tmp_pat
     assert "--kwarg: expected KEY=VALUE" in capsys.readouterr().out
     assert main([*arguments, "--kwarg", "theme=sepia"]) == 2
     assert "theme: unknown theme 'sepia'" in capsys.readouterr().out
+
+
+def test_frame_says_when_it_creates_the_output_folder(capsys, tmp_path) -> None:
+    out = tmp_path / "new" / "deeper" / "catch.png"
+    assert main(["frame", "envsuite/Catch-v0", "--out", str(out), "--steps", "0"]) == 0
+    assert f"created folder {out.parent}" in capsys.readouterr().out
+    assert out.is_file()
+    assert main(["frame", "envsuite/Catch-v0", "--out", str(out), "--steps", "0"]) == 0
+    assert "created folder" not in capsys.readouterr().out  # it exists now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from itertools import accumulate
 from typing import Any, ClassVar, SupportsFloat
 
@@ -11,6 +12,32 @@ import numpy as np
 from envsuite.core.schedule import build_schedule, task_steps_played
 from envsuite.core.spec import SequenceSpec
 from envsuite.core.task_env import make_base_env, make_task_envs, unify_sequence_spaces
+
+# The keys a sequence env's reset options may have. Anything else is refused rather than passed
+# to the task: a typo of global_step (resuming a run) must not pass silently, and the tasks of
+# one sequence come from different families with different options, if any.
+RESET_OPTION_KEYS = ("global_step", "task_options")
+
+
+def split_reset_options(options: Any) -> tuple[Any, dict[str, Any] | None]:
+    """A sequence env's reset ``options``, checked: ``(global_step or None, task_options)``."""
+    if options is None:
+        return None, None
+    if not isinstance(options, dict):
+        raise TypeError(f"options: must be a dict or None, got {options!r}")
+    unknown = [key for key in options if key not in RESET_OPTION_KEYS]
+    if unknown:
+        close = get_close_matches(str(unknown[0]), RESET_OPTION_KEYS, n=1)
+        raise ValueError(
+            f"options: unknown key {unknown[0]!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; a sequence env's reset takes {list(RESET_OPTION_KEYS)}: 'global_step' jumps "
+            "in the schedule, 'task_options' is a dict passed to the current task's reset"
+        )
+    task_options = options.get("task_options")
+    if task_options is not None and not isinstance(task_options, dict):
+        raise TypeError(f"options['task_options']: must be a dict or None, got {task_options!r}")
+    return options.get("global_step"), task_options
 
 
 class ContinualEnv(gym.Env):
@@ -51,8 +78,10 @@ class ContinualEnv(gym.Env):
     ``reset(seed=s)`` starts the sequence afresh at global step 0 and seeds every task with a
     seed drawn from ``s`` (each task takes its seed at its first reset); ``reset()`` without a
     seed continues the schedule. ``reset(options={"global_step": n})`` jumps to step ``n`` of the
-    schedule and starts a fresh episode there (to resume a training run from a checkpoint); the
-    other options go to the task.
+    schedule and starts a fresh episode there (to resume a training run from a checkpoint);
+    ``options={"task_options": {...}}`` passes that dict to the current task's reset as its
+    ``options`` (e.g. gymnasium's CartPole takes ``low`` and ``high``). Any other key raises
+    ``ValueError`` naming these two: a mistyped ``global_step`` must not go unnoticed.
 
     ## Version History
     * v0: initial version.
@@ -101,6 +130,8 @@ class ContinualEnv(gym.Env):
         self.block_index = 0
         self._unseeded_tasks: dict[int, int] = {}
         self._needs_reset = True
+        # Why a step is refused until the next reset: the ResetNeeded message.
+        self._reset_reason = "call reset() before the first step()"
         self._enter_block(0)
 
     @property
@@ -115,11 +146,11 @@ class ContinualEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
+        start_step, task_options = split_reset_options(options)
         # Until this reset succeeds: a bad global_step below may have moved the clock already.
         self._needs_reset = True
+        self._reset_reason = "the last reset() was refused; call reset() again before step()"
         super().reset(seed=seed)
-        options = dict(options or {})
-        start_step = options.pop("global_step", None)
         if seed is not None:
             # A seeded reset starts the sequence afresh, so that (seed, actions) determine the
             # whole run as gymnasium's contract asks; training loops seed only their first reset.
@@ -133,7 +164,7 @@ class ContinualEnv(gym.Env):
             self._seek(start_step)
         self._needs_reset = False
         observation, info = self._env.reset(
-            seed=self._unseeded_tasks.pop(self.task_index, None), options=options or None
+            seed=self._unseeded_tasks.pop(self.task_index, None), options=task_options
         )
         info.update(self._block_info)
         info["task_step"] = self.global_step - self._task_step_offset
@@ -143,11 +174,7 @@ class ContinualEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         if self._needs_reset:
-            raise gym.error.ResetNeeded(
-                "call reset() before step(): at the start, and after a block ends "
-                "(the step that returned task_switched=True, "
-                f"here at global step {self.global_step})"
-            )
+            raise gym.error.ResetNeeded(self._reset_reason)
         observation, reward, terminated, truncated, info = self._env.step(
             self._adapt_action(action)
         )
@@ -159,6 +186,10 @@ class ContinualEnv(gym.Env):
         info["task_switched"] = switched
         if switched:
             truncated = self._needs_reset = True
+            self._reset_reason = (
+                f"the block ended at global step {global_step} (the step that returned "
+                "task_switched=True): call reset() to start the next block's task"
+            )
         return self._adapt_observation(observation), reward, terminated, truncated, info
 
     def render(self) -> Any:

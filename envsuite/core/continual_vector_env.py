@@ -13,6 +13,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from envsuite.core.continual_env import split_reset_options
 from envsuite.core.schedule import build_schedule, task_steps_played
 from envsuite.core.spec import SequenceSpec
 from envsuite.core.task_env import (
@@ -77,7 +78,9 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
     ``seed``). ``reset(seed=s)`` starts the schedule afresh and seeds task ``k``'s envs with
     ``s_k + i`` (env ``i``), where ``s_k`` is the seed :class:`ContinualEnv` gives task ``k``:
     with ``num_envs=1`` both play alike. ``reset(options={"global_step": n})`` jumps to step
-    ``n`` of the schedule. The envs of a sequence reset together: no ``reset_mask``.
+    ``n`` of the schedule; ``reset(options={"task_options": {...}})`` passes that dict to the
+    current task's vector env's reset. Any other key raises ``ValueError`` naming these two. The
+    envs of a sequence reset together: no ``reset_mask``, at either level.
 
     ## Version History
     * v0: initial version.
@@ -179,20 +182,21 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
-        if options is not None and not isinstance(options, dict):
-            raise TypeError(f"options: must be a dict or None, got {options!r}")
-        options = dict(options or {})
-        if "reset_mask" in options:
-            raise ValueError(
-                "options['reset_mask']: the envs of a sequence play one schedule and switch "
-                "tasks together, so they reset together; reset_mask is not supported"
-            )
+        # reset_mask first: a vector env's usual key deserves its own reason, not "unknown".
+        if isinstance(options, dict):
+            for where, given in (("", options), ("['task_options']", options.get("task_options"))):
+                if isinstance(given, dict) and "reset_mask" in given:
+                    raise ValueError(
+                        f"options{where}['reset_mask']: the envs of a sequence play one "
+                        "schedule and switch tasks together, so they reset together; "
+                        "reset_mask is not supported"
+                    )
+        start_step, task_options = split_reset_options(options)
         if seed is not None:
             seed = whole_number(seed, "seed", "None or a non-negative int", minimum=0)
         # Until this reset succeeds: a bad global_step below may have moved the clock already.
         self._needs_reset = True
         super().reset(seed=seed)
-        start_step = options.pop("global_step", None)
         if seed is not None:
             task_seeds = np.random.SeedSequence(seed).generate_state(len(self.task_envs))
             self._unseeded_tasks = {task: int(value) for task, value in enumerate(task_seeds)}
@@ -205,7 +209,7 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
         self._needs_reset = self._block_ended = False
         self._autoresetting[:] = False
         observations, infos = self._env.reset(
-            seed=self._unseeded_tasks.pop(self.task_index, None), options=options or None
+            seed=self._unseeded_tasks.pop(self.task_index, None), options=task_options
         )
         return observations, self._with_clock(infos, switched=False)
 

@@ -21,6 +21,9 @@ SEQUENCE_MAKE_OPTIONS = {
     "order_enforce": False,
 }
 _VERSIONED = re.compile(r"^(?P<name>.+)-v(?P<version>\d+)$")
+# A task's one line for catalogues (`envsuite list`), by id: gymnasium's EnvSpec has no field
+# for it, so each family's registration fills this in beside gym.register.
+TASK_DESCRIPTIONS: dict[str, str] = {}
 
 
 def register_sequences(root: Path | None = None) -> list[str]:
@@ -86,6 +89,12 @@ def family_of(env_id: str) -> str:
     return parts[1] if len(parts) > 1 and parts[0] == NAMESPACE else "external"
 
 
+def describe(env_id: str) -> str:
+    """One line on a registered id: a sequence's ``description``, a task's registered line."""
+    spec = _registered_spec(env_id)
+    return spec.description if spec is not None else TASK_DESCRIPTIONS.get(env_id, "")
+
+
 def find_sequence_spec(name_or_id: str) -> SequenceSpec:
     """Find a sequence by id, by id without namespace, by name (latest version) or by YAML path."""
     if name_or_id.endswith((".yaml", ".yml")):
@@ -109,6 +118,22 @@ def find_sequence_spec(name_or_id: str) -> SequenceSpec:
             spec = _registered_spec(versions[max(versions)])
             assert spec is not None
             return spec
+    # A task id is no typo of a sequence: close matches would mislead (Breakout-v0 -> CW20).
+    task_id = next(
+        (
+            env_id
+            for env_id in (name_or_id, f"{NAMESPACE}/{bare}")
+            if env_id in gym.registry and _registered_spec(env_id) is None
+        ),
+        None,
+    )
+    if task_id is not None:
+        raise SpecError(
+            "make_sequence",
+            "name_or_id",
+            f"{task_id!r} is a task, not a sequence; give a sequence id, name or YAML path "
+            f"(`envsuite list` lists both kinds; `gymnasium.make({task_id!r})` makes the task)",
+        )
     known = sequence_ids()
     close = difflib.get_close_matches(name_or_id, known, n=3, cutoff=0.4)
     raise SpecError(

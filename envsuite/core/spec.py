@@ -87,7 +87,8 @@ class SequenceSpec:
     Attributes:
         name: CamelCase; registered ones start with their family (``ClassicPendulumGravity``).
         version: bumped when dynamics or rewards change; the id is ``envsuite/<name>-v<version>``.
-        family: the folder under ``tasks/`` the spec lives in (``classic``, ``minigames``, ...).
+        family: the folder under ``tasks/`` the spec lives in (``classic``, ``minigames``, ...);
+            ``""`` for a file outside any ``tasks/<family>/`` folder.
         tasks: the tasks, in introduction order.
         steps_per_task: environment steps every task receives over the whole sequence.
         schedule: how those steps are cut into blocks and ordered.
@@ -173,19 +174,30 @@ def load_sequence_spec(path: str | Path, family: str | None = None) -> SequenceS
 
     Args:
         path: the YAML file.
-        family: the family the file belongs to; defaults to the name of its parent folder.
+        family: the family the file belongs to; defaults to the folder under the nearest
+            ``tasks/`` above the file (``tasks/<family>/...``), else ``""``: a file elsewhere
+            belongs to no family (its parent folder's name would be a made-up one).
     """
     path = Path(path)
     source = str(path)
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
-        raise SpecError(source, "<yaml>", f"malformed YAML: {error}") from None
+        raise SpecError(source, "<yaml>", f"malformed YAML{_yaml_problem(error)}") from None
     except UnicodeDecodeError as error:
         raise SpecError(source, "<file>", f"not UTF-8 text: {error}") from None
     except OSError as error:
         raise SpecError(source, "<file>", f"cannot read: {error.strerror}") from None
-    return parse_sequence_spec(data, source, family or path.parent.name)
+    return parse_sequence_spec(data, source, _family_of_path(path) if family is None else family)
+
+
+def _family_of_path(path: Path) -> str:
+    """The ``<family>`` of ``.../tasks/<family>/**/<file>``, else ``""``."""
+    folders = path.resolve().parent.parts
+    for index in range(len(folders) - 2, -1, -1):
+        if folders[index] == "tasks":
+            return folders[index + 1]
+    return ""
 
 
 def parse_sequence_spec(data: Any, source: str, family: str) -> SequenceSpec:
@@ -396,6 +408,19 @@ def _non_negative_int(value: Any, source: str, field_name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise SpecError(source, field_name, f"must be a non-negative integer, got {value!r}")
     return int(value)
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """Where and what a YAML error is, by the file's lines: PyYAML's own text names the stream
+    it parsed, ``"<unicode string>"``, not the file."""
+    mark = getattr(error, "problem_mark", None)
+    if not isinstance(error, yaml.MarkedYAMLError) or mark is None:
+        return f": {error}"
+    text = f" at line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    context_mark = error.context_mark
+    if error.context and context_mark is not None:
+        text += f" ({error.context} at line {context_mark.line + 1})"
+    return text
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

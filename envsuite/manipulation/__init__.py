@@ -14,6 +14,7 @@ if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
 
 import gymnasium as gym
 
+from envsuite.core.registry import TASK_DESCRIPTIONS
 from envsuite.manipulation.continual_world import register_continual_world
 from envsuite.manipulation.env import ACTION_NAMES, OBSERVATION_SIZE, ManipulationEnv
 from envsuite.manipulation.scripted import scripted_action
@@ -26,8 +27,9 @@ def register_manipulation() -> list[str]:
     """Register ``envsuite/<Task>-v0`` for every task and the Meta-World task ids (again:
     no-op); return the ids."""
     ids = []
-    for name in TASKS:
+    for name, task in TASKS.items():
         env_id = f"envsuite/{name}-v0"
+        TASK_DESCRIPTIONS[env_id] = task.description
         if env_id not in gym.registry:
             gym.register(
                 env_id,

@@ -10,6 +10,8 @@ from typing import Any, ClassVar, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
+from envsuite.core.registry import TASK_DESCRIPTIONS
+
 # Continual World's task order (awarelab/continual_world, continualworld/tasks.py), v2 -> v3.
 CW10_ENV_NAMES: tuple[str, ...] = (
     "hammer-v3",
@@ -63,6 +65,10 @@ CW10_TASK_IDS: tuple[str, ...] = tuple(task_id(name) for name in CW10_ENV_NAMES)
 def register_continual_world() -> list[str]:
     """Register the ten CW task ids (again: no-op) without importing Meta-World; return them."""
     for env_name, env_id in zip(CW10_ENV_NAMES, CW10_TASK_IDS, strict=True):
+        TASK_DESCRIPTIONS[env_id] = (
+            f"Meta-World's {env_name} as Continual World plays it (a Sawyer arm; goal visible, "
+            "random object and goal positions); needs envsuite[metaworld]."
+        )
         if env_id not in gym.registry:
             # A string entry point: registering stays cheap and works without the optional extra;
             # gym.make imports Meta-World, or says how to install it.

@@ -9,6 +9,7 @@ import sys
 import gymnasium as gym
 
 from envsuite import numba_random, raster
+from envsuite.core.registry import TASK_DESCRIPTIONS
 from envsuite.minigames.engine import ACTION_NAMES, GameDefinition, Param
 from envsuite.minigames.env import MinigameEnv
 from envsuite.minigames.games import GAMES, step_batch
@@ -25,8 +26,9 @@ drop_stale_cache(sys.modules[__name__], step_batch, uses=(numba_random, raster))
 def register_minigames() -> list[str]:
     """Register ``envsuite/<Game>-v0`` for every game (again: no-op); return the ids."""
     ids = []
-    for name in GAMES:
+    for name, game in GAMES.items():
         env_id = f"envsuite/{name}-v0"
+        TASK_DESCRIPTIONS[env_id] = game.rules
         if env_id not in gym.registry:
             gym.register(
                 env_id,

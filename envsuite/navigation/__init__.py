@@ -9,6 +9,7 @@ import sys
 import gymnasium as gym
 
 from envsuite import numba_random, raster
+from envsuite.core.registry import TASK_DESCRIPTIONS
 from envsuite.navigation.engine import ACTION_NAMES, Param, TaskDefinition
 from envsuite.navigation.env import NavigationEnv
 from envsuite.navigation.oracle import oracle_action
@@ -25,6 +26,7 @@ def register_navigation() -> list[str]:
     ids = []
     for name, definition in TASKS.items():
         env_id = f"envsuite/{name}-v0"
+        TASK_DESCRIPTIONS[env_id] = definition.description
         if env_id not in gym.registry:
             gym.register(
                 env_id,

@@ -65,12 +65,18 @@ def test_reset_info_names_the_new_task() -> None:
 def test_step_before_reset_and_after_a_block_end_need_a_reset() -> None:
     env = gym.make("envsuite/ClassicPendulumGravity-v0", steps_per_task=2)
     action = np.zeros(1, np.float32)
-    with pytest.raises(gym.error.ResetNeeded, match="call reset"):
+    # A never-reset env has no block to speak of: the message says only what to do.
+    with pytest.raises(
+        gym.error.ResetNeeded, match=r"^call reset\(\) before the first step"
+    ) as error:
         env.step(action)
+    assert "block" not in str(error.value)
     env.reset(seed=0)
     env.step(action)
     env.step(action)
-    with pytest.raises(gym.error.ResetNeeded, match="task_switched=True"):
+    with pytest.raises(
+        gym.error.ResetNeeded, match=r"block ended at global step 2 .*task_switched"
+    ):
         env.step(action)
 
 
@@ -223,3 +229,25 @@ def test_a_reset_can_jump_to_any_step_of_the_schedule() -> None:
     # A refused reset is not a reset: the env must be reset again before it steps.
     with pytest.raises(gym.error.ResetNeeded):
         env.step(env.action_space.sample())
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"globalstep": 5}, ValueError, r"unknown key 'globalstep' \(did you mean 'global_step'"),
+        ({"low": -0.1}, ValueError, r"takes \['global_step', 'task_options'\]"),
+        ([("global_step", 3)], TypeError, "options: must be a dict"),
+        ({"task_options": 3}, TypeError, r"options\['task_options'\]: must be a dict"),
+    ],
+)
+def test_unknown_reset_options_are_refused(options: object, error: type, message: str) -> None:
+    env = gym.make("envsuite/ClassicCartPoleAcrobot-v0")
+    with pytest.raises(error, match=message):
+        env.reset(seed=0, options=options)
+
+
+def test_task_options_reach_the_current_task() -> None:
+    # CartPole draws its start state in [low, high]: a narrow range shows the options arrived.
+    env = gym.make("envsuite/ClassicCartPoleAcrobot-v0")
+    observation, _ = env.reset(seed=0, options={"task_options": {"low": 0.01, "high": 0.0100001}})
+    np.testing.assert_allclose(observation[:4], 0.01, atol=1e-6)

@@ -162,6 +162,8 @@ def test_blocks_shorter_than_one_vector_step_are_refused(toy: envsuite.Sequence)
         ({"reset_mask": np.ones(2, dtype=bool)}, ValueError, "reset_mask"),
         ([("global_step", 3)], TypeError, "options: must be a dict"),
         ({"global_step": "3"}, ValueError, r"options\['global_step'\]"),
+        ({"task_options": {"reset_mask": np.ones(2, dtype=bool)}}, ValueError, "reset_mask"),
+        ({"globalstep": 3}, ValueError, r"unknown key 'globalstep' \(did you mean 'global_step'"),
     ],
 )
 def test_bad_reset_options_are_refused(

@@ -121,6 +121,23 @@ def test_malformed_yaml(write_spec, text: str, field: str) -> None:
     assert str(path) in str(caught.value)
 
 
+def test_malformed_yaml_names_the_file_s_line(write_spec) -> None:
+    path = write_spec(
+        "name: Toy\nversion: 0\ntasks:\n  - id: CartPole-v1\nsteps_per_task: 5\n  seed: 1\n"
+    )
+    with pytest.raises(envsuite.SpecError) as caught:
+        load_sequence_spec(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: <yaml>: malformed YAML at line 6, column 7: ")
+    assert "<unicode string>" not in message
+
+
+def test_a_file_outside_tasks_has_no_family(tmp_path, write_spec) -> None:
+    assert load_sequence_spec(write_spec(toy_sequence(), family="yamls")).family == ""
+    nested = write_spec(toy_sequence(), family="tasks/toy/deeper")
+    assert load_sequence_spec(nested).family == "toy"
+
+
 def test_missing_file_is_a_spec_error(tmp_path) -> None:
     with pytest.raises(envsuite.SpecError, match="cannot read"):
         load_sequence_spec(tmp_path / "toy" / "absent.yaml")

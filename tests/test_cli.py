@@ -87,9 +87,10 @@ def test_show_on_a_file_outside_tasks_names_no_family(capsys, write_spec) -> Non
         family="yamls",
     )
     assert main(["show", str(path)]) == 0
-    out = capsys.readouterr().out
+    # Joined: rich may wrap the long temporary path across lines.
+    out = " ".join(capsys.readouterr().out.split())
     assert "family=none (a file outside tasks/<family>/)" in out
-    assert "yamls" not in out.replace(str(path), "")
+    assert "family=yamls" not in out
 
 
 def test_show_reports_a_task_that_cannot_be_made(capsys, write_spec) -> None:

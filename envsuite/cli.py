@@ -1,22 +1,27 @@
-"""The ``envsuite`` command: list registered ids, show a sequence, roll a random policy through one.
+"""The envsuite command: list the registered ids, show a sequence, roll a random policy through
+one, save a frame of any id, and report the metrics of training runs.
 
-Run ``envsuite --help``; ``make demo`` calls ``envsuite list`` and ``envsuite rollout``.
+Run `envsuite COMMAND --help` for a command's arguments and examples; training is
+`envsuite-train` (what `make demo` runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from argparse import ArgumentParser
 from collections import defaultdict
 from collections.abc import Sequence as Sequence_
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -42,38 +47,102 @@ from envsuite.metrics.readings import (
 )
 
 
-def main(argv: Sequence_[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="envsuite", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    list_parser = commands.add_parser("list", help="print every registered envsuite id")
-    list_parser.add_argument("--family", help="only ids of this family (e.g. classic, minigames)")
-
-    show_parser = commands.add_parser("show", help="print a sequence's spec, spaces and schedule")
-    show_parser.add_argument("id", help="sequence id, name or YAML path")
-    show_parser.add_argument("--blocks", type=int, default=12, help="schedule blocks to preview")
-
-    rollout_parser = commands.add_parser(
-        "rollout", help="play a uniformly random policy through a sequence; per-task table"
+def _command(commands: Any, name: str, purpose: str, examples: list[str]) -> ArgumentParser:
+    """A subcommand with its purpose line and examples (shown by ``envsuite NAME --help``)."""
+    return commands.add_parser(
+        name,
+        help=purpose,
+        description=purpose,
+        epilog="Examples:\n" + "\n".join(f"  {example}" for example in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rollout_parser.add_argument("id", help="sequence id, name or YAML path")
-    rollout_parser.add_argument("--steps-per-task", type=int, help="override the spec's budget")
-    rollout_parser.add_argument("--seed", type=_non_negative, default=0)
+
+
+def build_parser() -> ArgumentParser:
+    """The ``envsuite`` command line: every command, argument and example."""
+    parser = ArgumentParser(
+        prog="envsuite",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    list_parser = _command(
+        commands,
+        "list",
+        "print every registered envsuite id (tasks and sequences) with a one-line description",
+        ["envsuite list", "envsuite list --family minigames"],
+    )
+    list_parser.add_argument(
+        "--family", help="only ids of this family (classic, cw, manipulation, minigames, ...)"
+    )
+
+    show_parser = _command(
+        commands,
+        "show",
+        "print a sequence's spec, unified spaces and schedule",
+        ["envsuite show ClassicCartPoleAcrobot", "envsuite show my_sequence.yaml --blocks 30"],
+    )
+    show_parser.add_argument("id", help="a sequence id, name or YAML path")
+    show_parser.add_argument(
+        "--blocks", type=int, default=12, help="how many blocks of the schedule to list"
+    )
+
+    rollout_parser = _command(
+        commands,
+        "rollout",
+        "play a uniformly random policy through a sequence and print a per-task table "
+        "(the random-policy baseline)",
+        [
+            "envsuite rollout ClassicCartPoleAcrobot --steps-per-task 2000",
+            "envsuite rollout MinigamesCross --steps-per-task 5000 --run-dir runs/random",
+        ],
+    )
+    rollout_parser.add_argument("id", help="a sequence id, name or YAML path")
     rollout_parser.add_argument(
-        "--run-dir", type=Path, help="evaluate every task during the rollout, into this run dir"
+        "--steps-per-task", type=int, help="override the spec's steps_per_task (a shorter run)"
     )
-    rollout_parser.add_argument("--eval-every", type=_positive, default=1000)
-    rollout_parser.add_argument("--eval-episodes", type=_positive, default=5)
+    rollout_parser.add_argument(
+        "--seed", type=_non_negative, default=0, help="seeds the env and the random actions"
+    )
+    rollout_parser.add_argument(
+        "--run-dir",
+        type=Path,
+        help="evaluate every task during the rollout into this new run directory "
+        "(what `envsuite report` reads)",
+    )
+    rollout_parser.add_argument(
+        "--eval-every",
+        type=_positive,
+        default=1000,
+        help="with --run-dir: evaluate every this many steps (and at block ends)",
+    )
+    rollout_parser.add_argument(
+        "--eval-episodes",
+        type=_positive,
+        default=5,
+        help="with --run-dir: evaluation episodes per task and round",
+    )
 
-    frame_parser = commands.add_parser(
-        "frame", help="save a PNG of any id's rgb_array render after some random steps"
+    frame_parser = _command(
+        commands,
+        "frame",
+        "save a PNG of any id's rgb_array render after some random steps",
+        [
+            "envsuite frame envsuite/Breakout-v0 --out breakout.png",
+            "envsuite frame envsuite/Runner-v0 --out runner.png --kwarg theme=neon --steps 50",
+        ],
     )
     frame_parser.add_argument("id", help="a task or sequence id")
     frame_parser.add_argument(
         "--out", type=Path, required=True, help="the PNG file to write (missing folders are made)"
     )
-    frame_parser.add_argument("--steps", type=_non_negative, default=20, help="random steps first")
-    frame_parser.add_argument("--seed", type=_non_negative, default=0)
+    frame_parser.add_argument(
+        "--steps", type=_non_negative, default=20, help="random steps before the frame"
+    )
+    frame_parser.add_argument(
+        "--seed", type=_non_negative, default=0, help="seeds the env and the random actions"
+    )
     frame_parser.add_argument(
         "--kwarg",
         action="append",
@@ -82,10 +151,22 @@ def main(argv: Sequence_[str] | None = None) -> int:
         help="a keyword argument for gym.make (YAML value), e.g. --kwarg theme=neon",
     )
 
-    report_parser = commands.add_parser(
-        "report", help="metrics, figures and an HTML page from run directories of one sequence"
+    report_parser = _command(
+        commands,
+        "report",
+        "metrics, figures and an HTML page from finished run directories of one sequence",
+        [
+            "envsuite report outputs/2026-01-01/12-00-00",
+            "envsuite report multirun/2026-01-01/12-00-00/sac_ewc/* --references refs.json",
+        ],
     )
-    report_parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    report_parser.add_argument(
+        "run_dirs",
+        nargs="+",
+        type=Path,
+        metavar="RUN_DIR",
+        help="run directories (results.jsonl and run.json) of one sequence, e.g. several seeds",
+    )
     report_parser.add_argument(
         "--out",
         type=Path,
@@ -95,6 +176,8 @@ def main(argv: Sequence_[str] | None = None) -> int:
         "--measure",
         choices=("auto", "success", "return", "normalized_return"),
         default="auto",
+        help="what the metrics measure; auto: success where every task reports it, else "
+        "normalised return with --scores, else return",
     )
     report_parser.add_argument(
         "--scores",
@@ -126,7 +209,11 @@ def main(argv: Sequence_[str] | None = None) -> int:
         help="evaluations (the stability-gap code, default) or steps",
     )
 
-    arguments = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence_[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
     console = Console()
     try:
         if arguments.command == "list":
@@ -346,13 +433,24 @@ def save_frame(
         console.print(f"[red]error:[/red] {env_id}: {error}", highlight=False, soft_wrap=True)
         return 2
     env.action_space.seed(seed)
-    env.reset(seed=seed)
-    for _ in range(steps):
-        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        if terminated or truncated:
-            env.reset()
-    frame = env.render()
-    env.close()
+    try:
+        env.reset(seed=seed)
+        for _ in range(steps):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                env.reset()
+        frame = env.render()
+    except gym.error.DependencyNotInstalled as error:
+        # Classic control renders with pygame, which the environments alone do not install.
+        message = (
+            f"rendering {env_id} needs a package that is not installed ({error}); "
+            'pip install "gymnasium[classic-control]" (the train extra has it)'
+        )
+        # escape: the extra's brackets are not rich markup.
+        console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        return 2
+    finally:
+        env.close()
     # Creating the folder saves a retry, but silently it would hide a mistyped path.
     if not out.parent.exists():
         out.parent.mkdir(parents=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -132,3 +134,41 @@ def test_frame_says_when_it_creates_the_output_folder(capsys, tmp_path) -> None:
     assert out.is_file()
     assert main(["frame", "envsuite/Catch-v0", "--out", str(out), "--steps", "0"]) == 0
     assert "created folder" not in capsys.readouterr().out  # it exists now
+
+
+def test_frame_without_pygame_names_what_to_install(capsys, tmp_path, monkeypatch) -> None:
+    # An import of a module set to None in sys.modules fails, as a missing pygame does.
+    monkeypatch.setitem(sys.modules, "pygame", None)
+    out = tmp_path / "cartpole.png"
+    assert main(["frame", "envsuite/ClassicCartPoleAcrobot-v0", "--out", str(out)]) == 2
+    printed = capsys.readouterr().out
+    assert 'pip install "gymnasium[classic-control]"' in printed
+    assert "Traceback" not in printed
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["list", "show", "rollout", "frame", "report"])
+def test_every_command_says_what_it_does_with_examples(command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    examples = help_text.split("Examples:\n", 1)[1].splitlines()
+    assert sum(line.startswith(f"  envsuite {command}") for line in examples) == 2
+    # Arguments that had no help text before.
+    expected = {
+        "rollout": ["seeds the env and the random actions", "with --run-dir: evaluate every"],
+        "report": ["run directories (results.jsonl", "what the metrics measure"],
+        "frame": ["seeds the env and the random actions"],
+    }
+    for phrase in expected.get(command, []):
+        assert phrase in " ".join(help_text.split()), (command, phrase)
+
+
+def test_the_top_level_help_names_every_command_and_no_rst(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = capsys.readouterr().out
+    for command in ("list", "show", "rollout", "frame", "report", "envsuite-train"):
+        assert command in help_text
+    assert "``" not in help_text

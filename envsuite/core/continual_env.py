@@ -9,7 +9,13 @@ from typing import Any, ClassVar, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from envsuite.core.schedule import build_schedule, task_steps_played
+from envsuite.core.schedule import (
+    block_at,
+    build_schedule,
+    checked_start_step,
+    task_step_offset,
+    task_steps_played,
+)
 from envsuite.core.spec import SequenceSpec
 from envsuite.core.task_env import make_base_env, make_task_envs, unify_sequence_spaces
 
@@ -203,24 +209,9 @@ class ContinualEnv(gym.Env):
     def _seek(self, global_step: Any) -> None:
         """Jump to ``global_step`` of the schedule: into the block that plays it, or into the
         next one at a block's end (where a ``task_switched`` step would have left it)."""
-        if (
-            isinstance(global_step, bool)
-            or not isinstance(global_step, int | np.integer)
-            or not 0 <= global_step <= self.total_steps
-        ):
-            raise ValueError(
-                f"options['global_step']: must be an integer in [0, {self.total_steps}] "
-                f"(the schedule's steps), got {global_step!r}"
-            )
-        block_index = next(
-            (index for index, end in enumerate(self.block_ends) if end > global_step),
-            len(self.blocks) - 1,
-        )
-        # Enter the block at its start (what _enter_block counts the task's earlier steps from),
-        # then move on within it.
-        self.global_step = self.block_ends[block_index - 1] if block_index else 0
-        self._enter_block(block_index)
-        self.global_step = int(global_step)
+        global_step = checked_start_step(global_step, self.total_steps, "the schedule's steps")
+        self._enter_block(block_at(self.block_ends, global_step))
+        self.global_step = global_step
 
     def _enter_block(self, block_index: int) -> None:
         """Point the hot path at block ``block_index``'s task, adapters and switch step."""
@@ -231,9 +222,8 @@ class ContinualEnv(gym.Env):
             "task_index": self.task_index,
             "task_name": self.sequence_spec.tasks[self.task_index].name,
         }
-        block_start = self.block_ends[block_index - 1] if block_index else 0
         # info["task_step"] is global_step minus this offset: the steps of other tasks so far.
-        self._task_step_offset = block_start - self.task_steps_played(self.task_index)
+        self._task_step_offset = task_step_offset(self.blocks, self.block_ends, block_index)
         is_last = block_index == len(self.blocks) - 1
         self._switch_step = -1 if is_last else self.block_ends[block_index]
         self._adapt_observation = self.observation_adapters[self.task_index].map

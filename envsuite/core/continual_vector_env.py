@@ -14,7 +14,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from envsuite.core.continual_env import split_reset_options
-from envsuite.core.schedule import build_schedule, task_steps_played
+from envsuite.core.schedule import block_at, build_schedule, checked_start_step, task_step_offset
 from envsuite.core.spec import SequenceSpec
 from envsuite.core.task_env import (
     UnifiedTaskVectorEnv,
@@ -294,32 +294,20 @@ class ContinualVectorEnv(gym.vector.VectorEnv):
     def _seek(self, global_step: Any) -> None:
         """Jump to ``global_step`` of the schedule, as :meth:`ContinualEnv._seek`; the last
         block's rounding may have carried the clock up to ``num_envs - 1`` past its end."""
-        limit = self.total_steps + self.num_envs - 1
-        if (
-            isinstance(global_step, bool)
-            or not isinstance(global_step, int | np.integer)
-            or not 0 <= global_step <= limit
-        ):
-            raise ValueError(
-                f"options['global_step']: must be an integer in [0, {limit}] (the schedule's "
-                f"steps, and the last vector step's rounding), got {global_step!r}"
-            )
-        block_index = next(
-            (index for index, end in enumerate(self.block_ends) if end > global_step),
-            len(self.blocks) - 1,
+        global_step = checked_start_step(
+            global_step,
+            self.total_steps + self.num_envs - 1,
+            "the schedule's steps, and the last vector step's rounding",
         )
-        self._enter_block(block_index)
-        self.global_step = int(global_step)
+        self._enter_block(block_at(self.block_ends, global_step))
+        self.global_step = global_step
 
     def _enter_block(self, block_index: int) -> None:
         """Point the hot path at block ``block_index``'s task and its switch step."""
         self.block_index = block_index
         self.task_index = self.blocks[block_index].task_index
         self._env = self.task_envs[self.task_index]
-        block_start = self.block_ends[block_index - 1] if block_index else 0
         # info["task_step"] is global_step minus this offset, by the schedule's clock.
-        self._task_step_offset = block_start - task_steps_played(
-            self.blocks, self.task_index, block_start
-        )
+        self._task_step_offset = task_step_offset(self.blocks, self.block_ends, block_index)
         is_last = block_index == len(self.blocks) - 1
         self._switch_step = NEVER if is_last else self.block_ends[block_index]

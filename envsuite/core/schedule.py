@@ -7,6 +7,7 @@ and interleaved differs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,37 @@ def task_steps_played(blocks: tuple[Block, ...], task_index: int, global_step: i
     if global_step > block_start and blocks[-1].task_index == task_index:
         played += global_step - block_start
     return played
+
+
+def checked_start_step(global_step: Any, limit: int, allowed: str) -> int:
+    """A ``reset(options={"global_step": n})`` value: an integer in ``[0, limit]``, else a
+    ``ValueError`` saying what the range is (``allowed``)."""
+    if (
+        isinstance(global_step, bool)
+        or not isinstance(global_step, int | np.integer)
+        or not 0 <= global_step <= limit
+    ):
+        raise ValueError(
+            f"options['global_step']: must be an integer in [0, {limit}] ({allowed}), "
+            f"got {global_step!r}"
+        )
+    return int(global_step)
+
+
+def block_at(block_ends: list[int], global_step: int) -> int:
+    """The block that plays ``global_step`` (the next one at a block's end); the last block
+    past the schedule's end."""
+    return next(
+        (index for index, end in enumerate(block_ends) if end > global_step), len(block_ends) - 1
+    )
+
+
+def task_step_offset(blocks: tuple[Block, ...], block_ends: list[int], block_index: int) -> int:
+    """What ``global_step`` minus ``task_step`` is in block ``block_index``: the steps the
+    schedule gave other tasks before the block starts."""
+    block_start = block_ends[block_index - 1] if block_index else 0
+    task = blocks[block_index].task_index
+    return block_start - task_steps_played(blocks, task, block_start)
 
 
 def reaches_multiple(previous_step: int, step: int, period: int) -> bool:

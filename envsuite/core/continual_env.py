@@ -14,7 +14,6 @@ from envsuite.core.schedule import (
     build_schedule,
     checked_start_step,
     task_step_offset,
-    task_steps_played,
 )
 from envsuite.core.spec import SequenceSpec
 from envsuite.core.task_env import make_base_env, make_task_envs, unify_sequence_spaces
@@ -144,10 +143,6 @@ class ContinualEnv(gym.Env):
     def total_steps(self) -> int:
         """Steps in the whole schedule; past them the last block's task keeps playing."""
         return self.block_ends[-1]
-
-    def task_steps_played(self, task_index: int) -> int:
-        """Steps task ``task_index`` has played so far, over all its blocks."""
-        return task_steps_played(self.blocks, task_index, self.global_step)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -15,10 +15,16 @@ from envsuite.navigation.tasks import TASKS
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 ENTRIES = (
-    [("minigames", game.name, game.rules, game.variants) for game in GAMES.values()]
-    + [("navigation", task.name, task.description, task.variants) for task in TASKS.values()]
+    [
+        ("minigames", game.name, f"envsuite/{game.name}-v0", game.rules, game.variants)
+        for game in GAMES.values()
+    ]
     + [
-        ("manipulation", task.name, task.description, task.variants)
+        ("navigation", task.name, task.env_id, task.description, task.variants)
+        for task in TASKS.values()
+    ]
+    + [
+        ("manipulation", task.name, f"envsuite/{task.name}-v0", task.description, task.variants)
         for task in MANIPULATION_TASKS.values()
     ]
 )
@@ -29,12 +35,12 @@ def snake_case(name: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("family", "name", "text", "variants"), ENTRIES, ids=[entry[1] for entry in ENTRIES]
+    ("family", "name", "env_id", "text", "variants"), ENTRIES, ids=[entry[1] for entry in ENTRIES]
 )
 def test_the_readme_shows_each_tasks_frame_text_and_variants(
-    family: str, name: str, text: str, variants: dict
+    family: str, name: str, env_id: str, text: str, variants: dict
 ) -> None:
     frame = f"docs/{family}/{snake_case(name)}.png"
     assert (ROOT / frame).is_file()
     assert f"![{name}]({frame})" in README
-    assert f"| `envsuite/{name}-v0` | {text} | {', '.join(variants)} |" in README
+    assert f"| `{env_id}` | {text} | {', '.join(variants)} |" in README

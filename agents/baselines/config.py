@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agents.baselines.agent import ContinualAgent, build_agent
 from agents.common.protocol import AgentConfig, AgentConfigError, AgentContext
+
+if TYPE_CHECKING:
+    from agents.baselines.agent import ContinualAgent
 
 
 class Algorithm(Enum):
@@ -84,6 +86,10 @@ class BaselinesConfig(AgentConfig):
     """The method's options."""
 
     def build(self, context: AgentContext) -> ContinualAgent:
+        # Imported here: SB3 and torch take seconds to load, and `envsuite-train --help` and a
+        # mistyped override need only this config.
+        from agents.baselines.agent import build_agent
+
         try:
             return build_agent(
                 self.algorithm.value,

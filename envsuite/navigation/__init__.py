@@ -22,10 +22,10 @@ drop_stale_cache(sys.modules[__name__], step_batch, uses=(numba_random, raster))
 
 
 def register_navigation() -> list[str]:
-    """Register ``envsuite/<Task>-v0`` for every task (again: no-op); return the ids."""
+    """Register ``envsuite/<Task>-v<version>`` for every task (again: no-op); return the ids."""
     ids = []
     for name, definition in TASKS.items():
-        env_id = f"envsuite/{name}-v0"
+        env_id = definition.env_id
         TASK_DESCRIPTIONS[env_id] = definition.description
         if env_id not in gym.registry:
             gym.register(

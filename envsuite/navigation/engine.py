@@ -98,7 +98,7 @@ class TaskDefinition:
     """What the engine needs to know of a task besides its numba ``reset`` and ``step``.
 
     Attributes:
-        name: the task's name; its id is ``envsuite/<name>-v0``.
+        name: the task's name; its id is ``envsuite/<name>-v<version>``.
         description: the task in one or two sentences (README catalogue, docstrings).
         max_episode_steps: the episode limit registered with the id.
         params: the task parameters, in the order of the task's float64 parameter vector; the
@@ -107,6 +107,8 @@ class TaskDefinition:
         state_size: how many task slots (``state[TASK_SLOTS:TASK_SLOTS + state_size]``) it uses.
         check_params: a further check of the resolved values (name -> value), raising a
             ValueError naming the field, e.g. :func:`check_layout_params`.
+        version: the id's version, bumped when the task's dynamics, rewards or observations
+            change (Gymnasium's rule; the changes are listed in ``NavigationEnv``'s docstring).
     """
 
     name: str
@@ -116,6 +118,12 @@ class TaskDefinition:
     variants: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     state_size: int = 0
     check_params: Callable[[Mapping[str, float]], None] | None = None
+    version: int = 0
+
+    @property
+    def env_id(self) -> str:
+        """The registered id, ``envsuite/<name>-v<version>``."""
+        return f"envsuite/{self.name}-v{self.version}"
 
     def __post_init__(self) -> None:
         if not self.params or self.params[SIZE].name != "size":
@@ -305,11 +313,15 @@ def place_agent(state: np.ndarray, rng: np.ndarray) -> None:
 
 
 @njit(cache=True, inline="always")
-def random_colour(rng: np.ndarray, chosen: int) -> int:
-    """``chosen`` if it names a colour (>= 0), else a random one."""
+def random_colour(rng: np.ndarray, chosen: int, excluded: int = -1) -> int:
+    """``chosen`` if it names a colour (>= 0), else a random one other than ``excluded`` (a
+    colour, or -1 for none)."""
     if chosen >= 0:
         return chosen
-    return random_below(rng, NUM_COLOURS)
+    if excluded < 0:
+        return random_below(rng, NUM_COLOURS)
+    colour = random_below(rng, NUM_COLOURS - 1)
+    return colour + 1 if colour >= excluded else colour
 
 
 @njit(cache=True)

@@ -71,6 +71,8 @@ class NavigationEnv(gym.Env[Observation, np.int64]):
 
     ## Version History
     - v0: initial version.
+    - KeyDoor v1: a random key (``key_colour=-1``) is never the goal's colour, and a key of the
+      goal's colour is refused, so that key, door and goal always read apart.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}

@@ -8,10 +8,13 @@ from seed k alone, while the agent's start (on the key's side) still varies by e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from numba import njit
 
 from envsuite.navigation.cells import (
+    COLOUR_NAMES,
     DOOR_LOCKED,
     GOAL,
     GREEN,
@@ -51,6 +54,17 @@ from envsuite.navigation.engine import (
 from envsuite.navigation.maze import FLOOR_CELL, MAX_SIZE, distances_to
 from envsuite.numba_random import random_below
 
+
+def _check_params(values: Mapping[str, float]) -> None:
+    check_layout_params(values)
+    if values["key_colour"] == values["goal_colour"]:
+        colour = COLOUR_NAMES[int(values["goal_colour"])]
+        raise ValueError(
+            f"key_colour: {int(values['key_colour'])} ({colour}) is the goal_colour too; key, "
+            "door and goal must read apart: give another colour, or -1 for a random one"
+        )
+
+
 TASK = TaskDefinition(
     name="KeyDoor",
     description="Pick up the key, open the locked door of its colour in the wall that splits "
@@ -58,7 +72,13 @@ TASK = TaskDefinition(
     max_episode_steps=500,
     params=(
         *LAYOUT_PARAMS,
-        Param("key_colour", -1, -1, NUM_COLOURS - 1, "colour of the key and door, -1: random"),
+        Param(
+            "key_colour",
+            -1,
+            -1,
+            NUM_COLOURS - 1,
+            "colour of the key and door, -1: random (never the goal's)",
+        ),
         Param("goal_colour", GREEN, 0, NUM_COLOURS - 1, "colour of the goal"),
     ),
     variants={
@@ -68,7 +88,8 @@ TASK = TaskDefinition(
         "yellow_key": {"key_colour": 4},
     },
     state_size=5,
-    check_params=check_layout_params,
+    check_params=_check_params,
+    version=1,
 )
 KEY_COLOUR, GOAL_COLOUR = len(LAYOUT_PARAMS), len(LAYOUT_PARAMS) + 1
 # Task slots: the door's cell, the goal's cell, the key's colour.
@@ -131,8 +152,8 @@ def reset(state: np.ndarray, params: np.ndarray, rng: np.ndarray) -> None:
     saved = enter_layout_stream(params, rng)
     state[AGENT_ROW] = -1
     state[AGENT_COLUMN] = -1
-    state[COLOUR] = random_colour(rng, int(params[KEY_COLOUR]))
     goal_colour = int(params[GOAL_COLOUR])
+    state[COLOUR] = random_colour(rng, int(params[KEY_COLOUR]), goal_colour)
     for attempt in range(_ATTEMPTS + 1):
         if attempt < _ATTEMPTS:
             generate_layout(state, params, rng)

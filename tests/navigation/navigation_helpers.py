@@ -18,6 +18,7 @@ from envsuite.navigation.engine import (
     maze_cells,
     open_room,
 )
+from envsuite.navigation.tasks import TASKS
 
 envsuite.navigation.register_navigation()
 
@@ -25,9 +26,9 @@ Policy = Callable[[gym.Env, np.random.Generator], int]
 
 
 def success_rate(task: str, policy: Policy, episodes: int, seed: int, **make_kwargs: Any) -> float:
-    """Share of ``episodes`` episodes of ``envsuite/<task>-v0`` (seeded ``seed``, ``seed + 1``,
-    ...) that ``policy`` (env, rng -> action) solves."""
-    env = gym.make(f"envsuite/{task}-v0", **make_kwargs)
+    """Share of ``episodes`` episodes of ``task`` (seeded ``seed``, ``seed + 1``, ...) that
+    ``policy`` (env, rng -> action) solves."""
+    env = gym.make(TASKS[task].env_id, **make_kwargs)
     rng = np.random.default_rng(seed)
     solved = 0
     for episode in range(episodes):

@@ -54,7 +54,7 @@ from envsuite.navigation.view import (
 from envsuite.testing import check_task, check_vector_matches_single
 
 TASK_NAMES = list(TASKS)
-IDS = [f"envsuite/{name}-v0" for name in TASK_NAMES]
+IDS = [TASKS[name].env_id for name in TASK_NAMES]
 
 
 def test_turning_cycles_through_the_four_directions() -> None:
@@ -203,9 +203,9 @@ def expected_colours(symbolic: np.ndarray) -> list[list[tuple]]:
 @pytest.mark.parametrize(("view", "size"), [("egocentric", 9), ("full", 9), ("full", 21)])
 def test_symbolic_and_pixel_observations_describe_the_same_cells(view: str, size: int) -> None:
     make = {"view": view, "size": size}
-    symbolic = gym.make("envsuite/KeyDoor-v0", view="full", size=size)
-    pixels = gym.make("envsuite/KeyDoor-v0", obs_mode="pixels", render_mode="rgb_array", **make)
-    egocentric = gym.make("envsuite/KeyDoor-v0", **make)
+    symbolic = gym.make("envsuite/KeyDoor-v1", view="full", size=size)
+    pixels = gym.make("envsuite/KeyDoor-v1", obs_mode="pixels", render_mode="rgb_array", **make)
+    egocentric = gym.make("envsuite/KeyDoor-v1", **make)
     cells_per_side = size if view == "full" else 7
     rng = np.random.default_rng(0)
     full, _ = symbolic.reset(seed=3)
@@ -376,7 +376,7 @@ def test_every_variant_resolves_and_plays(task: str) -> None:
         params = definition.resolve_params(variant, {})
         for param, value in zip(definition.params, params, strict=True):
             assert param.low <= value <= param.high
-        env = gym.make(f"envsuite/{task}-v0", variant=variant, view="full")
+        env = gym.make(TASKS[task].env_id, variant=variant, view="full")
         observation, _ = env.reset(seed=0)
         assert observation["image"].shape[0] == params[0]
         for action in range(4):
@@ -393,7 +393,7 @@ def test_stepping_before_reset_is_refused() -> None:
 
 @pytest.mark.parametrize("task", list(TASKS))
 def test_steps_after_the_episode_ended_pay_nothing_and_change_nothing(task: str) -> None:
-    env = gym.make(f"envsuite/{task}-v0", disable_env_checker=True).unwrapped
+    env = gym.make(TASKS[task].env_id, disable_env_checker=True).unwrapped
     env.reset(seed=0)
     terminated = False
     while not terminated:

@@ -1,0 +1,119 @@
+"""How DreamerV3 reads our observation spaces: images through the CNN, everything else through
+the MLP, a ``Dict`` by key.
+
+An image is a ``Box`` of uint8 with shape ``(H, W, C)``, ``C <= 4`` (our pixel observations);
+images of a ``Dict`` are stacked along the channels. Images other than 64x64 are resized to
+64x64 on the device (area averaging down, nearest neighbour up) before the encoder, and the
+decoder predicts the resized image; the replay keeps the observation as the env gave it.
+Every other array (symbolic grids of bools, one-hot uint8 features, float vectors, the task id)
+is flattened, cast to float32 and concatenated into one vector, which the encoder symlogs and
+the decoder predicts in symlog space.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F  # noqa: N812
+
+IMAGE_SIZE = 64
+# The key of a non-Dict observation in the layout's field tables.
+SINGLE = "observation"
+
+
+def _is_image(space: gym.Space) -> bool:
+    return (
+        isinstance(space, gym.spaces.Box)
+        and space.dtype == np.uint8
+        and len(space.shape) == 3
+        and space.shape[-1] <= 4
+    )
+
+
+@dataclass(frozen=True)
+class ObservationLayout:
+    """Which parts of an observation are images and which are vectors.
+
+    Attributes:
+        spaces: the observation's parts by key (``{"observation": space}`` for a non-Dict).
+        image_keys: the image parts, stacked in this order.
+        vector_keys: the other parts, concatenated in this order.
+        is_dict: whether observations are dicts.
+    """
+
+    spaces: Mapping[str, gym.spaces.Box]
+    image_keys: tuple[str, ...]
+    vector_keys: tuple[str, ...]
+    is_dict: bool
+
+    @classmethod
+    def of_space(cls, space: gym.Space) -> ObservationLayout:
+        """The layout of ``space`` (a Box, or a Dict of Boxes); a clear error otherwise."""
+        parts = dict(space.spaces) if isinstance(space, gym.spaces.Dict) else {SINGLE: space}
+        for key, part in parts.items():
+            if not isinstance(part, gym.spaces.Box):
+                raise ValueError(
+                    f"observation space: DreamerV3 reads Box observations (or a Dict of them); "
+                    f"{key!r} is {part}"
+                )
+        images = tuple(key for key, part in parts.items() if _is_image(part))
+        image_shapes = {parts[key].shape[:2] for key in images}
+        if len(image_shapes) > 1:
+            raise ValueError(
+                f"observation space: the images {list(images)} differ in size {image_shapes}; "
+                "they are stacked along the channels"
+            )
+        vectors = tuple(key for key in parts if key not in images)
+        return cls(parts, images, vectors, isinstance(space, gym.spaces.Dict))
+
+    @property
+    def image_channels(self) -> int:
+        return sum(self.spaces[key].shape[-1] for key in self.image_keys)
+
+    @property
+    def vector_size(self) -> int:
+        return sum(math.prod(self.spaces[key].shape) for key in self.vector_keys)
+
+    def parts(self, observation: Any) -> dict[str, Any]:
+        """The observation's parts by key."""
+        return dict(observation) if self.is_dict else {SINGLE: observation}
+
+    def to_tensors(self, observation: Any, device: torch.device) -> dict[str, Tensor]:
+        """Numpy observations (batched) as tensors on ``device``, dtypes kept."""
+        return {
+            key: torch.as_tensor(np.asarray(value), device=device)
+            for key, value in self.parts(observation).items()
+        }
+
+    def images(self, parts: Mapping[str, Tensor]) -> Tensor | None:
+        """``(..., C, 64, 64)`` float images in [0, 1] from ``(..., H, W, C)`` uint8 parts."""
+        if not self.image_keys:
+            return None
+        stacked = torch.cat([parts[key] for key in self.image_keys], -1)
+        leading = stacked.shape[:-3]
+        images = stacked.reshape(-1, *stacked.shape[-3:]).permute(0, 3, 1, 2).float() / 255.0
+        if images.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
+            down = images.shape[-1] > IMAGE_SIZE
+            images = F.interpolate(
+                images, size=(IMAGE_SIZE, IMAGE_SIZE), mode="area" if down else "nearest"
+            )
+        return images.reshape(*leading, *images.shape[1:])
+
+    def vectors(self, parts: Mapping[str, Tensor]) -> Tensor | None:
+        """``(..., D)`` float32: the vector parts flattened and concatenated."""
+        if not self.vector_keys:
+            return None
+        flat = [
+            parts[key].reshape(
+                *parts[key].shape[: parts[key].dim() - len(self.spaces[key].shape)], -1
+            )
+            for key in self.vector_keys
+        ]
+        return torch.cat([part.float() for part in flat], -1)

@@ -41,7 +41,7 @@ class Contender:
 
 def make_pool(observation_space: spaces.Box, envs: int, batches: int, seed: int) -> list[dict]:
     """Batches of transitions forming one stream per env: batch ``i``'s observation is batch
-    ``i - 1``'s next observation (cyclically), so that stream buffers accept them."""
+    ``i - 1``'s next observation (cyclically), as a stream buffer expects."""
     rng = np.random.default_rng(seed)
     if observation_space.dtype == np.uint8:
         observations = rng.integers(0, 256, (batches, envs, *observation_space.shape), np.uint8)
@@ -133,7 +133,7 @@ def make_contenders(
         Contender(
             "SequenceBuffer, windows of 2",
             ours_style(sequence),
-            lambda: sequence.sample(batch_size, device="cpu"),
+            lambda: sequence.sample(batch_size),
         ),
         Contender("bare copy of observations", bare_add, bare_sample),
     ]

@@ -1,33 +1,26 @@
-"""Replay buffers over preallocated numpy arrays with numba kernels: ring, reservoir, sequence,
-prioritized, their mixture, and a Stable-Baselines3 adapter.
+"""Replay buffers: transition buffers (ring, reservoir; numpy storage, numba kernels, an
+adapter for Stable-Baselines3), sequence replay in torch tensors, and their mixture.
 """
 
 from agents.buffers.base import Buffer, TransitionBuffer
 from agents.buffers.batch import Batch
-from agents.buffers.fields import FieldSpec, step_fields, transition_fields
+from agents.buffers.fields import FieldSpec, transition_fields
 from agents.buffers.memory import BufferMemoryError
-from agents.buffers.mixed import MixedReplay
-from agents.buffers.persistence import BufferFileError, load_buffer
-from agents.buffers.prioritized import PrioritizedBuffer
+from agents.buffers.mixed import MixedReplay, ReplayMember
 from agents.buffers.reservoir import ReservoirBuffer
 from agents.buffers.ring import RingBuffer
 from agents.buffers.sequence import SequenceBuffer
-from agents.buffers.sum_tree import SumTree
 
 __all__ = [
     "Batch",
     "Buffer",
-    "BufferFileError",
     "BufferMemoryError",
     "FieldSpec",
     "MixedReplay",
-    "PrioritizedBuffer",
+    "ReplayMember",
     "ReservoirBuffer",
     "RingBuffer",
     "SequenceBuffer",
-    "SumTree",
     "TransitionBuffer",
-    "load_buffer",
-    "step_fields",
     "transition_fields",
 ]

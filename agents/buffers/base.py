@@ -1,6 +1,6 @@
-"""What every buffer shares: sampling to numpy or torch, memory checks, save/load, transitions.
+"""What the transition buffers share: sampling to numpy or torch, memory checks, state_dict.
 
-``Buffer`` is the interface (``add``, ``sample``, ``len``, ``save``/``load``); ``TransitionBuffer``
+``Buffer`` is the interface (``add``, ``sample``, ``len``, ``state_dict``); ``TransitionBuffer``
 stores transitions in a :class:`~agents.buffers.storage.Storage` and leaves two decisions to its
 subclasses: which rows an added item goes to, and which rows a sample reads.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,9 +26,6 @@ from agents.buffers.fields import (
 )
 from agents.buffers.memory import check_fits, storage_bytes
 from agents.buffers.storage import BatchChecker, Storage, check_field_names
-
-# Every buffer class by its ``kind``, so that a saved file names the class that reads it back.
-BUFFER_KINDS: dict[str, type[Buffer]] = {}
 
 
 def check_positive_int(name: str, value: Any) -> int:
@@ -53,7 +49,7 @@ def field_arguments(
 
     ``extra_fields`` is a list of ``[name, spec]`` pairs, not a mapping: their order is the
     order of the buffer's arrays, and a JSON object's key order is not something to rely on
-    (buffer files are written with sorted keys).
+    (a state_dict's config is written with sorted keys).
     """
     encoded = fields_to_json(fields)
     return {
@@ -75,19 +71,14 @@ def decode_field_arguments(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Buffer(ABC):
-    """A replay buffer: ``add`` batches of data, ``sample`` minibatches, ``save``/``load``.
+    """A replay buffer: ``add`` batches of data, ``sample`` minibatches, ``state_dict``.
 
-    Subclasses set ``kind`` (the name in saved files) and implement :meth:`config` (the
+    Subclasses set ``kind`` (the name in a state_dict) and implement :meth:`config` (the
     constructor arguments, JSON-able), :meth:`state` / :meth:`restore_state` (counters) and
-    :meth:`persistent_arrays` (the arrays a file holds, restored in place).
+    :meth:`persistent_arrays` (the arrays a state_dict holds, restored in place).
     """
 
     kind: ClassVar[str]
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "kind" in cls.__dict__:
-            BUFFER_KINDS[cls.kind] = cls
 
     @abstractmethod
     def __len__(self) -> int:
@@ -140,7 +131,7 @@ class Buffer(ABC):
 
     @abstractmethod
     def persistent_arrays(self) -> dict[str, np.ndarray]:
-        """The arrays a saved file holds, by name; loading reads into these same arrays."""
+        """The arrays a state_dict holds, by name; loading reads into these same arrays."""
 
     @classmethod
     @abstractmethod
@@ -152,10 +143,9 @@ class Buffer(ABC):
         return None
 
     def state_dict(self) -> dict[str, Any]:
-        """The buffer as tensors and strings, the one form every save takes (a checkpoint's
-        ``torch.save``, :meth:`save`'s file): kind, config and counters as JSON, and the rows
-        of each persistent array that hold data as a tensor viewing the buffer's own memory,
-        so that saving a large buffer copies nothing."""
+        """The buffer as tensors and strings for a checkpoint's ``torch.save``: kind, config and
+        counters as JSON, and the rows of each persistent array that hold data as a tensor
+        viewing the buffer's own memory, so that saving a large buffer copies nothing."""
         arrays = {}
         for name, array in self.persistent_arrays().items():
             rows = self.saved_rows(name)
@@ -183,20 +173,6 @@ class Buffer(ABC):
         for name, saved in state["arrays"].items():
             targets[name].copy_(saved)
 
-    def save(self, path: str | Path) -> None:
-        """Write the buffer to ``path`` with checksums (see :mod:`agents.buffers.persistence`)."""
-        from agents.buffers.persistence import save_buffer
-
-        save_buffer(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> Buffer:
-        """Read a buffer saved by :meth:`save`; :class:`BufferFileError` if the file is damaged
-        or holds another kind of buffer."""
-        from agents.buffers.persistence import load_buffer
-
-        return load_buffer(path, expected=cls)
-
     def _check_sample_request(
         self,
         batch_size: Any,
@@ -218,19 +194,14 @@ class Buffer(ABC):
 def finish_batch(
     data: dict[str, np.ndarray],
     indices: np.ndarray,
-    weights: np.ndarray | None,
     device: torch.device | None,
     pin_memory: bool,
     dtypes: Mapping[str, torch.dtype] | None,
 ) -> Batch:
     """A Batch of numpy arrays, or of tensors on ``device``."""
     if device is None:
-        return Batch(data, indices, weights)
-    tensors = to_device(data, device, pin_memory, dtypes)
-    weight_tensor = None
-    if weights is not None:
-        weight_tensor = to_device({"weights": weights}, device, pin_memory)["weights"]
-    return Batch(tensors, indices, weight_tensor)
+        return Batch(data, indices)
+    return Batch(to_device(data, device, pin_memory, dtypes), indices)
 
 
 class TransitionBuffer(Buffer):
@@ -344,12 +315,12 @@ class TransitionBuffer(Buffer):
     def _store(self, batch: dict[str, np.ndarray], count: int) -> None:
         """Write a checked batch of ``count`` items where they belong; update the counters."""
 
-    def _sample_rows(self, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Rows to read and their importance weights (None: uniform sampling)."""
+    def _sample_rows(self, batch_size: int) -> np.ndarray:
+        """Rows to read, drawn uniformly with replacement."""
         rows = np.empty(batch_size, dtype=np.int64)
         kernels.uniform_rows(self._sample_key, self.draws, self.size, rows)
         self.draws += batch_size
-        return rows, None
+        return rows
 
     def sample(
         self,
@@ -360,8 +331,8 @@ class TransitionBuffer(Buffer):
         dtypes: Mapping[str, torch.dtype] | None = None,
     ) -> Batch:
         batch_size, device = self._check_sample_request(batch_size, device, pin_memory, dtypes)
-        rows, weights = self._sample_rows(batch_size)
-        return finish_batch(self.storage.read(rows), rows, weights, device, pin_memory, dtypes)
+        rows = self._sample_rows(batch_size)
+        return finish_batch(self.storage.read(rows), rows, device, pin_memory, dtypes)
 
     def config(self) -> dict[str, Any]:
         return {

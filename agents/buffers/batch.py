@@ -21,16 +21,11 @@ class Batch(Mapping[str, Any]):
     Attributes:
         data: the fields, each with the batch on its first axis (sequences: ``(batch, length,
             ...)``).
-        indices: where each item lives in its buffer (pass them back to
-            ``PrioritizedBuffer.update_priorities``).
-        weights: importance-sampling weights (prioritized replay), else None.
-        member: which member of a :class:`~agents.buffers.MixedReplay` it came from, else None.
+        indices: the row of each item in its buffer.
     """
 
     data: dict[str, Any]
     indices: np.ndarray
-    weights: Any = None
-    member: int | None = None
 
     def __getitem__(self, name: str) -> Any:
         return self.data[name]
@@ -45,10 +40,6 @@ class Batch(Mapping[str, Any]):
     def size(self) -> int:
         """Number of items in the batch."""
         return int(self.indices.shape[0])
-
-    def with_member(self, member: int) -> Batch:
-        """This batch marked as drawn from ``member`` of a mixture."""
-        return Batch(self.data, self.indices, self.weights, member)
 
 
 def check_sample_options(

@@ -1,7 +1,7 @@
 """Field specs: the shape and dtype of one named field of a stored item, fixed at construction.
 
-A buffer's storage is a dict of such fields; ``transition_fields`` and ``step_fields`` build the
-two layouts the buffers use (transitions with their next observation, and steps of a stream).
+A buffer's storage is a dict of such fields; ``transition_fields`` builds the transition layout
+(the SequenceBuffer builds its step layout from the same specs).
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ TRANSITION_FIELD_NAMES = (
     "terminated",
     "truncated",
 )
-# Fields of one step of a stream (SequenceBuffer): the action and reward that led to the
-# observation, and whether the observation starts an episode (the reset flag).
-STEP_FIELD_NAMES = ("observation", "action", "reward", "is_first", "terminated", "truncated")
 REWARD_DTYPE = np.dtype(np.float32)
 FLAG_DTYPE = np.dtype(np.bool_)
 
@@ -75,7 +72,7 @@ class FieldSpec:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-able form, for buffer files."""
+        """A JSON-able form, for a state_dict's config."""
         return {"shape": list(self.shape), "dtype": self.dtype.str}
 
     @classmethod
@@ -111,23 +108,6 @@ def transition_fields(
         "action": as_field("action", action),
         "reward": FieldSpec((), REWARD_DTYPE),
         "next_observation": observation_field,
-        "terminated": FieldSpec((), FLAG_DTYPE),
-        "truncated": FieldSpec((), FLAG_DTYPE),
-    }
-    return _with_extra_fields(fields, extra_fields)
-
-
-def step_fields(
-    observation: FieldLike,
-    action: FieldLike,
-    extra_fields: Mapping[str, FieldLike] | None = None,
-) -> dict[str, FieldSpec]:
-    """Fields of one step of a stream: the observation, what led to it, and its flags."""
-    fields = {
-        "observation": as_field("observation", observation),
-        "action": as_field("action", action),
-        "reward": FieldSpec((), REWARD_DTYPE),
-        "is_first": FieldSpec((), FLAG_DTYPE),
         "terminated": FieldSpec((), FLAG_DTYPE),
         "truncated": FieldSpec((), FLAG_DTYPE),
     }

@@ -8,17 +8,33 @@ reaches none.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-import torch
 
 from agents.buffers import kernels
-from agents.buffers.base import BUFFER_KINDS, Buffer, check_positive_int, check_seed
-from agents.buffers.batch import Batch, check_sample_options
+from agents.buffers.base import check_positive_int, check_seed
 
 
-class MixedReplay(Buffer):
+@runtime_checkable
+class ReplayMember(Protocol):
+    """What a member of a :class:`MixedReplay` provides: the numpy buffers
+    (:class:`~agents.buffers.base.Buffer`) and :class:`~agents.buffers.SequenceBuffer` do."""
+
+    def __len__(self) -> int: ...
+
+    def sample(self, batch_size: int, **options: Any) -> Any: ...
+
+    def _prepare_add(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def _commit_add(self, prepared: Any) -> None: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
+class MixedReplay:
     """Members and weights: each ``sample`` picks member ``i`` with probability proportional
     to ``weights[i]`` among the members holding at least ``batch_size`` items.
 
@@ -28,18 +44,11 @@ class MixedReplay(Buffer):
         seed: seeds the choice of member.
     """
 
-    kind = "mixed"
-
     def __init__(
-        self,
-        members: Sequence[Buffer],
-        weights: Sequence[float],
-        *,
-        seed: int = 0,
-        check_memory: bool = True,  # members checked their own memory when they were built
+        self, members: Sequence[ReplayMember], weights: Sequence[float], *, seed: int = 0
     ) -> None:
         members = list(members)
-        if not members or not all(isinstance(member, Buffer) for member in members):
+        if not members or not all(isinstance(member, ReplayMember) for member in members):
             raise ValueError(f"members must be a non-empty list of buffers, got {members!r}")
         weights_array = np.asarray(weights, dtype=np.float64)
         if weights_array.shape != (len(members),):
@@ -54,6 +63,7 @@ class MixedReplay(Buffer):
         self.weights = weights_array
         self.seed = check_seed(seed)
         self.draws = 0
+        self.last_member: int | None = None  # the member the latest sample came from
         self._key = kernels.stream_key(self.seed, kernels.MIXTURE_STREAM)
 
     def __len__(self) -> int:
@@ -65,14 +75,9 @@ class MixedReplay(Buffer):
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         """Add the same data to every member, or, if any member rejects it, to none."""
-        self._commit_add(self._prepare_add(*args, **kwargs))
-
-    def _prepare_add(self, *args: Any, **kwargs: Any) -> list[Any]:
-        # Every member checks the input before any stores it: a later member's error (a broken
-        # SequenceBuffer stream, a batch not of its num_envs) must not leave earlier ones ahead.
-        return [member._prepare_add(*args, **kwargs) for member in self.members]
-
-    def _commit_add(self, prepared: list[Any]) -> None:
+        # Every member checks the input before any stores it: a later member's error (a batch
+        # not of its num_envs) must not leave earlier ones ahead.
+        prepared = [member._prepare_add(*args, **kwargs) for member in self.members]
         for member, member_prepared in zip(self.members, prepared, strict=True):
             member._commit_add(member_prepared)
 
@@ -92,54 +97,35 @@ class MixedReplay(Buffer):
         self.draws += 1
         return int(min(np.searchsorted(np.cumsum(weights), target, side="right"), len(weights) - 1))
 
-    def sample(
-        self,
-        batch_size: int,
-        *,
-        device: str | torch.device | None = None,
-        pin_memory: bool = False,
-        dtypes: Mapping[str, torch.dtype] | None = None,
-    ) -> Batch:
-        """A minibatch from one member; ``Batch.member`` says which."""
-        check_sample_options(device, pin_memory, dtypes)  # before a member is drawn
+    def sample(self, batch_size: int, **options: Any) -> Any:
+        """A minibatch from one member, as that member gives it (``options`` passed on, e.g.
+        ``device`` for the numpy buffers); :attr:`last_member` says which member.
+
+        Args:
+            batch_size: items to draw.
+        """
         member = self.choose_member(batch_size)
-        batch = self.members[member].sample(
-            batch_size, device=device, pin_memory=pin_memory, dtypes=dtypes
-        )
-        return batch.with_member(member)
+        batch = self.members[member].sample(batch_size, **options)
+        self.last_member = member
+        return batch
 
-    def config(self) -> dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
+        """The member choice's seed and counter, and every member's state_dict."""
         return {
-            "members": [
-                {"kind": member.kind, "config": member.config()} for member in self.members
-            ],
-            "weights": self.weights.tolist(),
             "seed": self.seed,
+            "draws": self.draws,
+            "members": [member.state_dict() for member in self.members],
         }
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any], check_memory: bool = True) -> Buffer:
-        members = [
-            BUFFER_KINDS[member["kind"]].from_config(member["config"], check_memory)
-            for member in config["members"]
-        ]
-        return cls(members, config["weights"], seed=config["seed"])
-
-    def state(self) -> dict[str, Any]:
-        return {"draws": self.draws, "members": [member.state() for member in self.members]}
-
-    def restore_state(self, state: Mapping[str, Any]) -> None:
-        self.draws = int(state["draws"])
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` into a mixture of members built alike (the member choice
+        continues the saved one, whatever this mixture's seed)."""
+        if len(state["members"]) != len(self.members):
+            raise ValueError(
+                f"state: {len(state['members'])} members; this MixedReplay has {len(self.members)}"
+            )
         for member, member_state in zip(self.members, state["members"], strict=True):
-            member.restore_state(member_state)
-
-    def saved_rows(self, name: str) -> int | None:
-        member, member_name = name.split("/", 1)
-        return self.members[int(member.removeprefix("member"))].saved_rows(member_name)
-
-    def persistent_arrays(self) -> dict[str, np.ndarray]:
-        return {
-            f"member{index}/{name}": array
-            for index, member in enumerate(self.members)
-            for name, array in member.persistent_arrays().items()
-        }
+            member.load_state_dict(member_state)
+        self.seed = check_seed(state["seed"])
+        self._key = kernels.stream_key(self.seed, kernels.MIXTURE_STREAM)
+        self.draws = int(state["draws"])

@@ -154,7 +154,7 @@ class SB3ReplayBuffer(ReplayBuffer):
         if len(self.transitions) == 0:
             raise ValueError("sample: the replay buffer is empty; add transitions first")
         # Not transitions.sample: SB3 allows batches larger than the buffer, which that refuses.
-        rows, _ = self.transitions._sample_rows(batch_size)
+        rows = self.transitions._sample_rows(batch_size)
         return self.samples_at(rows, env)
 
     def samples_at(

@@ -163,10 +163,6 @@ class Storage:
         """Bytes the arrays take."""
         return sum(array.nbytes for array in self.arrays.values())
 
-    def byte_view(self, name: str) -> np.ndarray:
-        """Field ``name`` as ``(rows, item bytes)`` uint8, aliasing the array."""
-        return self._byte_views[name]
-
     def write_rows(self, rows: np.ndarray, batch: Mapping[str, np.ndarray]) -> None:
         """``field[rows[i]] = batch[field][i]`` in order for the (checked) fields in ``batch``;
         negative rows are skipped, and of repeated rows the last write wins."""

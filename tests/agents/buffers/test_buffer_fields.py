@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from agents.buffers import FieldSpec, step_fields, transition_fields
+from agents.buffers import FieldSpec, transition_fields
 
 
 @pytest.mark.parametrize(
@@ -49,16 +49,6 @@ def test_layouts():
         "next_observation",
         "terminated",
         "truncated",
-    ]
-    steps = step_fields(observation, action, {"task_index": FieldSpec((), np.int32)})
-    assert list(steps) == [
-        "observation",
-        "action",
-        "reward",
-        "is_first",
-        "terminated",
-        "truncated",
-        "task_index",
     ]
     with pytest.raises(ValueError, match="field names must be identifiers"):
         transition_fields(observation, action, {"task index": FieldSpec((), np.int32)})

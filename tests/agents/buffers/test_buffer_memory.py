@@ -13,7 +13,6 @@ from gymnasium import spaces
 from agents.buffers import (
     BufferMemoryError,
     FieldSpec,
-    PrioritizedBuffer,
     RingBuffer,
     SequenceBuffer,
     memory,
@@ -27,21 +26,6 @@ def test_estimates_equal_the_allocated_bytes():
     ring = RingBuffer(100, IMAGE, spaces.Box(-1, 1, (4,)))
     # Two images, four float32 actions, a float32 reward and two flags per transition.
     assert ring.nbytes == ring.storage.nbytes == 100 * (2 * 12288 + 16 + 4 + 2)
-    prioritized = PrioritizedBuffer(100, IMAGE, spaces.Discrete(3))
-    assert prioritized.memory_needed()["sum_tree"] == prioritized.tree.nodes.nbytes
-    assert prioritized.nbytes == prioritized.storage.nbytes + prioritized.tree.nodes.nbytes
-    sequence = SequenceBuffer(
-        640,
-        IMAGE,
-        spaces.Discrete(3),
-        num_envs=4,
-        sequence_length=8,
-        chunk_length=32,
-        placement="reservoir",
-    )
-    # 20 chunks plus a staging chunk per env, one image per step.
-    assert sum(sequence.memory_needed().values()) == sequence.storage.nbytes
-    assert sequence.storage.rows == (20 + 4) * 32
 
 
 def test_a_buffer_too_large_for_memory_raises_before_allocating():
@@ -60,6 +44,11 @@ def test_a_buffer_too_large_for_memory_raises_before_allocating():
         r"is available( \(.* not yet filled\))?; lower capacity to at most about", message
     )
     assert isinstance(raised.value, MemoryError)
+    # The sequence buffer's host storage is checked the same way, chunks and staging included.
+    with pytest.raises(BufferMemoryError, match=r"SequenceBuffer\(capacity=\d+\) needs"):
+        SequenceBuffer(
+            capacity, IMAGE, spaces.Discrete(2), num_envs=4, sequence_length=8, chunk_length=32
+        )
 
 
 @pytest.fixture

@@ -64,7 +64,6 @@ def test_sample_returns_whole_stored_transitions():
     np.testing.assert_array_equal(
         buffer.storage.arrays["observation"][batch.indices], batch["observation"]
     )
-    assert batch.weights is None
 
 
 def test_sampling_is_uniform_and_reproducible():

@@ -1,15 +1,20 @@
 """SequenceBuffer: windows are contiguous pieces of one env's stream, reset-flagged at episode
-starts; FIFO keeps the newest chunks, reservoir a uniform sample of them."""
+starts; FIFO keeps the newest chunks, reservoir a uniform sample of them; torch tensors."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+import torch
 from buffer_helpers import chi_squared, chi_squared_critical
+from gymnasium import spaces
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agents.buffers import FieldSpec, SequenceBuffer
+from agents.buffers import sequence as sequence_module
 
 # Observation [env, episode, step in episode]: every step of every stream is unique.
 OBSERVATION = FieldSpec((3,), np.int64)
@@ -82,6 +87,7 @@ class StreamSimulator:
 
     def check_window(self, window: dict[str, np.ndarray]) -> int:
         """Assert ``window`` is a contiguous piece of one stream; return its start there."""
+        window = {key: np.asarray(value) for key, value in window.items()}
         observations = window["observation"]
         env = int(observations[0, 0])
         assert np.all(observations[:, 0] == env), "a window never mixes envs"
@@ -97,6 +103,14 @@ class StreamSimulator:
             for key in ("action", "reward", "is_first", "terminated", "truncated"):
                 assert np.ravel(window[key][offset])[0] == step[key], key
         return start
+
+
+def windows(batch: dict) -> list[dict[str, np.ndarray]]:
+    """The items of a sampled batch, as numpy arrays by field."""
+    return [
+        {key: value[item].numpy() for key, value in batch.items()}
+        for item in range(len(batch["reward"]))
+    ]
 
 
 def check_reset_flags(window: dict[str, np.ndarray]) -> None:
@@ -145,9 +159,7 @@ def test_windows_are_stream_pieces_and_flag_every_episode_boundary(
     for _ in range(adds):
         buffer.add(**simulator.transition())
         if len(buffer):
-            batch = buffer.sample(min(len(buffer), 8))
-            for item in range(batch.size):
-                window = {key: value[item] for key, value in batch.items()}
+            for window in windows(buffer.sample(min(len(buffer), 8))):
                 assert window["observation"].shape == (sequence_length, 3)
                 simulator.check_window(window)
                 check_reset_flags(window)
@@ -162,14 +174,12 @@ def single_stream(steps: int, **kwargs) -> tuple[SequenceBuffer, StreamSimulator
     return buffer, simulator
 
 
-def window_starts(buffer, simulator, draws=300):
+def window_starts(buffer, simulator, draws=300) -> np.ndarray:
+    """Where each sampled window starts in its env's stream."""
     starts = []
     for _ in range(draws):
-        batch = buffer.sample(min(8, len(buffer)))
-        for item in range(batch.size):
-            starts.append(
-                simulator.check_window({key: value[item] for key, value in batch.items()})
-            )
+        for window in windows(buffer.sample(min(8, len(buffer)))):
+            starts.append(simulator.check_window(window))
     return np.array(starts)
 
 
@@ -198,6 +208,27 @@ def test_fifo_holds_exactly_the_windows_of_the_newest_chunks(steps):
         assert chi_squared(observed, expected) < chi_squared_critical(observed.size - 1)
 
 
+def test_fifo_evicts_the_oldest_chunks_of_every_env():
+    # Env 1 ends an episode every step, so it writes two steps per add and fills chunks twice
+    # as fast as env 0: evicting in any order but age would leave a gap in some env's stream.
+    simulator = StreamSimulator([[10**9], [1]])
+    buffer = SequenceBuffer(
+        7 * 4, OBSERVATION, ACTION, num_envs=2, sequence_length=2, chunk_length=4, seed=3
+    )
+    for _ in range(60):
+        buffer.add(**simulator.transition())
+    held = {0: set(), 1: set()}
+    for _ in range(400):
+        for window in windows(buffer.sample(8)):
+            held[int(window["observation"][0, 0])].add(simulator.check_window(window))
+    for env, starts in held.items():
+        newest = len(simulator.streams[env]) - 2
+        assert starts == set(range(min(starts), newest + 1)), env  # a suffix of the stream
+    assert sum(len(starts) for starts in held.values()) == len(buffer)
+    # Seven chunks of three windows, less the windows the two envs' open chunks lack yet.
+    assert 7 * 3 - 2 * 3 <= len(buffer) <= 7 * 3
+
+
 def test_reservoir_keeps_each_full_chunk_with_equal_probability():
     chunk_length, sequence_length, slots, chunks, runs = 4, 2, 3, 12, 300
     stride = chunk_length - sequence_length + 1
@@ -214,7 +245,10 @@ def test_reservoir_keeps_each_full_chunk_with_equal_probability():
             seed=seed,
         )
         assert len(buffer) == slots * stride
-        first_steps = buffer.storage.arrays["observation"][: slots * chunk_length : chunk_length, 2]
+        # The env's staging chunk comes first, the kept chunks after it.
+        stored = buffer.state_dict()["storage"]["observation"].numpy()
+        first_steps = stored[chunk_length::chunk_length, 2]
+        assert first_steps.size == slots
         kept[first_steps // stride] += 1
     expected = np.full(chunks, runs * slots / chunks)
     assert chi_squared(kept, expected) < chi_squared_critical(chunks - 1)
@@ -228,43 +262,207 @@ def test_windows_may_span_chunks_of_the_stream_through_the_overlap():
     assert set(starts.tolist()) == set(range(41 - 4 + 1 - len(buffer), 41 - 4 + 1))
 
 
-def test_add_checks_streams_and_batches():
+def test_a_step_holds_the_action_and_reward_that_led_to_it_and_episode_starts_are_flagged():
+    buffer = SequenceBuffer(
+        12,
+        FieldSpec((1,), np.int64),
+        spaces.Discrete(3),
+        num_envs=1,
+        sequence_length=6,
+        chunk_length=6,
+    )
+    observations = [[10], [11], [12], [20], [21], [22]]  # two episodes of three steps
+    for step in range(5):
+        if step == 2:
+            continue  # the transition out of a final observation is never made
+        buffer.add(
+            np.array([observations[step]]),
+            np.array([step % 3]),  # Discrete actions as indices
+            np.array([float(step)]),
+            np.array([observations[step + 1]]),
+            np.array([False]),
+            np.array([step == 1]),  # the first episode is truncated at 12
+        )
+    assert len(buffer) == 1
+    window = buffer.sample(1)
+    assert window["observation"][0, :, 0].tolist() == [10, 11, 12, 20, 21, 22]
+    assert window["action"][0, :, 0].tolist() == [0, 0, 1, 0, 0, 1]
+    assert window["reward"][0].tolist() == [0.0, 0.0, 1.0, 0.0, 3.0, 4.0]
+    assert window["is_first"][0].tolist() == [True, False, False, True, False, False]
+    assert window["truncated"][0].tolist() == [False, False, True, False, False, False]
+    assert not window["terminated"].any()
+
+
+def test_dict_observations_are_stored_per_key_and_images_stay_uint8():
+    observation_space = spaces.Dict(
+        {
+            "image": spaces.Box(0, 255, (4, 4, 3), np.uint8),
+            "position": spaces.Box(-1.0, 1.0, (2,), np.float32),
+        }
+    )
+    buffer = SequenceBuffer(
+        32, observation_space, spaces.Discrete(4), num_envs=2, sequence_length=3, chunk_length=8
+    )
+
+    def observation(step: int) -> dict[str, np.ndarray]:
+        return {
+            "image": np.stack([np.full((4, 4, 3), 10 * env + step, np.uint8) for env in (0, 1)]),
+            "position": np.array([[env, step] for env in (0, 1)], np.float32),
+        }
+
+    for step in range(6):
+        buffer.add(
+            observation(step),
+            np.array([1, 2]),
+            np.zeros(2),
+            observation(step + 1),
+            np.zeros(2, bool),
+            np.zeros(2, bool),
+        )
+    batch = buffer.sample(8)
+    assert set(batch["observation"]) == {"image", "position"}
+    image, position = batch["observation"]["image"], batch["observation"]["position"]
+    assert image.dtype == torch.uint8
+    assert image.shape == (8, 3, 4, 4, 3)
+    assert position.dtype == torch.float32
+    assert position.shape == (8, 3, 2)
+    # Both keys come from the same steps: pixel 10 * env + step, position [env, step].
+    expected = 10 * position[..., 0] + position[..., 1]
+    assert torch.equal(image[..., 0, 0, 0].float(), expected)
+    assert torch.all(image == image[..., :1, :1, :1])
+    with pytest.raises(ValueError, match=r"observation must be a dict with keys \['image', "):
+        buffer.add(
+            {"image": observation(0)["image"]},
+            np.array([1, 2]),
+            np.zeros(2),
+            observation(1),
+            np.zeros(2, bool),
+            np.zeros(2, bool),
+        )
+
+
+def test_samples_are_on_the_requested_device():
+    buffer, _ = single_stream(10, capacity=32, sequence_length=4, chunk_length=8)
+    assert buffer.storage_device == torch.device("cpu")
+    assert all(value.device.type == "cpu" for value in buffer.sample(2).values())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("free_bytes", [None, 0], ids=["on-gpu", "pinned-host"])
+def test_cuda_samples_from_either_storage(monkeypatch, free_bytes):
+    if free_bytes == 0:
+        monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (0, 1))
+    buffer = SequenceBuffer(
+        64, FieldSpec((3,), np.uint8), ACTION, num_envs=1, sequence_length=4, device="cuda"
+    )
+    assert buffer.storage_device.type == ("cpu" if free_bytes == 0 else "cuda")
+    for step in range(20):
+        buffer.add(
+            np.full((1, 3), step, np.uint8),
+            np.zeros((1, 1), np.float32),
+            np.zeros(1),
+            np.full((1, 3), step + 1, np.uint8),
+            np.zeros(1, bool),
+            np.zeros(1, bool),
+        )
+    batch = buffer.sample(8)
+    assert batch["observation"].device.type == "cuda"
+    assert batch["observation"].dtype == torch.uint8
+    steps = batch["observation"][:, :, 0].long().cpu()
+    assert torch.equal(steps[:, 1:] - steps[:, :-1], torch.ones(8, 3, dtype=torch.long))
+
+
+@pytest.mark.parametrize(
+    ("device", "free_bytes", "cuda_available", "expected"),
+    [
+        ("cpu", None, False, ("cpu", False)),
+        ("cpu", None, True, ("cpu", False)),
+        ("cuda:0", 1000, True, ("cuda:0", False)),  # 100 bytes leave room to spare
+        ("cuda:0", 120, True, ("cpu", True)),  # would take more than 3/4 of what is free
+    ],
+)
+def test_storage_goes_on_the_gpu_only_where_it_fits(
+    monkeypatch, device, free_bytes, cuda_available, expected
+):
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (free_bytes, 10**9))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda_available)
+    storage, pinned = sequence_module.storage_placement(torch.device(device), 100)
+    assert (str(storage), pinned) == expected
+
+
+@pytest.mark.parametrize("placement", ["fifo", "reservoir"])
+def test_state_dict_round_trip_gives_the_same_samples_and_streams(placement):
+    def build(seed: int) -> SequenceBuffer:
+        return SequenceBuffer(
+            96,
+            OBSERVATION,
+            ACTION,
+            num_envs=2,
+            sequence_length=3,
+            chunk_length=6,
+            placement=placement,
+            seed=seed,
+        )
+
+    simulator = StreamSimulator([[5, 9], [7]])
+    original = build(seed=0)
+    for _ in range(25):
+        original.add(**simulator.transition())
+    state = original.state_dict()
+    rows = state["storage"]["observation"].shape[0]
+    assert 0 < rows < original._storage["observation"].shape[0]  # only the rows in use...
+    assert state["storage"]["observation"].data_ptr() == original._storage["observation"].data_ptr()
+    file = io.BytesIO()
+    torch.save(state, file)
+    file.seek(0)
+    restored = build(seed=1)  # another seed: the RNG state comes from the state_dict
+    restored.load_state_dict(torch.load(file, weights_only=True))
+    for _ in range(20):  # the streams continue where they were, chunks and flags included
+        transition = simulator.transition()
+        original.add(**transition)
+        restored.add(**transition)
+        for first, second in zip(
+            original.sample(4).values(), restored.sample(4).values(), strict=True
+        ):
+            assert torch.equal(first, second)
+    assert len(restored) == len(original)
+    assert restored.steps_added == original.steps_added
+
+
+def test_load_state_dict_refuses_the_state_of_another_buffer():
+    buffer, _ = single_stream(10, capacity=32, sequence_length=2, chunk_length=8)
+    other = SequenceBuffer(64, OBSERVATION, ACTION, num_envs=1, sequence_length=2, chunk_length=8)
+    with pytest.raises(ValueError, match="build the buffer with the same arguments"):
+        other.load_state_dict(buffer.state_dict())
+    with pytest.raises(ValueError, match="not a SequenceBuffer state_dict"):
+        buffer.load_state_dict({"storage": {}})
+    damaged = buffer.state_dict()
+    damaged["counters"] = {**damaged["counters"], "chunks_started": 4}
+    before = buffer.state_dict()["counters"]
+    with pytest.raises(ValueError, match="does not hold the 32 rows its counters use"):
+        buffer.load_state_dict(damaged)
+    assert buffer.state_dict()["counters"] == before
+
+
+def test_add_checks_shapes_and_dtypes():
     buffer = SequenceBuffer(64, OBSERVATION, ACTION, num_envs=2, sequence_length=2, chunk_length=4)
     simulator = StreamSimulator([[5], [3]])
-    first = simulator.transition()
-    buffer.add(**first)
-    second = simulator.transition()
-    broken = {**second, "observation": second["observation"] + np.array([[0, 0, 0], [0, 0, 9]])}
-    with pytest.raises(
-        ValueError, match=r"observation\[1\] is not the next_observation env 1 gave"
-    ):
-        buffer.add(**broken)
-    steps_before = buffer.steps_added
-    assert steps_before == 4  # nothing of the rejected batch was written
-    buffer.add(**second)
-    with pytest.raises(ValueError, match="num_envs=2 streams and takes one transition per env"):
+    buffer.add(**simulator.transition())
+    with pytest.raises(ValueError, match=r"add: observation must have shape \(2, 3\)"):
         buffer.add(**{key: value[:1] for key, value in simulator.transition().items()})
-    with pytest.raises(TypeError, match="next_observation: dtype float64 cannot be stored"):
+    with pytest.raises(TypeError, match=r"add: next_observation is torch\.float64"):
         buffer.add(**{**simulator.transition(), "next_observation": np.zeros((2, 3))})
-    unchecked = SequenceBuffer(
-        64,
-        OBSERVATION,
-        ACTION,
-        num_envs=2,
-        sequence_length=2,
-        chunk_length=4,
-        check_stream=False,
-    )
-    unchecked.add(**first)
-    unchecked.add(**broken)  # the caller opted out of the check
+    assert buffer.steps_added == 4  # nothing of the rejected batches was written
 
 
 def test_sample_shapes_and_errors():
     buffer, _ = single_stream(3, capacity=32, sequence_length=4, chunk_length=8)
     assert len(buffer) == 1  # four steps: the first observation and three more
-    with pytest.raises(ValueError, match="batch_size=2 is more than the 1 items"):
+    with pytest.raises(ValueError, match="batch_size=2 is more than the 1 windows"):
         buffer.sample(2)
-    batch = buffer.sample(1, device="cpu")
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        buffer.sample(0)
+    batch = buffer.sample(1)
     assert tuple(batch["observation"].shape) == (1, 4, 3)
     assert tuple(batch["reward"].shape) == (1, 4)
     assert batch["is_first"][0, 0]
@@ -281,29 +479,14 @@ def test_sample_shapes_and_errors():
         ({"placement": "lifo"}, r"placement must be one of \('fifo', 'reservoir'\)"),
         ({"capacity": 16, "num_envs": 2}, "needs at least 3: raise capacity to at least 24"),
         ({"num_envs": 0}, "num_envs must be a positive integer"),
+        ({"device": "gpu"}, "device: 'gpu' is not a torch device"),
+        ({"device": "meta"}, "device must be a CPU or CUDA device"),
     ],
 )
 def test_constructor_errors(kwargs, message):
     arguments = {"capacity": 64, "num_envs": 1, "sequence_length": 2, "chunk_length": 8}
     with pytest.raises(ValueError, match=message):
         SequenceBuffer(observation=OBSERVATION, action=ACTION, **{**arguments, **kwargs})
-
-
-def test_the_stream_check_compares_every_byte():
-    # 12-byte observations: one 8-byte word and a 4-byte tail, compared separately.
-    buffer = SequenceBuffer(
-        32, FieldSpec((3,), np.float32), ACTION, num_envs=1, sequence_length=2, chunk_length=4
-    )
-    first, second = np.zeros((1, 3), np.float32), np.ones((1, 3), np.float32)
-    buffer.add(first, [[0.0]], [0.0], second, [False], [False])
-    for position in range(3):
-        wrong = second.copy()
-        wrong[0, position] = np.nextafter(np.float32(1), np.float32(2))
-        with pytest.raises(ValueError, match=r"observation\[0\] is not the next_observation"):
-            buffer.add(wrong, [[0.0]], [0.0], second, [False], [False])
-    buffer.add(second, [[0.0]], [0.0], first, [False], [True])
-    buffer.add(second, [[0.0]], [0.0], first, [False], [False])  # a new episode may start anywhere
-    assert buffer.steps_added == 5
 
 
 @pytest.mark.parametrize("placement", ["fifo", "reservoir"])
@@ -324,13 +507,20 @@ def test_strided_inputs_are_stored_like_contiguous_ones(placement):
     for _ in range(20):
         batch = simulator.transition()
         contiguous.add(**batch)
-        # Every other column of a wider array: same values, non-contiguous memory.
+        # Every other column of a wider array, and reversed: same values, other memory layouts.
         wide = {
-            key: np.repeat(value, 2, axis=-1) if value.ndim == 2 else value
+            key: np.repeat(value, 2, axis=-1)[::-1] if value.ndim == 2 else value[::-1]
             for key, value in batch.items()
         }
         strided.add(
-            **{key: value[:, ::2] if value.ndim == 2 else value for key, value in wide.items()}
+            **{
+                key: value[::-1, ::2] if value.ndim == 2 else value[::-1]
+                for key, value in wide.items()
+            }
         )
-    for name, array in contiguous.storage.arrays.items():
-        np.testing.assert_array_equal(array, strided.storage.arrays[name], err_msg=name)
+    for first, second in zip(
+        contiguous.state_dict()["storage"].values(),
+        strided.state_dict()["storage"].values(),
+        strict=True,
+    ):
+        assert torch.equal(first, second)

@@ -119,9 +119,11 @@ class Agent(Protocol):
         """Take the step that the last training :meth:`act` led to (store it, count it)."""
         ...
 
-    def update(self) -> dict[str, float]:
+    def update(self) -> dict[str, float | np.ndarray]:
         """Learn from what was observed, if it is time to; return scalars to log (losses,
-        learning rates...) under their names, or an empty dict. Called once per step."""
+        learning rates...) under their names, or an empty dict. Called once per step. A value
+        may also be a video, ``(frames, height, width, 3)`` uint8 (a world model's predictions),
+        which tensorboard shows as an animated GIF."""
         ...
 
     def on_task_switch(self, info: dict[str, Any]) -> None:

@@ -107,6 +107,9 @@ class DreamerConfig(AgentConfig):
     """``torch.compile`` the networks."""
     log_every: int = 100
     """Updates between the scalars an update returns (losses, KL, return scale...)."""
+    video_every: int = 1000
+    """Updates between videos of the world model's open-loop predictions against the real
+    frames (tensorboard ``agent/world_model/open_loop``; image observations only); 0: none."""
 
     def build(self, context: AgentContext) -> DreamerAgent:
         # Imported here: the config alone must not load torch (see envsuite-train --help).
@@ -133,6 +136,8 @@ class DreamerConfig(AgentConfig):
                 raise AgentConfigError(
                     f"agent.{name}: must lie in [0, 1], got {getattr(self, name)}"
                 )
+        if self.video_every < 0:
+            raise AgentConfigError(f"agent.video_every: must be 0 or more, got {self.video_every}")
         if self.prefill < 0:
             raise AgentConfigError(f"agent.prefill: must be 0 or more, got {self.prefill}")
 

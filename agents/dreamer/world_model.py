@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F  # noqa: N812
 
 from agents.dreamer.config import ModelSize
-from agents.dreamer.maths import TwoHot, kl_losses, symexp, symlog
+from agents.dreamer.maths import TwoHot, kl_losses, symlog
 from agents.dreamer.networks import MLP, ImageDecoder, ImageEncoder, linear
 from agents.dreamer.observations import ObservationLayout
 from agents.dreamer.rssm import RSSM, Latent
@@ -186,7 +187,16 @@ class WorldModel(nn.Module):
         features = torch.cat([posterior.features(), torch.stack(imagined, 1)], 1)
         return self.decode_images(features).clamp(0, 1), images
 
-    def predicted_vectors(self, features: Tensor) -> Tensor:
-        """The decoded vector parts (in the observation's units) of states' features."""
-        assert self.vector_decoder is not None
-        return symexp(self.vector_decoder(features))
+
+def video_of(predicted: Tensor, truth: Tensor) -> np.ndarray:
+    """``(time, 3 * 64, windows * 64, 3)`` uint8 frames of :meth:`WorldModel.open_loop`'s
+    images: per window, the true frame above the predicted one above their difference (grey
+    where they agree), windows side by side; the first three channels of stacked images."""
+    error = (predicted - truth + 1) / 2
+    rows = torch.cat([truth, predicted, error], -2)[:, :, :3]  # (windows, time, C, 3H, W)
+    frames = rows.permute(1, 3, 0, 4, 2).flatten(2, 3)  # (time, 3H, windows * W, C)
+    if frames.shape[-1] == 1:  # grey
+        frames = frames.expand(*frames.shape[:-1], 3)
+    elif frames.shape[-1] == 2:
+        frames = torch.cat([frames, torch.zeros_like(frames[..., :1])], -1)
+    return (frames.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()

@@ -1,10 +1,11 @@
 """The ``envsuite-train`` config as hydra structured configs: one dataclass per section, with a
 docstring per field, that hydra and OmegaConf check for unknown keys and wrong types.
 
-Groups: ``agent=`` (an agent family: ``baselines``, ``custom``), ``algorithm=`` and ``method=``
-(the baselines' two halves), ``mode=`` (``continual``, ``multitask``, ``single_task``),
-``experiment=`` (``configs/experiment/``) and ``launcher=`` (``configs/launcher/``). A new
-agent family adds its config dataclass to :data:`AGENT_CONFIGS`.
+Groups: ``agent=`` (an agent family: ``baselines``, ``dreamerv3``, ``custom``), ``algorithm=``
+and ``method=`` (the baselines' two halves), ``size=`` (DreamerV3's model size), ``mode=``
+(``continual``, ``multitask``, ``single_task``), ``experiment=`` (``configs/experiment/``) and
+``launcher=`` (``configs/launcher/``). A new agent family adds its config dataclass to
+:data:`AGENT_CONFIGS`.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from omegaconf.errors import OmegaConfBaseException
 
 from agents.baselines.config import Algorithm, BaselinesConfig, Method
 from agents.common.protocol import AgentConfig
+from agents.dreamer.config import DreamerConfig, Size
 from agents.training.custom import CustomAgentConfig
 
 # ``agent=<name>``: every agent family's config, by its name.
 AGENT_CONFIGS: dict[str, type[AgentConfig]] = {
     "baselines": BaselinesConfig,
+    "dreamerv3": DreamerConfig,
     "custom": CustomAgentConfig,
 }
 SCHEMA_NAME = "envsuite_train_schema"
@@ -175,6 +178,8 @@ def register_configs() -> None:
         )
     for method in Method:
         store.store(group="method", name=method.value, node={"method": method}, package="agent")
+    for size in Size:
+        store.store(group="size", name=size.value, node={"size": size}, package="agent")
     for mode in Mode:
         store.store(group="mode", name=mode.value, node=ModeConfig(name=mode))
 

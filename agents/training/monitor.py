@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,8 +21,11 @@ from rich.progress import (
 )
 
 from envsuite.core.schedule import reaches_multiple
+from envsuite.evaluation.videos import add_gif_to_tensorboard, encode_gif
 
 METRICS_FILE = "metrics.jsonl"
+# Frames per second of an agent's videos (a world model's predictions are step by step).
+AGENT_VIDEO_FPS = 8.0
 # Redrawing the bar costs more than a step of a small env: update it every this many steps.
 _PROGRESS_UPDATE_STEPS = 100
 # Without a terminal (a pipe, a log file, CI) rich draws its bar once, at the end: a plain
@@ -116,10 +120,16 @@ class TrainingMonitor:
         if reaches_multiple(previous, global_step, self.log_every):
             self._log_window(task_name)
 
-    def log_agent(self, scalars: dict[str, float], global_step: int) -> None:
-        """The agent's scalars (losses, learning rates...) at ``global_step``."""
-        if self.writer is not None:
-            for name, value in scalars.items():
+    def log_agent(self, scalars: dict[str, float | np.ndarray], global_step: int) -> None:
+        """The agent's scalars (losses, learning rates...) at ``global_step``, and its videos:
+        ``(frames, height, width, 3)`` uint8 arrays, written as animated GIFs."""
+        if self.writer is None:
+            return
+        for name, value in scalars.items():
+            if isinstance(value, np.ndarray) and value.ndim == 4:
+                gif = encode_gif(list(value), fps=AGENT_VIDEO_FPS)
+                add_gif_to_tensorboard(self.writer, f"agent/{name}", gif, global_step)
+            else:
                 self.writer.add_scalar(f"agent/{name}", value, global_step)
 
     def _log_window(self, task_name: str) -> None:

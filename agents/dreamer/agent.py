@@ -1,0 +1,231 @@
+"""DreamerV3 as an agent of the training loop: act with the world model's filter and the actor,
+store every step in sequence replay, and update world model, actor and critic at
+``train_ratio``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from agents.buffers import SequenceBuffer
+from agents.common.protocol import AgentContext, AgentState, Transition
+from agents.dreamer.behavior import ActionCoding, ActorCritic, BehaviorSettings, parameter_count
+from agents.dreamer.config import SIZES, DreamerConfig, Precision
+from agents.dreamer.observations import ObservationLayout
+from agents.dreamer.rssm import Latent
+from agents.dreamer.world_model import WorldModel, video_of
+
+# The open-loop video: windows side by side, and the steps filtered before imagining.
+VIDEO_WINDOWS = 4
+VIDEO_CONTEXT = 5
+
+
+class DreamerAgent:
+    """DreamerV3 (2023) on the agent protocol; see ``docs/dreamer.md``.
+
+    The recurrent state of :meth:`act` is the filtered latent state and the last action of
+    every env. Training windows start a fresh filter (their first step counts as an episode
+    start), so that no window inherits a state from an unrelated one.
+    """
+
+    def __init__(self, config: DreamerConfig, context: AgentContext) -> None:
+        self.config = config
+        self.device = torch.device(context.device)
+        self.num_envs = context.num_envs
+        self.layout = ObservationLayout.of_space(context.observation_space)
+        self.coding = ActionCoding(context.action_space)
+        self.action_space = context.action_space
+        self.action_space.seed(context.seed)
+        torch.manual_seed(context.seed)
+        size = SIZES[config.size]
+        self.world_model = WorldModel(
+            self.layout, self.coding.size, size, config.free_nats, config.unimix
+        ).to(self.device)
+        settings = BehaviorSettings(
+            horizon=config.horizon,
+            discount=config.discount,
+            return_lambda=config.return_lambda,
+            entropy=config.entropy,
+            unimix=config.unimix,
+        )
+        self.behavior = ActorCritic(
+            self.world_model.rssm.feature_size, self.coding, size, settings
+        ).to(self.device)
+        self.model_optimizer = torch.optim.Adam(
+            self.world_model.parameters(), lr=config.model_lr, eps=config.model_eps
+        )
+        self.actor_optimizer = torch.optim.Adam(
+            self.behavior.actor.parameters(), lr=config.actor_lr, eps=config.behavior_eps
+        )
+        self.critic_optimizer = torch.optim.Adam(
+            self.behavior.critic.parameters(), lr=config.critic_lr, eps=config.behavior_eps
+        )
+        self.replay = SequenceBuffer(
+            config.replay_capacity,
+            context.observation_space,
+            context.action_space,
+            num_envs=context.num_envs,
+            sequence_length=config.sequence_length,
+            device=self.device,
+            seed=context.seed,
+        )
+        self.env_steps = 0
+        self.updates = 0
+        self.updates_per_step = config.train_ratio / (config.batch_size * config.sequence_length)
+        self.autocast = self.device.type == "cuda" and config.precision == Precision.bfloat16
+        self._train_step = torch.compile(self._train) if config.compile else self._train
+        print(
+            f"DreamerV3 {config.size.value}: world model "
+            f"{parameter_count(self.world_model):,} parameters, actor "
+            f"{parameter_count(self.behavior.actor):,}, critic "
+            f"{parameter_count(self.behavior.critic):,}"
+        )
+
+    def _precision(self) -> contextlib.AbstractContextManager:
+        if self.autocast:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    @torch.no_grad()
+    def act(
+        self, observation: Any, state: AgentState, episode_start: np.ndarray, deterministic: bool
+    ) -> tuple[np.ndarray, AgentState]:
+        count = len(episode_start)
+        if state is None:
+            latent = self.world_model.rssm.initial(count)
+            previous_action = torch.zeros(count, self.coding.size, device=self.device)
+        else:
+            latent, previous_action = state
+        is_first = torch.as_tensor(np.asarray(episode_start), device=self.device)
+        with self._precision():
+            embed = self.world_model.embed(self.layout.to_tensors(observation, self.device))
+            latent, _, _ = self.world_model.rssm.observe_step(
+                latent, previous_action, embed, is_first
+            )
+            features = latent.features()
+            if deterministic:
+                action = self.behavior.actor.mode(features)
+            elif self.env_steps < self.config.prefill:
+                # DreamerV3 fills its replay with a uniformly random policy.
+                sampled = np.stack([self.action_space.sample() for _ in range(count)])
+                action = self.coding.from_env(sampled, self.device)
+            else:
+                action = self.behavior.actor.sample(features)
+        action = action.float()
+        return self.coding.to_env(action), (latent, action)
+
+    def observe(self, transition: Transition) -> None:
+        self.replay.add(
+            transition.observation,
+            transition.action,
+            transition.reward,
+            transition.next_observation,
+            transition.terminated,
+            transition.truncated,
+        )
+        self.env_steps += len(transition.reward)
+
+    def update(self) -> dict[str, float | np.ndarray]:
+        if self.env_steps < self.config.prefill or len(self.replay) == 0:
+            return {}
+        # One update as soon as the replay is filled, then train_ratio's share per env step.
+        due = int((self.env_steps - self.config.prefill) * self.updates_per_step) + 1
+        report: dict[str, float | np.ndarray] = {}
+        while self.updates < due:
+            batch = self.replay.sample(self.config.batch_size)
+            metrics = self._train_step(batch)
+            self.updates += 1
+            # Reading the scalars waits for the GPU: only every log_every updates.
+            if (self.updates - 1) % self.config.log_every == 0:
+                report.update({name: float(value) for name, value in metrics.items()})
+                report["updates"] = float(self.updates)
+            video_every = self.config.video_every
+            if video_every and self.updates % video_every == 0 and self.layout.image_keys:
+                report["world_model/open_loop"] = self._open_loop_video(batch)
+        return report
+
+    def _open_loop_video(self, batch: dict[str, Any]) -> np.ndarray:
+        """The world model's open-loop predictions of the first windows of ``batch`` against
+        their true frames: 5 steps of context, then imagined from the actions alone."""
+        windows = min(VIDEO_WINDOWS, self.config.batch_size)
+        parts = {
+            key: value[:windows] for key, value in self.layout.parts(batch["observation"]).items()
+        }
+        is_first = batch["is_first"][:windows].clone()
+        is_first[:, 0] = True
+        context = min(VIDEO_CONTEXT, self.config.sequence_length - 1)
+        with self._precision():
+            predicted, truth = self.world_model.open_loop(
+                parts, self.coding.encode(batch["action"][:windows]), is_first, context
+            )
+        return video_of(predicted.float(), truth)
+
+    def _train(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """One update of the world model, then of the actor and the critic."""
+        parts = self.layout.parts(batch["observation"])
+        actions = self.coding.encode(batch["action"])
+        is_first = batch["is_first"].clone()
+        is_first[:, 0] = True
+        with self._precision():
+            model_loss, posterior, metrics = self.world_model.loss(
+                parts, actions, batch["reward"], is_first, batch["terminated"]
+            )
+        self._step(self.model_optimizer, model_loss, self.world_model, self.config.model_clip)
+        start = Latent(posterior.deter.flatten(0, 1), posterior.stoch.flatten(0, 1)).detach()
+        start_continues = 1.0 - batch["terminated"].flatten(0, 1).float()
+        with self._precision():
+            actor_loss, critic_loss, behavior_metrics = self.behavior.losses(
+                self.world_model, start, start_continues
+            )
+        clip = self.config.behavior_clip
+        self._step(self.actor_optimizer, actor_loss, self.behavior.actor, clip)
+        self._step(self.critic_optimizer, critic_loss, self.behavior.critic, clip)
+        self.behavior.update_slow_critic()
+        return {**metrics, **behavior_metrics}
+
+    @staticmethod
+    def _step(
+        optimizer: torch.optim.Optimizer, loss: Tensor, module: nn.Module, clip: float
+    ) -> None:
+        # Gradients from other losses may sit in these parameters (a continuous actor's loss
+        # reaches the world model and the critic): each optimiser starts from zero.
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(module.parameters(), clip)
+        optimizer.step()
+
+    def on_task_switch(self, info: dict[str, Any]) -> None:
+        """DreamerV3 is task-agnostic: nothing changes at a block end."""
+
+    def state_dict(self, include_replay: bool) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "world_model": self.world_model.state_dict(),
+            "behavior": self.behavior.state_dict(),
+            "model_optimizer": self.model_optimizer.state_dict(),
+            "actor_optimizer": self.actor_optimizer.state_dict(),
+            "critic_optimizer": self.critic_optimizer.state_dict(),
+            "env_steps": self.env_steps,
+            "updates": self.updates,
+        }
+        if include_replay:
+            state["replay"] = self.replay.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.world_model.load_state_dict(state["world_model"])
+        self.behavior.load_state_dict(state["behavior"])
+        self.model_optimizer.load_state_dict(state["model_optimizer"])
+        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        self.env_steps = int(state["env_steps"])
+        self.updates = int(state["updates"])
+        if "replay" in state:
+            self.replay.load_state_dict(state["replay"])
+
+    def close(self) -> None:
+        """Nothing beyond memory to release."""

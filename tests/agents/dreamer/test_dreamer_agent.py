@@ -1,0 +1,143 @@
+"""DreamerV3 through the training loop: every observation kind of our families trains, the
+recurrent state carries, checkpoints restore, and config mistakes are named."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envsuite
+from agents.common.protocol import AgentConfigError, AgentContext
+from agents.dreamer.agent import DreamerAgent
+from agents.dreamer.config import DreamerConfig, Size
+from agents.training import train_agent
+
+# A DreamerV3 small enough for a CPU test: a few dozen updates in a few hundred steps.
+TINY = {
+    "size": Size.XS,
+    "batch_size": 4,
+    "sequence_length": 8,
+    "replay_capacity": 4096,
+    "prefill": 64,
+    "train_ratio": 8.0,
+    "horizon": 5,
+    "log_every": 1,
+    "video_every": 5,
+}
+
+
+def _agent(env: gym.vector.VectorEnv, steps: int, **fields) -> DreamerAgent:
+    config = DreamerConfig(**{**TINY, **fields})
+    return config.build(AgentContext.of_env(env, steps, seed=0, device="cpu"))
+
+
+@pytest.mark.parametrize(
+    ("sequence", "overrides"),
+    [
+        ("MinigamesCatchSpeed", {}),  # a symbolic grid of bools: the MLP
+        ("MinigamesCatchSpeed", {"task_kwargs": {"obs_mode": "pixels"}}),  # 64x64x3: the CNN
+        ("NavigationMazeLayouts", {}),  # a Dict of a symbolic grid and one-hot features
+        ("NavigationMazeLayouts", {"task_kwargs": {"obs_mode": "pixels"}}),  # Dict with an image
+        ("ManipulationPushDynamics", {}),  # float vectors, Box actions
+    ],
+    ids=["symbolic", "pixels", "navigation-dict", "navigation-pixels", "manipulation"],
+)
+def test_every_observation_kind_of_our_families_trains(sequence: str, overrides: dict) -> None:
+    steps = 200
+    env = envsuite.make_sequence(sequence, steps_per_task=100, **overrides).make_vector_env(
+        2, autoreset_mode="SameStep"
+    )
+    agent = _agent(env, steps, num_envs=2)
+    reports = []
+    original_update = agent.update
+
+    def update() -> dict:
+        report = original_update()
+        reports.append(report)
+        return report
+
+    agent.update = update
+    try:
+        assert train_agent(agent, env, 0, steps, seed=0) >= steps
+    finally:
+        env.close()
+    scalars = [report for report in reports if "world_model/loss" in report]
+    assert scalars, "no update ran"
+    assert agent.updates > 10
+    for report in scalars:
+        assert all(np.isfinite(value) for value in report.values() if isinstance(value, float))
+    videos = [
+        report["world_model/open_loop"] for report in reports if "world_model/open_loop" in report
+    ]
+    if "pixels" in str(overrides):
+        assert videos
+        assert videos[0].dtype == np.uint8
+        assert videos[0].shape[1:] == (3 * 64, 4 * 64, 3)
+    else:
+        assert not videos
+
+
+def test_evaluation_is_deterministic_and_carries_the_recurrent_state() -> None:
+    env = envsuite.make_sequence("MinigamesCatchSpeed", steps_per_task=100).make_vector_env(
+        1, autoreset_mode="SameStep"
+    )
+    agent = _agent(env, 100)
+    observation, _ = env.reset(seed=0)
+    start = np.ones(1, dtype=bool)
+    first_action, state = agent.act(observation, None, start, deterministic=True)
+    again, _ = agent.act(observation, None, start, deterministic=True)
+    assert np.array_equal(first_action, again)
+    _, carried = agent.act(observation, state, np.zeros(1, dtype=bool), deterministic=True)
+    _, restarted = agent.act(observation, state, start, deterministic=True)
+    _, fresh = agent.act(observation, None, start, deterministic=True)
+    # Continuing the episode moves the GRU on; an episode start forgets the state.
+    assert not torch.allclose(carried[0].deter, fresh[0].deter)
+    torch.testing.assert_close(restarted[0].deter, fresh[0].deter)
+    env.close()
+
+
+def test_a_checkpoint_restores_an_agent_that_trains_on_identically(tmp_path) -> None:
+    env = envsuite.make_sequence("MinigamesCatchSpeed", steps_per_task=200).make_vector_env(
+        1, autoreset_mode="SameStep"
+    )
+    agent = _agent(env, 400)
+    train_agent(agent, env, 0, 150, seed=0)
+    env.close()
+    torch.save(agent.state_dict(include_replay=True), tmp_path / "agent.pt")
+    clone = _agent(env, 400)
+    clone.load_state_dict(torch.load(tmp_path / "agent.pt", weights_only=True))
+    assert (clone.env_steps, clone.updates) == (agent.env_steps, agent.updates)
+    # The same further updates (16 more env steps' worth) from the same randomness.
+    for trainee in (agent, clone):
+        trainee.env_steps += 16
+        torch.manual_seed(5)
+        trainee.update()
+    for mine, theirs in zip(agent.world_model.parameters(), clone.world_model.parameters()):
+        torch.testing.assert_close(mine, theirs)
+    for mine, theirs in zip(agent.behavior.parameters(), clone.behavior.parameters()):
+        torch.testing.assert_close(mine, theirs)
+    assert "replay" not in agent.state_dict(include_replay=False)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("batch_size", 0, "agent.batch_size: must be positive"),
+        ("sequence_length", 1, "agent.sequence_length: must be at least 2"),
+        ("discount", 1.5, r"agent.discount: must lie in \[0, 1\]"),
+        ("prefill", -1, "agent.prefill: must be 0 or more"),
+    ],
+)
+def test_config_mistakes_name_the_field(field: str, value: float, message: str) -> None:
+    env = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")])
+    with pytest.raises(AgentConfigError, match=message):
+        _agent(env, 100, **{field: value})
+
+
+def test_an_unsupported_action_space_is_a_config_error() -> None:
+    space = gym.spaces.MultiDiscrete([2, 3])
+    context = AgentContext(gym.spaces.Box(-1, 1, (3,)), space, 1, 100, 0, "cpu")
+    with pytest.raises(AgentConfigError, match="action space: DreamerV3 takes Discrete"):
+        DreamerConfig(**TINY).build(context)

@@ -114,9 +114,11 @@ def test_a_checkpoint_restores_an_agent_that_trains_on_identically(tmp_path) -> 
         trainee.env_steps += 16
         torch.manual_seed(5)
         trainee.update()
-    for mine, theirs in zip(agent.world_model.parameters(), clone.world_model.parameters()):
+    for mine, theirs in zip(
+        agent.world_model.parameters(), clone.world_model.parameters(), strict=True
+    ):
         torch.testing.assert_close(mine, theirs)
-    for mine, theirs in zip(agent.behavior.parameters(), clone.behavior.parameters()):
+    for mine, theirs in zip(agent.behavior.parameters(), clone.behavior.parameters(), strict=True):
         torch.testing.assert_close(mine, theirs)
     assert "replay" not in agent.state_dict(include_replay=False)
 

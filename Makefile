@@ -37,6 +37,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/navigation.py
 	$(BIN)/python benchmarks/training_loop.py
 	$(BIN)/python benchmarks/sweep_threads.py
+	$(BIN)/python benchmarks/dreamer.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

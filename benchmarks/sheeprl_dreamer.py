@@ -19,16 +19,12 @@ GPU) and ``torch.backends.cudnn.benchmark`` (True). One is made here, as sheeprl
 on it: ``torch.distributions.Distribution.set_default_validate_args(False)``; it is global, so it
 holds for every model in the process.
 
-Run alone: ``python benchmarks/sheeprl_dreamer.py`` (updates/s at XS and S, pixels and vector,
-on the CPU); ``--help`` for the options.
+``benchmarks/dreamer.py`` times it against ours.
 """
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -358,88 +354,3 @@ def sheeprl_parameter_count(
     }
     counts["total"] = counts["world_model"] + counts["actor"] + counts["critic"]
     return counts
-
-
-def _time(
-    fn: Callable[[], None], device: str, warmup: int, repeats: int, seconds: float
-) -> tuple[list[float], float]:
-    """The wall-clock seconds of one call in each of ``repeats`` rounds of about ``seconds``
-    each, and the process's CPU seconds per call over all the rounds (with other processes
-    on the machine, the CPU time moves less than the wall-clock time)."""
-
-    def sync() -> None:
-        if str(device).startswith("cuda"):
-            torch.cuda.synchronize()
-
-    for _ in range(warmup):
-        fn()
-    sync()
-    start = time.perf_counter()
-    fn()
-    sync()
-    calls = max(1, int(seconds / max(time.perf_counter() - start, 1e-9)))
-    rounds = []
-    cpu = time.process_time()
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        sync()
-        rounds.append((time.perf_counter() - start) / calls)
-    return rounds, (time.process_time() - cpu) / (repeats * calls)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=["XS", "S"])
-    parser.add_argument("--observations", nargs="+", default=list(OBSERVATIONS))
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--sequence-length", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads on the CPU")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per round")
-    parser.add_argument("--precision", default="32-true")
-    parser.add_argument("--compile", action="store_true", help="sheeprl's algo.compile.enabled")
-    arguments = parser.parse_args(argv)
-    torch.set_num_threads(arguments.threads)
-    import sheeprl
-
-    print(f"sheeprl {sheeprl.__version__}, torch {torch.__version__}, {arguments.device}")
-    print(f"batch {arguments.batch_size} x {arguments.sequence_length} (time-major)")
-    for observation in arguments.observations:
-        sample = sheeprl_replay_sampler(
-            observation, arguments.batch_size, arguments.sequence_length, arguments.device
-        )
-        rounds, cpu = _time(sample, arguments.device, 3, arguments.repeats, 1.0)
-        print(
-            f"{observation:>7} replay sample: {statistics.median(rounds) * 1e3:8.2f} ms "
-            f"(best round {min(rounds) * 1e3:.2f} ms, CPU {cpu * 1e3:.2f} ms)"
-        )
-        for size in arguments.sizes:
-            counts = sheeprl_parameter_count(size, observation)
-            step = sheeprl_trainer(
-                size,
-                observation,
-                arguments.batch_size,
-                arguments.sequence_length,
-                arguments.device,
-                precision=arguments.precision,
-                compile=arguments.compile,
-            )
-            rounds, cpu = _time(
-                step, arguments.device, arguments.warmup, arguments.repeats, arguments.seconds
-            )
-            seconds = statistics.median(rounds)
-            print(
-                f"{observation:>7} {size:>2}: {1 / seconds:7.3f} updates/s "
-                f"({seconds * 1e3:7.1f} ms/update, best round {min(rounds) * 1e3:.1f} ms, "
-                f"CPU {cpu * 1e3:.1f} ms), "
-                f"parameters: world model "
-                f"{counts['world_model']:,}, actor {counts['actor']:,}, critic {counts['critic']:,}"
-            )
-
-
-if __name__ == "__main__":
-    main()

@@ -65,20 +65,25 @@ class DreamerAgent:
         self.critic_optimizer = torch.optim.Adam(
             self.behavior.critic.parameters(), lr=config.critic_lr, eps=config.behavior_eps
         )
-        self.replay = SequenceBuffer(
-            config.replay_capacity,
-            context.observation_space,
-            context.action_space,
-            num_envs=context.num_envs,
-            sequence_length=config.sequence_length,
-            device=self.device,
-            seed=context.seed,
-        )
+        try:
+            self.replay = SequenceBuffer(
+                config.replay_capacity,
+                context.observation_space,
+                context.action_space,
+                num_envs=context.num_envs,
+                sequence_length=config.sequence_length,
+                device=self.device,
+                seed=context.seed,
+            )
+        except ValueError as error:
+            raise ValueError(f"agent.replay_capacity: {error}") from error
         self.env_steps = 0
         self.updates = 0
         self.updates_per_step = config.train_ratio / (config.batch_size * config.sequence_length)
         self.autocast = self.device.type == "cuda" and config.precision == Precision.bfloat16
-        self._train_step = torch.compile(self._train) if config.compile else self._train
+        self._train_step = (
+            torch.compile(self.train_on_batch) if config.compile else self.train_on_batch
+        )
         print(
             f"DreamerV3 {config.size.value}: world model "
             f"{parameter_count(self.world_model):,} parameters, actor "
@@ -107,15 +112,15 @@ class DreamerAgent:
             latent, _, _ = self.world_model.rssm.observe_step(
                 latent, previous_action, embed, is_first
             )
-            features = latent.features()
+            outputs = self.behavior.actor(latent.features())
             if deterministic:
-                action = self.behavior.actor.mode(features)
+                action = self.behavior.actor.mode(outputs)
             elif self.env_steps < self.config.prefill:
                 # DreamerV3 fills its replay with a uniformly random policy.
                 sampled = np.stack([self.action_space.sample() for _ in range(count)])
                 action = self.coding.from_env(sampled, self.device)
             else:
-                action = self.behavior.actor.sample(features)
+                action = self.behavior.actor.sample(outputs)
         action = action.float()
         return self.coding.to_env(action), (latent, action)
 
@@ -165,8 +170,9 @@ class DreamerAgent:
             )
         return video_of(predicted.float(), truth)
 
-    def _train(self, batch: dict[str, Any]) -> dict[str, Tensor]:
-        """One update of the world model, then of the actor and the critic."""
+    def train_on_batch(self, batch: dict[str, Any]) -> dict[str, Tensor]:
+        """One update of the world model, then of the actor and the critic, on a batch of
+        windows as :meth:`SequenceBuffer.sample` gives them; the scalars to log, as tensors."""
         parts = self.layout.parts(batch["observation"])
         actions = self.coding.encode(batch["action"])
         is_first = batch["is_first"].clone()

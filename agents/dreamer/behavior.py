@@ -112,26 +112,32 @@ class Actor(nn.Module):
         outputs = coding.size if coding.discrete else 2 * coding.size
         self.net = Head(features, outputs, size)
 
-    def distribution(self, features: Tensor) -> torch.distributions.Distribution:
-        out = self.net(features).float()
+    def forward(self, features: Tensor) -> Tensor:
+        """The policy's parameters at ``features``: logits, or the normal's mean and std
+        before their squashing; :meth:`distribution` reads them."""
+        return self.net(features).float()
+
+    def distribution(self, outputs: Tensor) -> torch.distributions.Distribution:
         if self.discrete:
-            return torch.distributions.Categorical(logits=unimix_logits(out, self.settings.unimix))
-        mean, std = out.chunk(2, -1)
+            return torch.distributions.Categorical(
+                logits=unimix_logits(outputs, self.settings.unimix)
+            )
+        mean, std = outputs.chunk(2, -1)
         low, high = self.settings.min_std, self.settings.max_std
         std = (high - low) * torch.sigmoid(std + 2.0) + low
         return torch.distributions.Independent(torch.distributions.Normal(torch.tanh(mean), std), 1)
 
-    def sample(self, features: Tensor) -> Tensor:
+    def sample(self, outputs: Tensor) -> Tensor:
         """Network actions ``(..., size)``: one-hot samples (straight-through) or reparameterised
         normal samples."""
-        dist = self.distribution(features)
+        dist = self.distribution(outputs)
         if self.discrete:
             return straight_through_sample(dist.logits)
         return dist.rsample()
 
-    def mode(self, features: Tensor) -> Tensor:
+    def mode(self, outputs: Tensor) -> Tensor:
         """The deterministic action: the most probable one, or the mean."""
-        dist = self.distribution(features)
+        dist = self.distribution(outputs)
         if self.discrete:
             return nn.functional.one_hot(dist.logits.argmax(-1), self.size).float()
         return dist.base_dist.mean
@@ -166,34 +172,52 @@ class ActorCritic(nn.Module):
         self.slow_critic = copy.deepcopy(self.critic).requires_grad_(False)
         self.return_normalizer = ReturnNormalizer()
 
-    def imagine(self, world_model: WorldModel, start: Latent) -> tuple[Latent, Tensor]:
-        """States ``(horizon + 1, N, ...)`` imagined from ``start`` (N,) with the actor, and the
-        actions taken in them. The actor reads the states without their gradient; a continuous
-        actor's gradient flows through its actions into the later states, a discrete actor
-        needs none (REINFORCE), so its imagination runs without gradients."""
-        with torch.set_grad_enabled(not self.actor.discrete and torch.is_grad_enabled()):
-            state = start.detach()
-            deters, stochs, actions = [state.deter], [state.stoch], []
-            for _ in range(self.settings.horizon):
-                action = self.actor.sample(state.features().detach())
-                actions.append(action)
+    def imagine(self, world_model: WorldModel, start: Latent) -> tuple[Latent, Tensor, Tensor]:
+        """States ``(horizon + 1, N, ...)`` imagined from ``start`` (N,) with the actor, the
+        actions taken in the first ``horizon`` of them and the actor's outputs there (with
+        their gradient, for the actor's loss).
+
+        The actor reads the states without their gradient. A continuous actor's gradient flows
+        through its actions into the later states; a discrete actor needs none (REINFORCE),
+        so the model steps without gradients.
+        """
+        dynamics_grad = not self.actor.discrete and torch.is_grad_enabled()
+        state = start.detach()
+        deters, stochs, actions, outputs = [state.deter], [state.stoch], [], []
+        for _ in range(self.settings.horizon):
+            output = self.actor(state.features().detach())
+            action = self.actor.sample(output if dynamics_grad else output.detach())
+            outputs.append(output)
+            actions.append(action)
+            with torch.set_grad_enabled(dynamics_grad):
                 state, _ = world_model.rssm.imagine_step(state, action)
-                deters.append(state.deter)
-                stochs.append(state.stoch)
-            actions.append(self.actor.sample(state.features().detach()))
-        return Latent(torch.stack(deters), torch.stack(stochs)), torch.stack(actions)
+            deters.append(state.deter)
+            stochs.append(state.stoch)
+        trajectory = Latent(torch.stack(deters), torch.stack(stochs))
+        return trajectory, torch.stack(actions), torch.stack(outputs)
 
     def losses(
         self, world_model: WorldModel, start: Latent, start_continues: Tensor
     ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
         """The actor's and the critic's losses over trajectories imagined from ``start`` (N,)
         whose own continue flags are ``start_continues`` (N,); and scalars to log."""
-        trajectory, actions = self.imagine(world_model, start)
+        trajectory, actions, outputs = self.imagine(world_model, start)
         features = trajectory.features()
-        # Only a continuous actor's gradient runs through the predicted rewards and values.
-        with torch.set_grad_enabled(not self.actor.discrete and torch.is_grad_enabled()):
+        critic_features = features[:-1].detach()
+        if self.actor.discrete:
+            # The trajectory carries no gradient: one pass of the critic gives the values and
+            # (with the critic's own gradient) its loss's predictions.
+            with torch.no_grad():
+                rewards = world_model.reward_of(features[1:])
+            critic_logits = self.critic.net(features).float()
+            values = TwoHot(critic_logits).mean().detach()
+            critic = TwoHot(critic_logits[:-1])
+        else:
+            # The actor's gradient runs through the predicted rewards and values into its
+            # actions; the critic learns from the same states without that gradient.
             rewards = world_model.reward_of(features[1:])
             values = self.critic(features).mean()
+            critic = self.critic(critic_features)
         continues = torch.cat(
             [start_continues[None].float(), world_model.continues_of(features[1:])], 0
         )
@@ -205,18 +229,16 @@ class ActorCritic(nn.Module):
 
         offset, scale = self.return_normalizer(returns)
         advantages = (returns - offset) / scale - (values[:-1] - offset) / scale
-        policy = self.actor.distribution(features[:-1].detach())
+        policy = self.actor.distribution(outputs)
         entropy = policy.entropy()
         if self.actor.discrete:
-            log_prob = self.actor.log_prob(policy, actions[:-1].detach())
+            log_prob = self.actor.log_prob(policy, actions.detach())
             objective = log_prob * advantages.detach()
         else:
             objective = advantages
         actor_loss = -((objective + self.settings.entropy * entropy) * weights[:-1]).mean()
 
         target = returns.detach()
-        critic_features = features[:-1].detach()
-        critic = self.critic(critic_features)
         slow_mean = self.slow_critic(critic_features).mean().detach()
         critic_terms = -critic.log_prob(target) - self.settings.slow_regulariser * critic.log_prob(
             slow_mean

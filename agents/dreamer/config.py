@@ -118,8 +118,8 @@ class DreamerConfig(AgentConfig):
         self.check()
         try:
             return DreamerAgent(self, context)
-        except ValueError as error:
-            raise AgentConfigError(f"agent: {error}") from error
+        except ValueError as error:  # the message names the field or the space
+            raise AgentConfigError(str(error)) from error
 
     def check(self) -> None:
         """A clear error naming the first field out of range."""

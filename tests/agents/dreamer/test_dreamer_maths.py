@@ -233,3 +233,11 @@ def test_return_normalisation_is_applied_in_the_discrete_reinforce_branch() -> N
     scaled = _actor_gradient(100.0)
     assert gradient.abs().sum() > 0
     torch.testing.assert_close(scaled, gradient, rtol=1e-4, atol=1e-7)
+
+
+def test_straight_through_samples_follow_the_probabilities() -> None:
+    logits = torch.log(torch.tensor([0.1, 0.2, 0.3, 0.4])).expand(20_000, 4)
+    counts = straight_through_sample(logits, torch.Generator().manual_seed(0)).sum(0)
+    torch.testing.assert_close(
+        counts / 20_000, torch.tensor([0.1, 0.2, 0.3, 0.4]), atol=0.01, rtol=0
+    )

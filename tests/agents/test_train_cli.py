@@ -42,6 +42,16 @@ SWEEP_JOB = [
     "logging.tensorboard=false",
     "report.enabled=false",
 ]
+TINY_DREAMER = [
+    "size=XS",
+    "agent.batch_size=4",
+    "agent.sequence_length=8",
+    "agent.replay_capacity=4096",
+    "agent.prefill=64",
+    "agent.train_ratio=8",
+    "agent.horizon=5",
+    "agent.log_every=10",
+]
 TINY_PPO = [
     "+agent.hyperparameters.n_steps=64",
     "+agent.hyperparameters.batch_size=32",
@@ -79,7 +89,7 @@ def _snapshot(directory: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("agent", ["ppo", "readme"])
+@pytest.mark.parametrize("agent", ["ppo", "readme", "dreamerv3"])
 def test_kill_during_run_then_resume_finishes_where_it_would_have(
     agent: str, tmp_path: Path
 ) -> None:
@@ -89,6 +99,19 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(
     if agent == "ppo":
         overrides = run_overrides("ppo", sequence, STEPS_PER_TASK, *every, *TINY_PPO)
         loss_tag = "agent/train/loss"  # SB3's, through the agent's update()
+    elif agent == "dreamerv3":  # its replay goes into every full checkpoint
+        overrides = [
+            "agent=dreamerv3",
+            *TINY_DREAMER,
+            f"sequence={sequence}",
+            "device=cpu",
+            "threads=1",
+            f"eval.every={STEPS_PER_TASK}",
+            "eval.episodes=1",
+            "logging.progress_bar=false",
+            *every,
+        ]
+        loss_tag = "agent/world_model/loss"
     else:  # the README's example agent, from the launch directory
         readme_agent_module(tmp_path)
         overrides = example_agent_overrides(sequence, f"eval.every={STEPS_PER_TASK}", *every)
@@ -114,7 +137,11 @@ def test_kill_during_run_then_resume_finishes_where_it_would_have(
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, f"the run ended before the kill: {process.stderr}"
-    last_before_kill = load_checkpoint(latest_checkpoint(run_dir))["global_step"]
+    checkpoint = load_checkpoint(latest_checkpoint(run_dir))
+    last_before_kill = checkpoint["global_step"]
+    if agent == "dreamerv3":  # the resume continues with the replay the agent had collected
+        assert checkpoint["agent"]["env_steps"] == last_before_kill
+        assert checkpoint["agent"]["replay"]["counters"]["steps_added"] >= last_before_kill
     total_steps = 2 * STEPS_PER_TASK
     assert 0 < last_before_kill < total_steps
 

@@ -16,9 +16,10 @@ from agents.buffers import SequenceBuffer
 from agents.common.protocol import AgentContext, AgentState, Transition
 from agents.dreamer.behavior import ActionCoding, ActorCritic, BehaviorSettings, parameter_count
 from agents.dreamer.config import SIZES, DreamerConfig, Precision
+from agents.dreamer.networks import MLP, ImageDecoder, ImageEncoder, NormLayer
 from agents.dreamer.observations import ObservationLayout
-from agents.dreamer.rssm import Latent
-from agents.dreamer.world_model import WorldModel, video_of
+from agents.dreamer.rssm import Latent, NormGRUCell
+from agents.dreamer.world_model import Head, WorldModel, video_of
 
 # The open-loop video: windows side by side, and the steps filtered before imagining.
 VIDEO_WINDOWS = 4
@@ -81,9 +82,9 @@ class DreamerAgent:
         self.updates = 0
         self.updates_per_step = config.train_ratio / (config.batch_size * config.sequence_length)
         self.autocast = self.device.type == "cuda" and config.precision == Precision.bfloat16
-        self._train_step = (
-            torch.compile(self.train_on_batch) if config.compile else self.train_on_batch
-        )
+        if config.compile:
+            compile_blocks(self.world_model)
+            compile_blocks(self.behavior)
         print(
             f"DreamerV3 {config.size.value}: world model "
             f"{parameter_count(self.world_model):,} parameters, actor "
@@ -143,7 +144,7 @@ class DreamerAgent:
         report: dict[str, float | np.ndarray] = {}
         while self.updates < due:
             batch = self.replay.sample(self.config.batch_size)
-            metrics = self._train_step(batch)
+            metrics = self.train_on_batch(batch)
             self.updates += 1
             # Reading the scalars waits for the GPU: only every log_every updates.
             if (self.updates - 1) % self.config.log_every == 0:
@@ -235,3 +236,18 @@ class DreamerAgent:
 
     def close(self) -> None:
         """Nothing beyond memory to release."""
+
+
+# The networks torch.compile fuses: the layers of one step. The update as a whole has Python
+# loops over time and three optimisers; compiled whole, its losses' graphs would be fused into
+# one that the first backward frees.
+COMPILED_BLOCKS = (ImageEncoder, ImageDecoder, Head, MLP, NormLayer, NormGRUCell)
+
+
+def compile_blocks(module: nn.Module) -> None:
+    """``torch.compile`` every outermost block of :data:`COMPILED_BLOCKS` under ``module``."""
+    for child in module.children():
+        if isinstance(child, COMPILED_BLOCKS):
+            child.compile()
+        else:
+            compile_blocks(child)

@@ -143,3 +143,27 @@ def test_an_unsupported_action_space_is_a_config_error() -> None:
     context = AgentContext(gym.spaces.Box(-1, 1, (3,)), space, 1, 100, 0, "cpu")
     with pytest.raises(AgentConfigError, match="action space: DreamerV3 takes Discrete"):
         DreamerConfig(**TINY).build(context)
+
+
+@pytest.mark.slow
+def test_compiled_networks_compute_what_the_eager_ones_do() -> None:
+    space = gym.spaces.Box(-1, 1, (5,), np.float32)
+    context = AgentContext(space, gym.spaces.Discrete(3), 1, 100, 0, "cpu")
+    agents = [
+        DreamerConfig(**{**TINY, "compile": compiled}).build(context) for compiled in (False, True)
+    ]
+    generator = torch.Generator().manual_seed(0)
+    batch = {
+        "observation": torch.rand(4, 8, 5, generator=generator),
+        "action": torch.randint(0, 3, (4, 8, 1), generator=generator),
+        "reward": torch.rand(4, 8, generator=generator),
+        "is_first": torch.zeros(4, 8, dtype=torch.bool),
+        "terminated": torch.zeros(4, 8, dtype=torch.bool),
+        "truncated": torch.zeros(4, 8, dtype=torch.bool),
+    }
+    results = []
+    for agent in agents:
+        torch.manual_seed(1)
+        results.append(agent.train_on_batch(batch))
+    for name, value in results[0].items():
+        torch.testing.assert_close(results[1][name], value, rtol=1e-4, atol=1e-5)

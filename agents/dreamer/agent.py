@@ -137,7 +137,8 @@ class DreamerAgent:
         self.env_steps += len(transition.reward)
 
     def update(self) -> dict[str, float | np.ndarray]:
-        if self.env_steps < self.config.prefill or len(self.replay) == 0:
+        # Updates wait for the prefill and for a batch's worth of windows in the replay.
+        if self.env_steps < self.config.prefill or len(self.replay) < self.config.batch_size:
             return {}
         # One update as soon as the replay is filled, then train_ratio's share per env step.
         due = int((self.env_steps - self.config.prefill) * self.updates_per_step) + 1

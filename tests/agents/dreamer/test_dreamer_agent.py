@@ -167,3 +167,17 @@ def test_compiled_networks_compute_what_the_eager_ones_do() -> None:
         results.append(agent.train_on_batch(batch))
     for name, value in results[0].items():
         torch.testing.assert_close(results[1][name], value, rtol=1e-4, atol=1e-5)
+
+
+def test_without_prefill_updates_wait_for_a_batch_of_windows() -> None:
+    env = envsuite.make_sequence("MinigamesCatchSpeed", steps_per_task=100).make_vector_env(
+        1, autoreset_mode="SameStep"
+    )
+    agent = _agent(env, 100, prefill=0)
+    # After k steps the stream holds k + 1 (the first observation too): k - 6 windows of 8
+    # steps, short of a batch of 4 until k = 10.
+    train_agent(agent, env, 0, 9, seed=0)
+    assert agent.updates == 0
+    train_agent(agent, env, 9, 40, seed=0)
+    assert agent.updates > 0
+    env.close()

@@ -37,11 +37,9 @@ class DreamerAgent:
     def __init__(self, config: DreamerConfig, context: AgentContext) -> None:
         self.config = config
         self.device = torch.device(context.device)
-        self.num_envs = context.num_envs
         self.layout = ObservationLayout.of_space(context.observation_space)
         self.coding = ActionCoding(context.action_space)
-        self.action_space = context.action_space
-        self.action_space.seed(context.seed)
+        self.random_actions = np.random.default_rng(context.seed)
         torch.manual_seed(context.seed)
         size = SIZES[config.size]
         self.world_model = WorldModel(
@@ -118,7 +116,7 @@ class DreamerAgent:
                 action = self.behavior.actor.mode(outputs)
             elif self.env_steps < self.config.prefill:
                 # DreamerV3 fills its replay with a uniformly random policy.
-                sampled = np.stack([self.action_space.sample() for _ in range(count)])
+                sampled = self.coding.random(count, self.random_actions)
                 action = self.coding.from_env(sampled, self.device)
             else:
                 action = self.behavior.actor.sample(outputs)
@@ -219,6 +217,7 @@ class DreamerAgent:
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "env_steps": self.env_steps,
             "updates": self.updates,
+            "random_actions": self.random_actions.bit_generator.state,
         }
         if include_replay:
             state["replay"] = self.replay.state_dict()
@@ -232,6 +231,7 @@ class DreamerAgent:
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.env_steps = int(state["env_steps"])
         self.updates = int(state["updates"])
+        self.random_actions.bit_generator.state = state["random_actions"]
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])
 

@@ -75,6 +75,12 @@ class ActionCoding:
                 f"action space: DreamerV3 takes Discrete or a 1-D Box actions, got {space}"
             )
 
+    def random(self, count: int, rng: np.random.Generator) -> np.ndarray:
+        """``count`` uniformly random env actions."""
+        if self.discrete:
+            return rng.integers(self.size, size=count) + self.start
+        return rng.uniform(self.low, self.high, size=(count, self.size)).astype(np.float32)
+
     def to_env(self, actions: Tensor) -> np.ndarray:
         """Network actions ``(N, size)`` as the env's actions ``(N,)`` or ``(N, dims)``."""
         values = actions.detach().float().cpu().numpy()

@@ -6,8 +6,15 @@ images of a ``Dict`` are stacked along the channels. Images other than 64x64 are
 64x64 on the device (area averaging down, nearest neighbour up) before the encoder, and the
 decoder predicts the resized image; the replay keeps the observation as the env gave it.
 Every other array (symbolic grids of bools, one-hot uint8 features, float vectors, the task id)
-is flattened, cast to float32 and concatenated into one vector, which the encoder symlogs and
-the decoder predicts in symlog space.
+is flattened, cast to float32 and concatenated into one vector, which the encoder symlogs. The
+decoder predicts binary parts (bools, and integers bounded to [0, 1]: grids, one-hots) as
+Bernoulli logits and the rest in symlog space. Binary parts are kept first.
+
+Why binary parts are not symlog-regressed like the rest: a symbolic grid marks a fruit with one
+cell of 200; its squared error in symlog space is at most ``symlog(1)**2 = 0.48``, less than
+the KL cost of encoding where the fruit is, so a world model trained that way learns to leave
+it out (we measured it on Catch: the fruit's cell found 2% of the time after 1,250 updates).
+A Bernoulli log-loss charges several nats for a missed cell.
 """
 
 from __future__ import annotations
@@ -28,6 +35,14 @@ IMAGE_SIZE = 64
 SINGLE = "observation"
 
 
+def _is_binary(space: gym.spaces.Box) -> bool:
+    return (
+        (space.dtype == np.bool_ or np.issubdtype(space.dtype, np.integer))
+        and bool(np.all(space.low == 0))
+        and bool(np.all(space.high == 1))
+    )
+
+
 def _is_image(space: gym.Space) -> bool:
     return (
         isinstance(space, gym.spaces.Box)
@@ -44,13 +59,15 @@ class ObservationLayout:
     Attributes:
         spaces: the observation's parts by key (``{"observation": space}`` for a non-Dict).
         image_keys: the image parts, stacked in this order.
-        vector_keys: the other parts, concatenated in this order.
+        vector_keys: the other parts, concatenated in this order: binary parts first.
+        binary_size: how many of the vector's leading values are binary.
         is_dict: whether observations are dicts.
     """
 
     spaces: Mapping[str, gym.spaces.Box]
     image_keys: tuple[str, ...]
     vector_keys: tuple[str, ...]
+    binary_size: int
     is_dict: bool
 
     @classmethod
@@ -70,8 +87,11 @@ class ObservationLayout:
                 f"observation space: the images {list(images)} differ in size {image_shapes}; "
                 "they are stacked along the channels"
             )
-        vectors = tuple(key for key in parts if key not in images)
-        return cls(parts, images, vectors, isinstance(space, gym.spaces.Dict))
+        others = [key for key in parts if key not in images]
+        binary = [key for key in others if _is_binary(parts[key])]
+        vectors = (*binary, *(key for key in others if key not in binary))
+        binary_size = sum(math.prod(parts[key].shape) for key in binary)
+        return cls(parts, images, vectors, binary_size, isinstance(space, gym.spaces.Dict))
 
     @property
     def image_channels(self) -> int:

@@ -6,7 +6,8 @@ that led to it, the reward ``r_t`` received on arriving and the flags ``is_first
 ``c_t = 1 - is_terminal_t`` from the state ``s_t`` it filtered, with KL terms that keep the
 posterior and the prior close:
 
-    loss = image MSE (summed over pixels) + symlog MSE of the vector (summed) + two-hot reward
+    loss = image MSE (summed over pixels) + the vector's Bernoulli log-loss (binary values) and
+           symlog MSE (the others), summed + two-hot reward
            + Bernoulli continue + 0.5 * max(1, KL(sg(post) || prior))
            + 0.1 * max(1, KL(post || sg(prior)))
 """
@@ -154,7 +155,10 @@ class WorldModel(nn.Module):
         if vectors is not None:
             assert self.vector_decoder is not None
             predicted = self.vector_decoder(features).float()
-            terms["vector"] = (predicted - symlog(vectors)).pow(2).sum(-1)
+            binary = self.layout.binary_size
+            terms["vector"] = F.binary_cross_entropy_with_logits(
+                predicted[..., :binary], vectors[..., :binary], reduction="none"
+            ).sum(-1) + (predicted[..., binary:] - symlog(vectors[..., binary:])).pow(2).sum(-1)
         terms["reward"] = -TwoHot(self.reward(features).float()).log_prob(rewards.float())
         continues = 1.0 - is_terminal.float()
         cont_logits = self.cont(features).squeeze(-1).float()

@@ -241,3 +241,39 @@ def test_straight_through_samples_follow_the_probabilities() -> None:
     torch.testing.assert_close(
         counts / 20_000, torch.tensor([0.1, 0.2, 0.3, 0.4]), atol=0.01, rtol=0
     )
+
+
+def test_binary_observation_parts_are_bernoulli_the_rest_symlog_regressed() -> None:
+    space = gym.spaces.Dict(
+        {
+            "grid": gym.spaces.Box(0, 1, (2, 2), np.bool_),
+            "position": gym.spaces.Box(-10, 10, (2,), np.float32),
+            "one_hot": gym.spaces.Box(0, 1, (3,), np.uint8),
+        }
+    )
+    layout = ObservationLayout.of_space(space)
+    assert layout.vector_keys == ("grid", "one_hot", "position")
+    assert layout.binary_size == 7
+    torch.manual_seed(0)
+    model = WorldModel(layout, 2, TINY)
+    parts = {
+        "grid": torch.tensor([[[[True, False], [False, False]]]]),
+        "one_hot": torch.tensor([[[0, 1, 0]]], dtype=torch.uint8),
+        "position": torch.tensor([[[3.0, -5.0]]]),
+    }
+    decoded = torch.cat([torch.full((7,), -4.0), torch.tensor([1.0, -1.0])])
+    model.vector_decoder.forward = lambda features: decoded.expand(*features.shape[:-1], 9)
+    _, _, metrics = model.loss(
+        parts,
+        torch.zeros(1, 1, 2),
+        torch.zeros(1, 1),
+        torch.ones(1, 1, dtype=torch.bool),
+        torch.zeros(1, 1, dtype=torch.bool),
+    )
+    # Two cells are 1 (logit -4: 4.018 nats each), five are 0 (0.018 each); the floats are
+    # compared in symlog space.
+    bernoulli = 2 * np.log1p(np.exp(4.0)) + 5 * np.log1p(np.exp(-4.0))
+    symlog_error = (1 - np.log1p(3.0)) ** 2 + (-1 + np.log1p(5.0)) ** 2
+    assert metrics["world_model/vector_loss"].item() == pytest.approx(
+        bernoulli + symlog_error, rel=1e-5
+    )

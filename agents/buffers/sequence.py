@@ -86,7 +86,8 @@ class SequenceBuffer:
     array of indices is accepted for them.
 
     Args:
-        capacity: steps held at most (rounded down to whole chunks).
+        capacity: distinct steps held at most (rounded down to whole chunks; the steps a chunk
+            repeats from its env's previous chunk do not count).
         observation: a field spec or gymnasium space; a ``Dict`` space (or a mapping of specs)
             stores one field per key, and ``add`` and ``sample`` take and give a dict.
         action: field spec or gymnasium space of actions.
@@ -131,15 +132,18 @@ class SequenceBuffer:
         if placement not in PLACEMENTS:
             raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
         self.placement = placement
-        self.slots = self.capacity // self.chunk_length
+        # Capacity counts distinct steps: a chunk holds chunk_length - (sequence_length - 1)
+        # new ones after the steps it repeats from its env's previous chunk.
+        new_steps = self.chunk_length - (self.sequence_length - 1)
+        self.slots = self.capacity // new_steps
         # A FIFO env writes in place, so each needs a slot of its own and one must stay free.
         minimum_slots = 1 if placement == "reservoir" else self.num_envs + 1
         if self.slots < minimum_slots:
             raise ValueError(
-                f"capacity={capacity} holds {self.slots} chunks of chunk_length="
-                f"{self.chunk_length}; {placement} placement with num_envs={self.num_envs} "
-                f"needs at least {minimum_slots}: raise capacity to at least "
-                f"{minimum_slots * self.chunk_length} or lower chunk_length"
+                f"capacity={capacity} holds {self.slots} chunks of {new_steps} new steps "
+                f"(chunk_length={self.chunk_length}); {placement} placement with num_envs="
+                f"{self.num_envs} needs at least {minimum_slots}: raise capacity to at least "
+                f"{minimum_slots * new_steps} or lower chunk_length"
             )
         self.seed = check_seed(seed)
         self.device = self._check_device(device)
@@ -492,3 +496,9 @@ class SequenceBuffer:
         for name in INDEX_ARRAYS:
             getattr(self, f"_{name}")[:] = state[name].numpy()
         self._rng.bit_generator.state = state["rng"]
+
+    def end_episodes(self) -> None:
+        """Start every env's stream afresh: the next ``add`` stores its ``observation`` as an
+        episode's first step. For a resumed run, whose envs reset where the saved streams were
+        in mid-episode (a window must not join the old episode to the new one)."""
+        self._episode_open[:] = False

@@ -198,11 +198,12 @@ class DreamerAgent:
     def _step(
         optimizer: torch.optim.Optimizer, loss: Tensor, module: nn.Module, clip: float
     ) -> None:
-        # Gradients from other losses may sit in these parameters (a continuous actor's loss
-        # reaches the world model and the critic): each optimiser starts from zero.
+        # Only into this module's parameters: a continuous actor's loss also reaches the world
+        # model and the critic, whose optimisers must not see it (nor spend time on it).
+        parameters = [parameter for parameter in module.parameters() if parameter.requires_grad]
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(module.parameters(), clip)
+        loss.backward(inputs=parameters)
+        nn.utils.clip_grad_norm_(parameters, clip)
         optimizer.step()
 
     def on_task_switch(self, info: dict[str, Any]) -> None:
@@ -234,6 +235,8 @@ class DreamerAgent:
         self.random_actions.bit_generator.state = state["random_actions"]
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])
+        # A resumed run resets its envs: their next steps begin new episodes.
+        self.replay.end_episodes()
 
     def close(self) -> None:
         """Nothing beyond memory to release."""

@@ -1,7 +1,8 @@
 """How DreamerV3 reads our observation spaces: images through the CNN, everything else through
 the MLP, a ``Dict`` by key.
 
-An image is a ``Box`` of uint8 with shape ``(H, W, C)``, ``C <= 4`` (our pixel observations);
+An image is a ``Box`` of uint8 with shape ``(H, W, C)``, ``C <= 4`` and ``H, W >= 16`` (our pixel
+observations; a smaller uint8 grid is a symbolic one, object ids and such, read as a vector);
 images of a ``Dict`` are stacked along the channels. Images other than 64x64 are resized to
 64x64 on the device (area averaging down, nearest neighbour up) before the encoder, and the
 decoder predicts the resized image; the replay keeps the observation as the env gave it.
@@ -31,6 +32,8 @@ from torch import Tensor
 from torch.nn import functional as F  # noqa: N812
 
 IMAGE_SIZE = 64
+# Smaller uint8 arrays of shape (H, W, C) are symbolic grids (MiniGrid's object ids), not images.
+MIN_IMAGE_SIZE = 16
 # The key of a non-Dict observation in the layout's field tables.
 SINGLE = "observation"
 
@@ -49,6 +52,7 @@ def _is_image(space: gym.Space) -> bool:
         and space.dtype == np.uint8
         and len(space.shape) == 3
         and space.shape[-1] <= 4
+        and min(space.shape[:2]) >= MIN_IMAGE_SIZE
     )
 
 

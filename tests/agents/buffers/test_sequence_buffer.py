@@ -186,14 +186,16 @@ def window_starts(buffer, simulator, draws=300) -> np.ndarray:
 @pytest.mark.parametrize("steps", [5, 23, 50, 77])
 def test_fifo_holds_exactly_the_windows_of_the_newest_chunks(steps):
     chunk_length, sequence_length, slots = 8, 3, 4
+    stride = chunk_length - sequence_length + 1
+    # Capacity counts distinct steps: each chunk adds `stride` new ones.
     buffer, simulator = single_stream(
         steps,
-        capacity=slots * chunk_length,
+        capacity=slots * stride,
         sequence_length=sequence_length,
         chunk_length=chunk_length,
     )
+    assert buffer.slots == slots
     stream_steps = steps + 1  # the first observation is a step too
-    stride = chunk_length - sequence_length + 1
     # Chunk k holds stream steps [k * stride, k * stride + chunk_length).
     chunks = 1 + max(0, -(-(stream_steps - chunk_length) // stride))
     oldest_start = max(0, chunks - slots) * stride
@@ -213,7 +215,7 @@ def test_fifo_evicts_the_oldest_chunks_of_every_env():
     # as fast as env 0: evicting in any order but age would leave a gap in some env's stream.
     simulator = StreamSimulator([[10**9], [1]])
     buffer = SequenceBuffer(
-        7 * 4, OBSERVATION, ACTION, num_envs=2, sequence_length=2, chunk_length=4, seed=3
+        7 * 3, OBSERVATION, ACTION, num_envs=2, sequence_length=2, chunk_length=4, seed=3
     )
     for _ in range(60):
         buffer.add(**simulator.transition())
@@ -238,7 +240,7 @@ def test_reservoir_keeps_each_full_chunk_with_equal_probability():
         # ...offered when the next chunk opens, i.e. at the following step.
         buffer, _simulator = single_stream(
             steps,
-            capacity=slots * chunk_length,
+            capacity=slots * stride,
             sequence_length=sequence_length,
             chunk_length=chunk_length,
             placement="reservoir",
@@ -477,7 +479,8 @@ def test_sample_shapes_and_errors():
             "chunk_length must be at least sequence_length=4",
         ),
         ({"placement": "lifo"}, r"placement must be one of \('fifo', 'reservoir'\)"),
-        ({"capacity": 16, "num_envs": 2}, "needs at least 3: raise capacity to at least 24"),
+        # Chunks of 8 repeat 1 step: 7 new steps each, 16 hold 2 chunks.
+        ({"capacity": 16, "num_envs": 2}, "needs at least 3: raise capacity to at least 21"),
         ({"num_envs": 0}, "num_envs must be a positive integer"),
         ({"device": "gpu"}, "device: 'gpu' is not a torch device"),
         ({"device": "meta"}, "device must be a CPU or CUDA device"),
@@ -524,3 +527,35 @@ def test_strided_inputs_are_stored_like_contiguous_ones(placement):
         strict=True,
     ):
         assert torch.equal(first, second)
+
+
+def test_end_episodes_starts_every_stream_afresh_after_a_load():
+    # A resumed run resets its envs mid-episode: the restored streams must not run on into
+    # the new episodes.
+    simulator = StreamSimulator([[10**9]])
+    buffer = SequenceBuffer(64, OBSERVATION, ACTION, num_envs=1, sequence_length=2, seed=0)
+    for _ in range(5):
+        buffer.add(**simulator.transition())
+    restored = SequenceBuffer(64, OBSERVATION, ACTION, num_envs=1, sequence_length=2, seed=0)
+    restored.load_state_dict(buffer.state_dict())
+    restored.end_episodes()
+    reset = np.full((1, 3), 100, dtype=np.int64)
+    following = np.full((1, 3), 101, dtype=np.int64)
+    restored.add(
+        reset,
+        np.zeros((1, 1), np.float32),
+        np.zeros(1),
+        following,
+        np.zeros(1, bool),
+        np.zeros(1, bool),
+    )
+    assert restored.steps_added == buffer.steps_added + 2  # the reset observation is stored
+    seen = set()
+    for _ in range(50):
+        batch = restored.sample(4)
+        for window, first in zip(batch["observation"], batch["is_first"], strict=True):
+            if window[1, 0] == 100:
+                assert first[1]  # the new episode starts there
+                seen.add(100)
+            assert not (window[0, 0] < 100 and window[1, 0] == 101)
+    assert seen == {100}

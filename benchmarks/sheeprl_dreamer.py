@@ -27,7 +27,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -129,6 +129,21 @@ def _disable_metrics() -> None:
     torch.distributions.Distribution.set_default_validate_args(False)
 
 
+class SheeprlDreamer(NamedTuple):
+    """What :func:`_build` makes: sheeprl's config, fabric, networks, optimizers, moments."""
+
+    cfg: Any
+    fabric: Any
+    world_model: Any
+    actor: Any
+    critic: Any
+    target_critic: Any
+    world_optimizer: Any
+    actor_optimizer: Any
+    critic_optimizer: Any
+    moments: Any
+
+
 def _build(
     size: str,
     observation: str,
@@ -137,7 +152,7 @@ def _build(
     device: str,
     seed: int,
     **config: Any,
-) -> tuple[Any, ...]:
+) -> SheeprlDreamer:
     """sheeprl's agent and optimizers, built as `dreamer_v3.main` builds them."""
     import hydra
     from sheeprl.algos.dreamer_v3.agent import build_agent
@@ -167,7 +182,7 @@ def _build(
         cfg.algo.actor.moments.percentile.low,
         cfg.algo.actor.moments.percentile.high,
     )
-    return (
+    return SheeprlDreamer(
         cfg,
         fabric,
         world_model,
@@ -224,19 +239,9 @@ def sheeprl_trainer(
     """
     from sheeprl.algos.dreamer_v3.dreamer_v3 import train
 
-    (
-        cfg,
-        fabric,
-        world_model,
-        actor,
-        critic,
-        target_critic,
-        world_optimizer,
-        actor_optimizer,
-        critic_optimizer,
-        moments,
-    ) = _build(size, observation, batch_size, sequence_length, device, seed, **config)
-    batch = random_batch(observation, batch_size, sequence_length, fabric.device, seed)
+    built = _build(size, observation, batch_size, sequence_length, device, seed, **config)
+    cfg, critic, target_critic = built.cfg, built.critic, built.target_critic
+    batch = random_batch(observation, batch_size, sequence_length, built.fabric.device, seed)
     tau = cfg.algo.critic.tau
     steps = 0
 
@@ -249,20 +254,20 @@ def sheeprl_trainer(
                 tcp.data.copy_(weight * cp.data + (1 - weight) * tcp.data)
         # `train` writes `is_first[0] = 1` into the batch, as it does into every sampled batch.
         train(
-            fabric,
-            world_model,
-            actor,
+            built.fabric,
+            built.world_model,
+            built.actor,
             critic,
             target_critic,
-            world_optimizer,
-            actor_optimizer,
-            critic_optimizer,
+            built.world_optimizer,
+            built.actor_optimizer,
+            built.critic_optimizer,
             batch,
             None,
             cfg,
             False,
             (ACTIONS,),
-            moments,
+            built.moments,
         )
         steps += 1
 
@@ -337,7 +342,8 @@ def sheeprl_parameter_count(
 ) -> dict[str, int]:
     """The weights of sheeprl's DreamerV3 of ``size``: ``world_model`` (with its parts),
     ``actor``, ``critic`` (the target critic is a copy)."""
-    _, _, world_model, actor, critic, *_ = _build(size, observation, 16, 64, device, 0)
+    built = _build(size, observation, 16, 64, device, 0)
+    world_model, actor, critic = built.world_model, built.actor, built.critic
 
     def count(module: torch.nn.Module) -> int:
         return sum(p.numel() for p in module.parameters())

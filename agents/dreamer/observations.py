@@ -14,8 +14,7 @@ Bernoulli logits and the rest in symlog space. Binary parts are kept first.
 Why binary parts are not symlog-regressed like the rest: a symbolic grid marks a fruit with one
 cell of 200; its squared error in symlog space is at most ``symlog(1)**2 = 0.48``, less than
 the KL cost of encoding where the fruit is, so a world model trained that way learns to leave
-it out (we measured it on Catch: the fruit's cell found 2% of the time after 1,250 updates).
-A Bernoulli log-loss charges several nats for a missed cell.
+it out; a Bernoulli log-loss charges several nats for a missed cell.
 """
 
 from __future__ import annotations

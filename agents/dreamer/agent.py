@@ -78,6 +78,7 @@ class DreamerAgent:
             raise ValueError(f"agent.replay_capacity: {error}") from error
         self.env_steps = 0
         self.updates = 0
+        self.first_update_step: int | None = None
         self.updates_per_step = config.train_ratio / (config.batch_size * config.sequence_length)
         self.autocast = self.device.type == "cuda" and config.precision == Precision.bfloat16
         if config.compile:
@@ -109,7 +110,7 @@ class DreamerAgent:
         with self._precision():
             embed = self.world_model.embed(self.layout.to_tensors(observation, self.device))
             latent, _, _ = self.world_model.rssm.observe_step(
-                latent, previous_action, embed, is_first
+                latent, previous_action, embed, is_first, sample=not deterministic
             )
             outputs = self.behavior.actor(latent.features())
             if deterministic:
@@ -138,8 +139,11 @@ class DreamerAgent:
         # Updates wait for the prefill and for a batch's worth of windows in the replay.
         if self.env_steps < self.config.prefill or len(self.replay) < self.config.batch_size:
             return {}
-        # One update as soon as the replay is filled, then train_ratio's share per env step.
-        due = int((self.env_steps - self.config.prefill) * self.updates_per_step) + 1
+        # One update as soon as the replay is filled, then train_ratio's share of every env
+        # step after it (not of the steps spent waiting, which would come as one burst).
+        if self.first_update_step is None:
+            self.first_update_step = self.env_steps
+        due = int((self.env_steps - self.first_update_step) * self.updates_per_step) + 1
         report: dict[str, float | np.ndarray] = {}
         while self.updates < due:
             batch = self.replay.sample(self.config.batch_size)
@@ -218,6 +222,7 @@ class DreamerAgent:
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "env_steps": self.env_steps,
             "updates": self.updates,
+            "first_update_step": self.first_update_step,
             "random_actions": self.random_actions.bit_generator.state,
         }
         if include_replay:
@@ -232,6 +237,7 @@ class DreamerAgent:
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.env_steps = int(state["env_steps"])
         self.updates = int(state["updates"])
+        self.first_update_step = state["first_update_step"]
         self.random_actions.bit_generator.state = state["random_actions"]
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])

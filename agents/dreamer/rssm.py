@@ -86,7 +86,7 @@ class RSSM(nn.Module):
         self.deter_size, self.latents, self.classes = deter, latents, classes
         self.stoch_size = latents * classes
         self.unimix, self.action_clip = unimix, action_clip
-        self.image_in = NormLayer(self.stoch_size + action_size, units)
+        self.imagine_in = NormLayer(self.stoch_size + action_size, units)
         self.gru = NormGRUCell(units, deter)
         self.prior_hidden = NormLayer(deter, units)
         self.prior_logits = linear(units, self.stoch_size)
@@ -102,9 +102,7 @@ class RSSM(nn.Module):
     def initial(self, batch_size: int) -> Latent:
         """The state before the first observation of an episode."""
         deter = torch.tanh(self.initial_deter).expand(batch_size, -1)
-        logits = self._prior_logits(deter)
-        mode = nn.functional.one_hot(logits.argmax(-1), self.classes).to(deter.dtype)
-        return Latent(deter, mode.flatten(-2))
+        return Latent(deter, self._mode(self._prior_logits(deter)).to(deter.dtype))
 
     def _logits(self, layer: nn.Module, hidden: Tensor) -> Tensor:
         logits = layer(hidden).unflatten(-1, (self.latents, self.classes))
@@ -116,6 +114,10 @@ class RSSM(nn.Module):
     def _sample(self, logits: Tensor) -> Tensor:
         return straight_through_sample(logits).flatten(-2)
 
+    def _mode(self, logits: Tensor) -> Tensor:
+        """The most probable class of each latent, one-hot and flattened."""
+        return nn.functional.one_hot(logits.argmax(-1), self.classes).flatten(-2)
+
     def _clip(self, action: Tensor) -> Tensor:
         if self.action_clip <= 0:
             return action
@@ -125,10 +127,13 @@ class RSSM(nn.Module):
     def imagine_step(self, previous: Latent, action: Tensor) -> tuple[Latent, Tensor]:
         """One step of the prior from ``previous`` and the action taken there: the next state
         and its prior logits ``(..., latents, classes)``."""
-        hidden = self.image_in(torch.cat([previous.stoch, self._clip(action)], -1))
-        deter = self.gru(hidden, previous.deter)
+        deter = self._next_deter(previous, action)
         logits = self._prior_logits(deter)
         return Latent(deter, self._sample(logits).to(deter.dtype)), logits
+
+    def _next_deter(self, previous: Latent, action: Tensor) -> Tensor:
+        hidden = self.imagine_in(torch.cat([previous.stoch, self._clip(action)], -1))
+        return self.gru(hidden, previous.deter)
 
     def observe_step(
         self,
@@ -137,19 +142,22 @@ class RSSM(nn.Module):
         embed: Tensor,
         is_first: Tensor,
         initial: Latent | None = None,
+        sample: bool = True,
     ) -> tuple[Latent, Tensor, Tensor]:
         """Filter one observation: where ``is_first`` (batch,) the episode starts over from
         ``initial`` (default :meth:`initial`) with a zero action. Returns the posterior state,
-        its logits and the prior's logits."""
+        its logits and the prior's logits. ``sample=False`` takes the posterior's mode instead
+        of a sample: a filter that draws no random numbers (deterministic evaluation)."""
         # Masked unconditionally: a data-dependent branch would synchronise with the GPU.
         initial = self.initial(is_first.shape[0]) if initial is None else initial
         previous = previous.where(is_first, initial)
         action = action * (~is_first)[:, None].to(action.dtype)
-        prior, prior_logits = self.imagine_step(previous, action)
-        hidden = self.posterior_hidden(torch.cat([prior.deter, embed], -1))
+        deter = self._next_deter(previous, action)
+        prior_logits = self._prior_logits(deter)
+        hidden = self.posterior_hidden(torch.cat([deter, embed], -1))
         logits = self._logits(self.posterior_logits, hidden)
-        posterior = Latent(prior.deter, self._sample(logits).to(prior.deter.dtype))
-        return posterior, logits, prior_logits
+        stoch = self._sample(logits) if sample else self._mode(logits)
+        return Latent(deter, stoch.to(deter.dtype)), logits, prior_logits
 
     def observe(
         self, embeds: Tensor, actions: Tensor, is_first: Tensor, state: Latent | None = None

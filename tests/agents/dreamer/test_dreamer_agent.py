@@ -86,9 +86,29 @@ def test_evaluation_is_deterministic_and_carries_the_recurrent_state() -> None:
     agent = _agent(env, 100)
     observation, _ = env.reset(seed=0)
     start = np.ones(1, dtype=bool)
-    first_action, state = agent.act(observation, None, start, deterministic=True)
-    again, _ = agent.act(observation, None, start, deterministic=True)
-    assert np.array_equal(first_action, again)
+
+    def play(torch_seed: int) -> tuple[list[np.ndarray], list]:
+        """Six evaluation steps from a fresh state, with torch's generator at ``torch_seed``:
+        the actions and the states."""
+        torch.manual_seed(torch_seed)
+        env.reset(seed=0)
+        current, state, actions, states = observation, None, [], []
+        for step in range(6):
+            action, state = agent.act(current, state, np.array([step == 0]), deterministic=True)
+            current = env.step(action)[0]
+            actions.append(action)
+            states.append(state)
+        return actions, states
+
+    # Neither the action nor the latent state is sampled: the global generator is not read.
+    (actions, states), (again, states_again) = play(1), play(2)
+    for action, same, (latent, _), (latent_again, _) in zip(
+        actions, again, states, states_again, strict=True
+    ):
+        assert np.array_equal(action, same)
+        torch.testing.assert_close(latent.stoch, latent_again.stoch, rtol=0, atol=0)
+        torch.testing.assert_close(latent.deter, latent_again.deter, rtol=0, atol=0)
+    state = states[0]
     _, carried = agent.act(observation, state, np.zeros(1, dtype=bool), deterministic=True)
     _, restarted = agent.act(observation, state, start, deterministic=True)
     _, fresh = agent.act(observation, None, start, deterministic=True)
@@ -169,15 +189,26 @@ def test_compiled_networks_compute_what_the_eager_ones_do() -> None:
         torch.testing.assert_close(results[1][name], value, rtol=1e-4, atol=1e-5)
 
 
-def test_without_prefill_updates_wait_for_a_batch_of_windows() -> None:
+def test_without_prefill_updates_wait_for_a_batch_of_windows_then_keep_the_ratio() -> None:
     env = envsuite.make_sequence("MinigamesCatchSpeed", steps_per_task=100).make_vector_env(
         1, autoreset_mode="SameStep"
     )
     agent = _agent(env, 100, prefill=0)
+    updates_after_step = {}
+    original_update = agent.update
+
+    def update() -> dict:
+        report = original_update()
+        updates_after_step[agent.env_steps] = agent.updates
+        return report
+
+    agent.update = update
+    train_agent(agent, env, 0, 40, seed=0)
     # After k steps the stream holds k + 1 (the first observation too): k - 6 windows of 8
     # steps, short of a batch of 4 until k = 10.
-    train_agent(agent, env, 0, 9, seed=0)
-    assert agent.updates == 0
-    train_agent(agent, env, 9, 40, seed=0)
-    assert agent.updates > 0
+    assert updates_after_step[9] == 0
+    assert updates_after_step[10] == 1
+    # Then train_ratio 8 / (4 x 8) = 0.25 updates per step from step 10 on: no burst for the
+    # ten steps spent waiting.
+    assert updates_after_step[40] == 1 + 30 // 4
     env.close()

@@ -148,10 +148,10 @@ class Actor(nn.Module):
             return nn.functional.one_hot(dist.logits.argmax(-1), self.size).float()
         return dist.base_dist.mean
 
-    def log_prob(self, dist: torch.distributions.Distribution, actions: Tensor) -> Tensor:
-        if self.discrete:
-            return dist.log_prob(actions.argmax(-1))
-        return dist.log_prob(actions)
+    def log_prob(self, dist: torch.distributions.Categorical, actions: Tensor) -> Tensor:
+        """The log-probability of one-hot ``actions`` (the discrete actor's REINFORCE term;
+        a continuous actor's gradient runs through its actions instead)."""
+        return dist.log_prob(actions.argmax(-1))
 
 
 class Critic(nn.Module):

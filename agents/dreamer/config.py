@@ -73,7 +73,7 @@ class DreamerConfig(AgentConfig):
     replay_capacity: int = 1_000_000
     """Steps the replay holds (FIFO)."""
     prefill: int = 1024
-    """Env steps collected (by the untrained actor) before the first update."""
+    """Env steps of a uniformly random policy collected before the first update."""
     model_lr: float = 1e-4
     """The world model's Adam learning rate."""
     model_eps: float = 1e-8
@@ -123,10 +123,28 @@ class DreamerConfig(AgentConfig):
 
     def check(self) -> None:
         """A clear error naming the first field out of range."""
-        positive = ("train_ratio", "batch_size", "replay_capacity", "horizon", "log_every")
+        positive = (
+            "train_ratio",
+            "batch_size",
+            "replay_capacity",
+            "horizon",
+            "log_every",
+            "model_lr",
+            "actor_lr",
+            "critic_lr",
+            "model_eps",
+            "behavior_eps",
+            "model_clip",
+            "behavior_clip",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise AgentConfigError(f"agent.{name}: must be positive, got {getattr(self, name)}")
+        for name in ("entropy", "free_nats"):
+            if getattr(self, name) < 0:
+                raise AgentConfigError(
+                    f"agent.{name}: must be 0 or more, got {getattr(self, name)}"
+                )
         if self.sequence_length < 2:
             raise AgentConfigError(
                 f"agent.sequence_length: must be at least 2, got {self.sequence_length}"

@@ -5,6 +5,8 @@ the KL terms with free bits, λ-returns and the percentile return normaliser.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 from torch.nn import functional as F  # noqa: N812 (torch's own convention)
@@ -18,6 +20,12 @@ def symlog(x: Tensor) -> Tensor:
 def symexp(x: Tensor) -> Tensor:
     """The inverse of :func:`symlog`."""
     return torch.sign(x) * torch.expm1(torch.abs(x))
+
+
+@functools.cache
+def _bins(low: float, high: float, count: int, device: torch.device) -> Tensor:
+    """The bins of a two-hot distribution, made once per device (several per update)."""
+    return torch.linspace(low, high, count, device=device)
 
 
 class TwoHot:
@@ -36,7 +44,7 @@ class TwoHot:
 
     def __init__(self, logits: Tensor, low: float = -20.0, high: float = 20.0) -> None:
         self.logits = logits
-        self.bins = torch.linspace(low, high, logits.shape[-1], device=logits.device)
+        self.bins = _bins(low, high, logits.shape[-1], logits.device)
 
     @property
     def probs(self) -> Tensor:
@@ -161,15 +169,21 @@ class ReturnNormalizer(torch.nn.Module):
     Args:
         decay: the EMAs' decay per update (0.99).
         floor: the smallest scale (1.0; DreamerV3's ``1 / max``).
-        low, high: the percentiles (5, 95).
+        low_percentile, high_percentile: the percentiles (5, 95).
     """
 
     def __init__(
-        self, decay: float = 0.99, floor: float = 1.0, low: float = 5.0, high: float = 95.0
+        self,
+        decay: float = 0.99,
+        floor: float = 1.0,
+        low_percentile: float = 5.0,
+        high_percentile: float = 95.0,
     ) -> None:
         super().__init__()
         self.decay, self.floor = decay, floor
-        self.register_buffer("quantiles", torch.tensor([low / 100, high / 100]))
+        self.register_buffer(
+            "quantiles", torch.tensor([low_percentile / 100, high_percentile / 100])
+        )
         self.register_buffer("low", torch.zeros(()))
         self.register_buffer("high", torch.zeros(()))
 

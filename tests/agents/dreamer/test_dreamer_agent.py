@@ -150,6 +150,8 @@ def test_a_checkpoint_restores_an_agent_that_trains_on_identically(tmp_path) -> 
         ("sequence_length", 1, "agent.sequence_length: must be at least 2"),
         ("discount", 1.5, r"agent.discount: must lie in \[0, 1\]"),
         ("prefill", -1, "agent.prefill: must be 0 or more"),
+        ("actor_lr", 0.0, "agent.actor_lr: must be positive"),
+        ("free_nats", -1.0, "agent.free_nats: must be 0 or more"),
     ],
 )
 def test_config_mistakes_name_the_field(field: str, value: float, message: str) -> None:

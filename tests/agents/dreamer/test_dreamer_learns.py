@@ -10,7 +10,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
-import torch
 import yaml
 
 import envsuite  # noqa: F401 (registers the minigames)
@@ -76,7 +75,6 @@ def _mean_return(env: gym.Env, policy, episodes: int) -> float:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.game for case in CASES])
 def test_xs_beats_a_random_policy(case: LearningCase) -> None:
-    torch.manual_seed(0)
     env = make_vector_env(
         lambda: SingleTaskClock(_make(case), 0, case.game, 0, case.steps, is_last=True)
     )

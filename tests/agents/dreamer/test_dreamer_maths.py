@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from agents.dreamer.agent import DreamerAgent
 from agents.dreamer.behavior import ActionCoding, ActorCritic, BehaviorSettings
 from agents.dreamer.config import SIZES, Size
 from agents.dreamer.maths import (
@@ -233,6 +234,38 @@ def test_return_normalisation_is_applied_in_the_discrete_reinforce_branch() -> N
     scaled = _actor_gradient(100.0)
     assert gradient.abs().sum() > 0
     torch.testing.assert_close(scaled, gradient, rtol=1e-4, atol=1e-7)
+
+
+def test_a_continuous_actor_learns_through_its_actions_and_its_loss_reaches_only_it() -> None:
+    torch.manual_seed(0)
+    layout = ObservationLayout.of_space(gym.spaces.Box(-1, 1, (6,), np.float32))
+    coding = ActionCoding(gym.spaces.Box(-1, 1, (2,), np.float32))
+    model = WorldModel(layout, coding.size, TINY)
+    behavior = ActorCritic(model.rssm.feature_size, coding, TINY, BehaviorSettings(entropy=0.0))
+    with torch.no_grad():  # rewards that depend on the state (the head starts at zero)
+        model.reward.out.weight.normal_(0.0, 0.1)
+    start = model.rssm.initial(16)
+    start = Latent(start.deter + 0.3 * torch.randn_like(start.deter), start.stoch)
+    actor_loss, _, _ = behavior.losses(model, start, torch.ones(16))
+    optimizer = torch.optim.Adam(behavior.actor.parameters())
+    DreamerAgent._step(optimizer, actor_loss, behavior.actor, clip=100.0)
+    # Without entropy, the actor's only gradient is the one through its actions, the
+    # imagined states and the rewards and values predicted there.
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in behavior.actor.parameters())
+    # That loss reaches the world model and the critic, whose optimisers must not see it.
+    assert all(p.grad is None for p in model.parameters())
+    assert all(p.grad is None for p in behavior.critic.parameters())
+
+
+def test_a_terminal_start_state_weighs_nothing_in_either_loss() -> None:
+    model, behavior = _heads_and_critic()
+    with torch.no_grad():
+        model.reward.out.weight.normal_(0.0, 0.1)
+    actor_loss, critic_loss, _ = behavior.losses(model, model.rssm.initial(8), torch.zeros(8))
+    assert actor_loss.item() == 0.0
+    assert critic_loss.item() == 0.0
+    _, critic_loss, _ = behavior.losses(model, model.rssm.initial(8), torch.ones(8))
+    assert critic_loss.item() > 0.0
 
 
 def test_straight_through_samples_follow_the_probabilities() -> None:

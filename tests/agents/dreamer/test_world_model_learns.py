@@ -94,7 +94,7 @@ def test_the_world_model_loss_falls_and_open_loop_beats_copying_the_last_frame()
         f"held-out loss {first_loss:.1f} -> {last_loss:.1f}; open-loop MSE {model_error:.5f}"
         f" vs copying the last frame {copy_error:.5f}"
     )
-    # Margins: the held-out loss falls to under a third; the open-loop error is 15% below
+    # Margins: the held-out loss falls 20-fold; the open-loop error is 15% below
     # copying the last frame (measured: see the printed line).
-    assert last_loss < first_loss / 3
+    assert last_loss < first_loss / 20
     assert model_error < 0.85 * copy_error

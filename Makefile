@@ -28,7 +28,7 @@ demo: $(DEMO_INSTALLED)
 	$(BIN)/envsuite-train experiment=demo
 
 test: lint
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --maxschedchunk 1
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/core.py

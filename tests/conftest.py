@@ -22,6 +22,24 @@ from toy_envs import register_toy_envs
 register_toy_envs()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first, each at a place of its own, then the other slow tests, then the rest.
+
+    make test hands tests to the workers one at a time (``--maxschedchunk 1``; two each at the
+    start): a long test (one that trains an agent for minutes) at every other place begins on a
+    worker of its own, and the suite runs on beside it. Begun last, one worker would train alone
+    for minutes while the other sat idle."""
+    long = [item for item in items if item.get_closest_marker("long")]
+    others = [item for item in items if not item.get_closest_marker("long")]
+    others.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    ordered = []
+    for test in long:
+        ordered.append(test)
+        if others:
+            ordered.append(others.pop(0))
+    items[:] = ordered + others
+
+
 @pytest.fixture
 def write_spec(tmp_path: Path) -> Callable[..., Path]:
     """Write a sequence YAML under ``tmp_path/<family>/`` from fields (or raw text)."""

@@ -35,6 +35,13 @@ def check_positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
+def check_non_negative_int(name: str, value: Any) -> int:
+    """``value`` as an int if it is an integer of at least 0, else a ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be an integer of at least 0, got {value!r}")
+    return int(value)
+
+
 def check_seed(seed: Any) -> int:
     """``seed`` as an int, else a ValueError."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

@@ -111,12 +111,13 @@ def transition_fields(
         "terminated": FieldSpec((), FLAG_DTYPE),
         "truncated": FieldSpec((), FLAG_DTYPE),
     }
-    return _with_extra_fields(fields, extra_fields)
+    return with_extra_fields(fields, extra_fields)
 
 
-def _with_extra_fields(
+def with_extra_fields(
     fields: dict[str, FieldSpec], extra_fields: Mapping[str, FieldLike] | None
 ) -> dict[str, FieldSpec]:
+    """``fields`` with ``extra_fields`` added, each checked to be a new identifier."""
     for name, value in (extra_fields or {}).items():
         if name in fields:
             raise ValueError(

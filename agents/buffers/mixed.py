@@ -1,8 +1,10 @@
-"""A mixture of buffers that draws each minibatch whole from one member, chosen by weight.
+"""A mixture of transition buffers that draws each minibatch whole from one member, chosen by
+weight.
 
-WMAR's replay: a short FIFO of recent experience mixed with a long-term reservoir. ``add``
-feeds every member, so each keeps its own view of the same stream; data one member rejects
-reaches none.
+WMAR's replay for model-free agents (ARROW's SAC arm): a short FIFO of recent transitions mixed
+with a long-term reservoir. ``add`` feeds every member, so each keeps its own view of the same
+stream; data one member rejects reaches none. (Sequences have both stores in one
+:class:`~agents.buffers.SequenceBuffer`, which stores a chunk both hold once.)
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from agents.buffers.base import check_positive_int, check_seed
 @runtime_checkable
 class ReplayMember(Protocol):
     """What a member of a :class:`MixedReplay` provides: the numpy buffers
-    (:class:`~agents.buffers.base.Buffer`) and :class:`~agents.buffers.SequenceBuffer` do."""
+    (:class:`~agents.buffers.base.Buffer`) do."""
 
     def __len__(self) -> int: ...
 

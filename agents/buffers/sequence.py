@@ -11,17 +11,35 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from agents.buffers.base import check_positive_int, check_seed
-from agents.buffers.fields import FLAG_DTYPE, REWARD_DTYPE, FieldLike, FieldSpec, as_field
+from agents.buffers.base import check_non_negative_int, check_positive_int, check_seed
+from agents.buffers.fields import (
+    FLAG_DTYPE,
+    REWARD_DTYPE,
+    FieldLike,
+    FieldSpec,
+    as_field,
+    with_extra_fields,
+)
 from agents.buffers.memory import check_fits
+from agents.buffers.storage import check_field_names
 
-PLACEMENTS = ("fifo", "reservoir")
+STORES = ("recent", "long_term")
+# The order and key of a chunk a store does not hold, and the chunk of an env writing none.
+NOT_HELD = -1
 # Storage goes on the GPU only if it leaves this share of the free memory to the networks,
 # their optimisers and activations; otherwise it stays in pinned host memory.
 GPU_HEADROOM = 0.25
 STEP_FLAGS = ("is_first", "terminated", "truncated")
 # The index arrays of the bookkeeping, saved by name.
-INDEX_ARRAYS = ("filled", "started", "env_chunk", "env_position", "episode_open")
+INDEX_ARRAYS = (
+    "filled",
+    "first_new",
+    "recent_order",
+    "key",
+    "env_chunk",
+    "env_position",
+    "episode_open",
+)
 STATE_KEYS = ("config", "storage", *INDEX_ARRAYS, "counters", "rng")
 
 
@@ -61,7 +79,8 @@ def torch_dtype(dtype: np.dtype) -> torch.dtype:
 
 
 class SequenceBuffer:
-    """Per-env streams of steps, sampled as windows of ``sequence_length`` consecutive steps.
+    """Per-env streams of steps, sampled as windows of ``sequence_length`` consecutive steps,
+    from a recent store (FIFO), a long-term store (a uniform sample of everything seen) or both.
 
     Step ``t`` of a stream holds the observation, the action and reward that led to it, and
     flags: ``is_first`` (the observation starts an episode: the reset flag), ``terminated`` and
@@ -74,11 +93,18 @@ class SequenceBuffer:
 
     Steps are stored in chunks of ``chunk_length``; each new chunk repeats the last
     ``sequence_length - 1`` steps of its env's previous chunk so that every window lies in one
-    chunk. ``placement`` chooses what happens to chunks: ``"fifo"`` keeps the newest (each env
-    writes its chunk in place, sampleable as soon as a window is complete; a new chunk replaces
-    the earliest-started chunk no env is writing), ``"reservoir"`` keeps a uniform sample of all
-    full chunks ever written (algorithm R over chunks; an env fills a staging chunk of its own,
-    offered when full).
+    chunk. Chunks belong to the stores:
+
+    - the **recent** store (``capacity`` steps; DreamerV3's replay, WMAR's short-term buffer)
+      holds the newest chunks, those being written included (sampleable as soon as a window is
+      complete); a new chunk evicts the earliest-started one no env is writing;
+    - the **long-term** store (``long_term_capacity`` steps; WMAR's distribution-matching
+      buffer) holds a uniform sample of all full chunks ever written: each full chunk draws a
+      random key and the store keeps the chunks of the largest keys (reservoir sampling, as
+      WMAR's released code does it). Without a recent store, an env fills a staging chunk that
+      nothing samples until it is full.
+
+    A chunk both stores hold is stored once; its slot is reused when neither holds it.
 
     Storage is one tensor per field, uint8 images as uint8, on ``device`` when it is a CUDA
     device with room (:func:`storage_placement`), else in host memory (pinned if CUDA is
@@ -86,8 +112,8 @@ class SequenceBuffer:
     array of indices is accepted for them.
 
     Args:
-        capacity: distinct steps held at most (rounded down to whole chunks; the steps a chunk
-            repeats from its env's previous chunk do not count).
+        capacity: distinct steps the recent store holds at most (rounded down to whole chunks;
+            the steps a chunk repeats from its env's previous chunk do not count); 0: none.
         observation: a field spec or gymnasium space; a ``Dict`` space (or a mapping of specs)
             stores one field per key, and ``add`` and ``sample`` take and give a dict.
         action: field spec or gymnasium space of actions.
@@ -96,9 +122,11 @@ class SequenceBuffer:
         chunk_length: steps per chunk (default ``4 * sequence_length``), at least
             ``sequence_length``; the repeated steps cost ``(sequence_length - 1) /
             chunk_length`` extra memory.
-        placement: ``"fifo"`` or ``"reservoir"``.
+        long_term_capacity: distinct steps the long-term store holds at most; 0: none.
+        extra_fields: more named fields stored with every step (``add`` takes them as keyword
+            arguments, ``sample`` gives them by name), e.g. the task index or the global step.
         device: where samples are returned.
-        seed: seeds every random choice (sampling and reservoir placement).
+        seed: seeds every random choice (sampling and the long-term store's keys).
         check_memory: raise :class:`BufferMemoryError` before allocating host storage that would
             not fit.
     """
@@ -112,12 +140,16 @@ class SequenceBuffer:
         num_envs: int,
         sequence_length: int,
         chunk_length: int | None = None,
-        placement: str = "fifo",
+        long_term_capacity: int = 0,
+        extra_fields: Mapping[str, FieldLike] | None = None,
         device: str | torch.device = "cpu",
         seed: int = 0,
         check_memory: bool = True,
     ) -> None:
-        self.capacity = check_positive_int("capacity", capacity)
+        self.capacity = check_non_negative_int("capacity", capacity)
+        self.long_term_capacity = check_non_negative_int("long_term_capacity", long_term_capacity)
+        if not self.capacity and not self.long_term_capacity:
+            raise ValueError("capacity and long_term_capacity: at least one must be positive")
         self.num_envs = check_positive_int("num_envs", num_envs)
         self.sequence_length = check_positive_int("sequence_length", sequence_length)
         if self.sequence_length < 2:
@@ -129,35 +161,41 @@ class SequenceBuffer:
                 f"chunk_length must be at least sequence_length={self.sequence_length}, "
                 f"got {chunk_length}"
             )
-        if placement not in PLACEMENTS:
-            raise ValueError(f"placement must be one of {PLACEMENTS}, got {placement!r}")
-        self.placement = placement
-        # Capacity counts distinct steps: a chunk holds chunk_length - (sequence_length - 1)
+        # Capacities count distinct steps: a chunk holds chunk_length - (sequence_length - 1)
         # new ones after the steps it repeats from its env's previous chunk.
         new_steps = self.chunk_length - (self.sequence_length - 1)
-        self.slots = self.capacity // new_steps
-        # A FIFO env writes in place, so each needs a slot of its own and one must stay free.
-        minimum_slots = 1 if placement == "reservoir" else self.num_envs + 1
-        if self.slots < minimum_slots:
-            raise ValueError(
-                f"capacity={capacity} holds {self.slots} chunks of {new_steps} new steps "
-                f"(chunk_length={self.chunk_length}); {placement} placement with num_envs="
-                f"{self.num_envs} needs at least {minimum_slots}: raise capacity to at least "
-                f"{minimum_slots * new_steps} or lower chunk_length"
-            )
+        self.recent_slots = self.capacity // new_steps
+        self.long_term_slots = self.long_term_capacity // new_steps
+        # The recent store's envs write in place, so each needs a chunk of its own and one must
+        # stay free for the next chunk.
+        for name, given, slots, minimum in (
+            ("capacity", capacity, self.recent_slots, self.num_envs + 1),
+            ("long_term_capacity", long_term_capacity, self.long_term_slots, 1),
+        ):
+            if given and slots < minimum:
+                raise ValueError(
+                    f"{name}={given} holds {slots} chunks of {new_steps} new steps "
+                    f"(chunk_length={self.chunk_length}); with num_envs={self.num_envs} it "
+                    f"needs at least {minimum}: raise {name} to at least "
+                    f"{minimum * new_steps} or lower chunk_length"
+                )
         self.seed = check_seed(seed)
         self.device = self._check_device(device)
-        self.fields = {
-            **observation_fields(observation),
-            "action": as_field("action", action),
-            "reward": FieldSpec((), REWARD_DTYPE),
-            **{flag: FieldSpec((), FLAG_DTYPE) for flag in STEP_FLAGS},
-        }
+        self.fields = with_extra_fields(
+            {
+                **observation_fields(observation),
+                "action": as_field("action", action),
+                "reward": FieldSpec((), REWARD_DTYPE),
+                **{flag: FieldSpec((), FLAG_DTYPE) for flag in STEP_FLAGS},
+            },
+            extra_fields,
+        )
+        self.extra_field_names = tuple(extra_fields or ())
         self.dict_observation = "observation" not in self.fields
-        # Reservoir: chunks 0 .. num_envs - 1 are the envs' staging chunks, never sampled; kept
-        # chunks follow, so the rows in use are always a prefix (state_dict saves only those).
-        self._staging = self.num_envs if placement == "reservoir" else 0
-        rows = (self._staging + self.slots) * self.chunk_length
+        # Without a recent store, every env fills a staging chunk of its own.
+        staging = 0 if self.recent_slots else self.num_envs
+        chunks = self.recent_slots + self.long_term_slots + staging
+        rows = chunks * self.chunk_length
         needed = {name: rows * spec.item_bytes for name, spec in self.fields.items()}
         self.storage_device, pinned = storage_placement(self.device, sum(needed.values()))
         if check_memory and self.storage_device.type == "cpu":
@@ -173,13 +211,19 @@ class SequenceBuffer:
             for name, spec in self.fields.items()
         }
         # Bookkeeping stays in small host arrays: every add reads it, no device sync needed.
-        chunks = self._staging + self.slots
         self._filled = np.zeros(chunks, dtype=np.int64)  # steps written per chunk
-        self._started = np.full(chunks, -1, dtype=np.int64)  # FIFO age: when a chunk began
-        self._env_chunk = np.full(self.num_envs, -1, dtype=np.int64)
+        self._first_new = np.zeros(chunks, dtype=np.int64)  # its first step not a repeat
+        self._recent_order = np.full(chunks, NOT_HELD, dtype=np.int64)  # when it began
+        self._key = np.full(chunks, float(NOT_HELD), dtype=np.float64)  # long-term key
+        self._env_chunk = np.full(self.num_envs, NOT_HELD, dtype=np.int64)
         self._env_position = np.zeros(self.num_envs, dtype=np.int64)
         self._episode_open = np.zeros(self.num_envs, dtype=np.bool_)
-        self._counters = {"steps_added": 0, "chunks_started": 0, "chunks_offered": 0}
+        self._counters = {
+            "steps_added": 0,
+            "chunks_started": 0,
+            "chunks_offered": 0,
+            "chunks_used": 0,  # chunks ever claimed: the rows in use are this many chunks
+        }
         self._rng = np.random.default_rng(self.seed)
         self._tail = np.arange(self.sequence_length - 1)
 
@@ -196,8 +240,22 @@ class SequenceBuffer:
         return device
 
     def __len__(self) -> int:
-        """Windows a sample draws from."""
-        return int(self._windows().sum())
+        """Windows the stores hold together (a chunk both hold counts once)."""
+        return self.windows()
+
+    def windows(self, store: str | None = None) -> int:
+        """Windows a sample can draw from ``store`` (``"recent"`` or ``"long_term"``), or from
+        both together (None)."""
+        return int(self._windows(store).sum())
+
+    @property
+    def stores(self) -> tuple[str, ...]:
+        """The stores this buffer has: ``"recent"``, ``"long_term"`` or both."""
+        return tuple(
+            store
+            for store, slots in zip(STORES, (self.recent_slots, self.long_term_slots), strict=True)
+            if slots
+        )
 
     @property
     def steps_added(self) -> int:
@@ -206,8 +264,9 @@ class SequenceBuffer:
 
     def __repr__(self) -> str:
         return (
-            f"SequenceBuffer(capacity={self.capacity}, placement={self.placement!r}, "
-            f"storage_device={str(self.storage_device)!r}, windows={len(self)})"
+            f"SequenceBuffer(capacity={self.capacity}, long_term_capacity="
+            f"{self.long_term_capacity}, storage_device={str(self.storage_device)!r}, "
+            f"windows={len(self)})"
         )
 
     def add(
@@ -218,25 +277,15 @@ class SequenceBuffer:
         next_observation: Any,
         terminated: Any,
         truncated: Any,
+        **extra_fields: Any,
     ) -> None:
-        """Store one transition per env (row ``i`` belongs to env ``i``): arrays or tensors."""
-        self._commit_add(
-            self._prepare_add(observation, action, reward, next_observation, terminated, truncated)
-        )
-
-    def _prepare_add(
-        self,
-        observation: Any,
-        action: Any,
-        reward: Any,
-        next_observation: Any,
-        terminated: Any,
-        truncated: Any,
-    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], np.ndarray]:
-        """The checked transition as tensors on the storage device: the fields of a first step
-        (the observation), those of the next step, and which envs' episodes it ends. Stores
-        nothing, so that a :class:`MixedReplay` can check every member before any stores."""
-        first = self._checked(self._observation_values("observation", observation))
+        """Store one transition per env (row ``i`` belongs to env ``i``): arrays or tensors.
+        ``extra_fields`` (those the buffer was built with) belong to the next step, and to the
+        first step too where an episode starts."""
+        if extra_fields.keys() != set(self.extra_field_names):
+            check_field_names(extra_fields, self.extra_field_names, "add: extra fields")
+        extras = {name: (name, extra_fields[name]) for name in self.extra_field_names}
+        first = self._checked({**self._observation_values("observation", observation), **extras})
         step = self._checked(
             {
                 **self._observation_values("next_observation", next_observation),
@@ -244,17 +293,33 @@ class SequenceBuffer:
                 "reward": ("reward", reward),
                 "terminated": ("terminated", terminated),
                 "truncated": ("truncated", truncated),
+                **extras,
             }
         )
         # From the inputs, which are usually on the host: no wait for the device.
         ends = (step["terminated"] | step["truncated"]).cpu().numpy()
-        return self._to_storage(first), self._to_storage(step), ends
+        first, step = self._to_storage(first), self._to_storage(step)
+        starting = np.flatnonzero(~self._episode_open)
+        if starting.size:
+            index = torch.from_numpy(starting).to(self.storage_device)
+            first = {name: value[index] for name, value in first.items()}
+            for name in ("action", "reward", "terminated", "truncated"):
+                first[name] = torch.zeros_like(step[name][index])
+            first["is_first"] = torch.ones_like(first["terminated"])
+            self._write(starting, first)
+        step["is_first"] = torch.zeros_like(step["terminated"])
+        self._write(np.arange(self.num_envs), step)
+        self._episode_open = ~ends
 
     def _observation_values(self, argument: str, value: Any) -> dict[str, tuple[str, Any]]:
         """The observation argument's values by field, each with its name for errors."""
         if not self.dict_observation:
             return {"observation": (argument, value)}
-        keys = [name.removeprefix("observation/") for name in self.fields if "/" in name]
+        keys = [
+            name.removeprefix("observation/")
+            for name in self.fields
+            if name.startswith("observation/")
+        ]
         if not isinstance(value, Mapping) or set(value) != set(keys):
             given = sorted(value) if isinstance(value, Mapping) else type(value).__name__
             raise ValueError(f"add: {argument} must be a dict with keys {keys}, got {given}")
@@ -287,32 +352,11 @@ class SequenceBuffer:
             name: value.to(self.storage_device, non_blocking=True) for name, value in values.items()
         }
 
-    def _commit_add(
-        self, prepared: tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], np.ndarray]
-    ) -> None:
-        """Store a transition from :meth:`_prepare_add`: the first steps of new episodes, then
-        every env's next step."""
-        first, step, ends = prepared
-        starting = np.flatnonzero(~self._episode_open)
-        if starting.size:
-            index = torch.from_numpy(starting).to(self.storage_device)
-            first = {name: value[index] for name, value in first.items()}
-            for name in ("action", "reward", "terminated", "truncated"):
-                first[name] = torch.zeros_like(step[name][index])
-            first["is_first"] = torch.ones_like(first["terminated"])
-            self._write(starting, first)
-        step["is_first"] = torch.zeros_like(step["terminated"])
-        self._write(np.arange(self.num_envs), step)
-        self._episode_open = ~ends
-
     def _write(self, envs: np.ndarray, values: dict[str, torch.Tensor]) -> None:
         """Append one step to each env of ``envs`` (``values`` rows in that order)."""
-        full = envs[(self._env_chunk[envs] < 0) | (self._env_position[envs] == self.chunk_length)]
-        if full.size:
-            if self.placement == "fifo":
-                self._start_fifo_chunks(full)
-            else:
-                self._offer_reservoir_chunks(full)
+        chunk, position = self._env_chunk[envs], self._env_position[envs]
+        for env in envs[(chunk == NOT_HELD) | (position == self.chunk_length)]:
+            self._next_chunk(int(env))
         rows = self._env_chunk[envs] * self.chunk_length + self._env_position[envs]
         index = torch.from_numpy(rows).to(self.storage_device)
         for name, value in values.items():
@@ -321,6 +365,55 @@ class SequenceBuffer:
         self._filled[self._env_chunk[envs]] = self._env_position[envs]
         self._counters["steps_added"] += len(envs)
 
+    def _next_chunk(self, env: int) -> None:
+        """Close ``env``'s full chunk (offering it to the long-term store) and open a new one,
+        which begins with the tail of the full one."""
+        full = int(self._env_chunk[env])
+        if full != NOT_HELD:
+            self._env_chunk[env] = NOT_HELD
+            if self.long_term_slots:
+                self._offer_long_term(full)
+        chunk = self._claim_chunk()
+        if full != NOT_HELD:
+            # A rejected staging chunk may be the one claimed: the tail is read before written.
+            tail = np.arange(self.chunk_length - len(self._tail), self.chunk_length)
+            self._copy_rows(chunk * self.chunk_length + self._tail, full * self.chunk_length + tail)
+        position = 0 if full == NOT_HELD else len(self._tail)
+        self._env_chunk[env] = chunk
+        self._env_position[env] = position
+        self._filled[chunk] = position
+        self._first_new[chunk] = position
+
+    def _offer_long_term(self, chunk: int) -> None:
+        """Keep ``chunk`` in the long-term store if its random key is among the largest."""
+        key = self._rng.random()
+        self._counters["chunks_offered"] += 1
+        members = np.flatnonzero(self._key != NOT_HELD)
+        if len(members) == self.long_term_slots:
+            lowest = members[np.argmin(self._key[members])]
+            if key <= self._key[lowest]:
+                return
+            self._key[lowest] = NOT_HELD
+        self._key[chunk] = key
+
+    def _claim_chunk(self) -> int:
+        """A chunk that no store holds and no env writes, for an env to write next; with a
+        recent store, it joins it in place of the earliest-started chunk no env writes."""
+        writing = np.zeros(len(self._filled), dtype=np.bool_)
+        writing[self._env_chunk[self._env_chunk != NOT_HELD]] = True
+        if self.recent_slots:
+            recent = self._recent_order != NOT_HELD
+            if recent.sum() == self.recent_slots:
+                order = np.where(recent & ~writing, self._recent_order, np.iinfo(np.int64).max)
+                self._recent_order[np.argmin(order)] = NOT_HELD
+        held = writing | (self._recent_order != NOT_HELD) | (self._key != NOT_HELD)
+        chunk = int(np.argmin(held))  # the first free chunk; the slot counts leave one
+        if self.recent_slots:
+            self._recent_order[chunk] = self._counters["chunks_started"]
+            self._counters["chunks_started"] += 1
+        self._counters["chunks_used"] = max(self._counters["chunks_used"], chunk + 1)
+        return chunk
+
     def _copy_rows(self, destination: np.ndarray, source: np.ndarray) -> None:
         """Copy storage rows ``source`` to ``destination`` in every field (reads before writes)."""
         source_index = torch.from_numpy(source.reshape(-1)).to(self.storage_device)
@@ -328,85 +421,44 @@ class SequenceBuffer:
         for tensor in self._storage.values():
             tensor[destination_index] = tensor[source_index]
 
-    def _tail_rows(self, chunks: np.ndarray) -> np.ndarray:
-        """Rows of the last ``sequence_length - 1`` steps of each of ``chunks``."""
-        start = (chunks + 1) * self.chunk_length - len(self._tail)
-        return start[:, None] + self._tail
+    def _members(self, store: str | None) -> np.ndarray:
+        """Which chunks ``store`` holds (both stores: None)."""
+        recent, long_term = self._recent_order != NOT_HELD, self._key != NOT_HELD
+        if store is None:
+            return recent | long_term
+        if store not in STORES:
+            raise ValueError(f"store must be one of {STORES} or None, got {store!r}")
+        return recent if store == "recent" else long_term
 
-    def _start_fifo_chunks(self, envs: np.ndarray) -> None:
-        """Give each of ``envs`` a new chunk in place of the earliest-started ones no other env
-        is writing, opened with the tail of the env's previous chunk."""
-        others = np.setdiff1d(np.arange(self.num_envs), envs)
-        age = self._started.copy()
-        age[self._env_chunk[others][self._env_chunk[others] >= 0]] = np.iinfo(np.int64).max
-        new_chunks = np.argsort(age, kind="stable")[: len(envs)]
-        old_chunks = self._env_chunk[envs]
-        continuing = old_chunks >= 0
-        # The tails are read before any new chunk is written: a new chunk may be an old one.
-        self._copy_rows(
-            new_chunks[continuing][:, None] * self.chunk_length + self._tail,
-            self._tail_rows(old_chunks[continuing]),
-        )
-        started = self._counters["chunks_started"]
-        self._started[new_chunks] = started + np.arange(len(envs))
-        self._counters["chunks_started"] = started + len(envs)
-        self._env_chunk[envs] = new_chunks
-        self._env_position[envs] = np.where(continuing, len(self._tail), 0)
-        self._filled[new_chunks] = self._env_position[envs]
+    def _windows(self, store: str | None) -> np.ndarray:
+        """Complete windows per chunk that ``store`` holds (0 for the others)."""
+        complete = np.maximum(self._filled - len(self._tail), 0)
+        return np.where(self._members(store), complete, 0)
 
-    def _offer_reservoir_chunks(self, envs: np.ndarray) -> None:
-        """Offer the envs' full staging chunks to the reservoir, in env order (algorithm R),
-        then open each staging chunk again with its tail; a first add just takes it."""
-        new = envs[self._env_chunk[envs] < 0]
-        self._env_chunk[new] = new
-        full = envs[self._env_chunk[envs] >= 0]
-        full = full[self._env_position[full] == self.chunk_length]
-        if not full.size:
-            return
-        offered = self._counters["chunks_offered"] + np.arange(1, len(full) + 1)
-        slots = np.where(offered <= self.slots, offered - 1, self._rng.integers(0, offered))
-        kept = slots < self.slots
-        slots, sources = slots[kept], full[kept]
-        # Where two offers land on one slot, the later one replaces the earlier, as in turn.
-        _, last = np.unique(slots[::-1], return_index=True)
-        slots, sources = slots[::-1][last], sources[::-1][last]
-        chunk_rows = np.arange(self.chunk_length)
-        targets = self._staging + slots
-        self._copy_rows(
-            targets[:, None] * self.chunk_length + chunk_rows,
-            sources[:, None] * self.chunk_length + chunk_rows,
-        )
-        self._filled[targets] = self.chunk_length
-        self._counters["chunks_offered"] = int(offered[-1])
-        self._copy_rows(full[:, None] * self.chunk_length + self._tail, self._tail_rows(full))
-        self._env_position[full] = len(self._tail)
-
-    def _windows(self) -> np.ndarray:
-        """Complete windows per sampleable chunk (staging chunks excluded)."""
-        return np.maximum(self._filled[self._staging :] - len(self._tail), 0)
-
-    def sample(self, batch_size: int) -> dict[str, Any]:
-        """Windows drawn uniformly with replacement, as tensors ``(batch_size, sequence_length,
-        ...)`` on ``device`` in the stored dtypes.
+    def sample(self, batch_size: int, long_term: int | None = None) -> dict[str, Any]:
+        """Windows drawn uniformly with replacement, ``long_term`` of them from the long-term
+        store and the rest from the recent store, as tensors ``(batch_size, sequence_length,
+        ...)`` on ``device`` in the stored dtypes (the long-term ones last).
 
         Keys: ``observation`` (a dict by key for Dict observations), ``action``, ``reward``,
-        ``is_first``, ``terminated``, ``truncated``.
+        ``is_first``, ``terminated``, ``truncated``, and the extra fields.
 
         Args:
-            batch_size: windows to draw, at most ``len(self)``.
+            batch_size: windows to draw.
+            long_term: how many come from the long-term store; None: all of them when there is
+                no recent store, else none.
         """
         batch_size = check_positive_int("batch_size", batch_size)
-        windows = self._windows()
-        ends = np.cumsum(windows)
-        available = int(ends[-1])
-        if batch_size > available:
-            raise ValueError(
-                f"sample: batch_size={batch_size} is more than the {available} windows this "
-                "SequenceBuffer holds; add more first or sample fewer"
-            )
-        draws = self._rng.integers(0, available, size=batch_size)
-        chunks = np.searchsorted(ends, draws, side="right")
-        starts = (self._staging + chunks) * self.chunk_length + draws - (ends - windows)[chunks]
+        if long_term is None:
+            long_term = 0 if self.recent_slots else batch_size
+        if not 0 <= long_term <= batch_size:
+            raise ValueError(f"sample: long_term must lie in [0, {batch_size}], got {long_term}")
+        starts = np.concatenate(
+            [
+                self._draw_starts("recent", batch_size - long_term),
+                self._draw_starts("long_term", long_term),
+            ]
+        )
         rows = (starts[:, None] + np.arange(self.sequence_length)).reshape(-1)
         index = torch.from_numpy(rows).to(self.storage_device)
         batch: dict[str, Any] = {}
@@ -422,6 +474,22 @@ class SequenceBuffer:
             batch["observation"] = observation
         return batch
 
+    def _draw_starts(self, store: str, count: int) -> np.ndarray:
+        """First rows of ``count`` windows drawn uniformly from ``store``."""
+        if not count:
+            return np.zeros(0, dtype=np.int64)
+        windows = self._windows(store)
+        ends = np.cumsum(windows)
+        available = int(ends[-1])
+        if count > available:
+            raise ValueError(
+                f"sample: {count} windows from the {store} store, which holds {available}; "
+                "add more first or sample fewer"
+            )
+        draws = self._rng.integers(0, available, size=count)
+        chunks = np.searchsorted(ends, draws, side="right")
+        return chunks * self.chunk_length + draws - (ends - windows)[chunks]
+
     def _gather(self, tensor: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         if not self._pinned:
             return tensor.index_select(0, index)
@@ -430,32 +498,47 @@ class SequenceBuffer:
         torch.index_select(tensor, 0, index, out=staged)
         return staged.to(self.device, non_blocking=True)
 
+    def stored(self, name: str, store: str | None = None) -> torch.Tensor:
+        """Field ``name`` of the steps ``store`` holds (both stores: None), each once, in chunk
+        order, on the storage device: e.g. the task indices whose counts give each task's share
+        of a store. A chunk's first ``sequence_length - 1`` steps repeat its env's previous chunk
+        and count with that chunk, not with this one."""
+        if name not in self.fields:
+            raise ValueError(f"stored: no field {name!r}; fields are {list(self.fields)}")
+        chunks = np.flatnonzero(self._members(store))
+        rows = [
+            np.arange(
+                chunk * self.chunk_length + self._first_new[chunk],
+                chunk * self.chunk_length + self._filled[chunk],
+            )
+            for chunk in chunks
+        ]
+        index = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        return self._storage[name][torch.from_numpy(index).to(self.storage_device)]
+
     def config(self) -> dict[str, Any]:
         """What ``load_state_dict`` requires to match: the arguments that shape the storage."""
         return {
             "capacity": self.capacity,
+            "long_term_capacity": self.long_term_capacity,
             "num_envs": self.num_envs,
             "sequence_length": self.sequence_length,
             "chunk_length": self.chunk_length,
-            "placement": self.placement,
             "fields": {
                 name: [list(spec.shape), spec.dtype.str] for name, spec in self.fields.items()
             },
         }
 
     def _rows_in_use(self) -> int:
-        if self.placement == "fifo":
-            chunks = min(self._counters["chunks_started"], self.slots)
-        else:
-            chunks = self._staging + min(self._counters["chunks_offered"], self.slots)
-        return chunks * self.chunk_length
+        return self._counters["chunks_used"] * self.chunk_length
 
     def state_dict(self) -> dict[str, Any]:
         """Tensors, numbers and strings for ``torch.save`` (loadable with ``weights_only=True``).
 
         The rows in use of each field, as tensors that view the buffer's host memory (no copy;
         their storage is exactly those rows, so a save writes no more), or host copies of them
-        where the storage is on the GPU. The index arrays, counters and RNG state are copies.
+        where the storage is on the GPU. The index arrays (the stores' members and keys
+        included), counters and RNG state are copies.
         """
         rows = self._rows_in_use()
         storage = {}
@@ -485,12 +568,10 @@ class SequenceBuffer:
         for name in INDEX_ARRAYS:
             if state[name].shape != getattr(self, f"_{name}").shape:
                 raise ValueError(f"state: {name} has shape {tuple(state[name].shape)}")
-        previous_counters = self._counters
-        self._counters = {name: int(state["counters"][name]) for name in previous_counters}
-        rows = self._rows_in_use()
+        rows = int(state["counters"]["chunks_used"]) * self.chunk_length
         if any(len(state["storage"][name]) != rows for name in self._storage):
-            self._counters = previous_counters
             raise ValueError(f"state: its storage does not hold the {rows} rows its counters use")
+        self._counters = {name: int(state["counters"][name]) for name in self._counters}
         for name, tensor in self._storage.items():
             tensor[:rows].copy_(state["storage"][name])
         for name in INDEX_ARRAYS:

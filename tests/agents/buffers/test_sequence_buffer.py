@@ -1,5 +1,6 @@
 """SequenceBuffer: windows are contiguous pieces of one env's stream, reset-flagged at episode
-starts; FIFO keeps the newest chunks, reservoir a uniform sample of them; torch tensors."""
+starts; the recent store keeps the newest chunks, the long-term store a uniform sample of them,
+a chunk both hold is stored once; torch tensors."""
 
 from __future__ import annotations
 
@@ -137,29 +138,34 @@ def check_reset_flags(window: dict[str, np.ndarray]) -> None:
     extra_chunk=st.integers(0, 10),
     spare_slots=st.integers(1, 6),
     adds=st.integers(1, 120),
-    placement=st.sampled_from(["fifo", "reservoir"]),
+    stores=st.sampled_from(["recent", "long_term", "both"]),
+    long_term_share=st.integers(0, 8),
     seed=st.integers(0, 10**6),
 )
 def test_windows_are_stream_pieces_and_flag_every_episode_boundary(
-    episode_lengths, sequence_length, extra_chunk, spare_slots, adds, placement, seed
+    episode_lengths, sequence_length, extra_chunk, spare_slots, adds, stores, long_term_share, seed
 ):
     envs = len(episode_lengths)
     chunk_length = sequence_length + extra_chunk
+    capacity = (envs + spare_slots) * chunk_length
     buffer = SequenceBuffer(
-        (envs + spare_slots) * chunk_length,
+        0 if stores == "long_term" else capacity,
         OBSERVATION,
         ACTION,
         num_envs=envs,
         sequence_length=sequence_length,
         chunk_length=chunk_length,
-        placement=placement,
+        long_term_capacity=0 if stores == "recent" else capacity,
         seed=seed,
     )
     simulator = StreamSimulator(episode_lengths)
     for _ in range(adds):
         buffer.add(**simulator.transition())
-        if len(buffer):
-            for window in windows(buffer.sample(min(len(buffer), 8))):
+        share = 8 if stores == "long_term" else long_term_share
+        long_term = min(share, buffer.windows("long_term"))
+        recent = min(8 - long_term, buffer.windows("recent"))
+        if long_term + recent:
+            for window in windows(buffer.sample(long_term + recent, long_term=long_term)):
                 assert window["observation"].shape == (sequence_length, 3)
                 simulator.check_window(window)
                 check_reset_flags(window)
@@ -194,7 +200,7 @@ def test_fifo_holds_exactly_the_windows_of_the_newest_chunks(steps):
         sequence_length=sequence_length,
         chunk_length=chunk_length,
     )
-    assert buffer.slots == slots
+    assert buffer.recent_slots == slots
     stream_steps = steps + 1  # the first observation is a step too
     # Chunk k holds stream steps [k * stride, k * stride + chunk_length).
     chunks = 1 + max(0, -(-(stream_steps - chunk_length) // stride))
@@ -231,29 +237,113 @@ def test_fifo_evicts_the_oldest_chunks_of_every_env():
     assert 7 * 3 - 2 * 3 <= len(buffer) <= 7 * 3
 
 
-def test_reservoir_keeps_each_full_chunk_with_equal_probability():
-    chunk_length, sequence_length, slots, chunks, runs = 4, 2, 3, 12, 300
+def kept_chunks(store: str, seed: int, slots: int, chunks: int) -> np.ndarray:
+    """Indices (in stream order) of the chunks ``store`` holds after a stream of ``chunks``
+    full chunks, in a buffer of ``slots`` chunks per store."""
+    chunk_length, sequence_length = 4, 2
     stride = chunk_length - sequence_length + 1
     steps = chunk_length + (chunks - 1) * stride  # exactly `chunks` full chunks...
+    buffer, _simulator = single_stream(
+        steps,  # ...offered when the next chunk opens, at the stream's next step
+        capacity=(slots + 1) * stride,  # the recent store's slots and the open chunk's
+        long_term_capacity=slots * stride,
+        sequence_length=sequence_length,
+        chunk_length=chunk_length,
+        seed=seed,
+    )
+    stream_steps = buffer.stored("observation", store)[:, 2].numpy()
+    # Chunk 0 holds steps 0 .. chunk_length - 1; chunk k > 0 adds `stride` new ones.
+    return np.unique(np.maximum(0, (stream_steps - (sequence_length - 1)) // stride))
+
+
+def test_long_term_store_keeps_each_full_chunk_with_equal_probability():
+    slots, chunks, runs = 3, 12, 300
     kept = np.zeros(chunks)
     for seed in range(runs):
-        # ...offered when the next chunk opens, i.e. at the following step.
-        buffer, _simulator = single_stream(
-            steps,
-            capacity=slots * stride,
-            sequence_length=sequence_length,
-            chunk_length=chunk_length,
-            placement="reservoir",
-            seed=seed,
-        )
-        assert len(buffer) == slots * stride
-        # The env's staging chunk comes first, the kept chunks after it.
-        stored = buffer.state_dict()["storage"]["observation"].numpy()
-        first_steps = stored[chunk_length::chunk_length, 2]
-        assert first_steps.size == slots
-        kept[first_steps // stride] += 1
+        held = kept_chunks("long_term", seed, slots, chunks)
+        assert held.size == slots
+        kept[held] += 1
     expected = np.full(chunks, runs * slots / chunks)
     assert chi_squared(kept, expected) < chi_squared_critical(chunks - 1)
+    # The test tells a FIFO apart: the recent store keeps the newest chunks (and the open one).
+    recent = np.zeros(chunks + 1)
+    for seed in range(runs):
+        recent[kept_chunks("recent", seed, slots, chunks)] += 1
+    assert chi_squared(recent[:chunks], expected) > chi_squared_critical(chunks - 1)
+
+
+def test_a_chunk_both_stores_hold_is_stored_once():
+    chunk_length, sequence_length = 4, 2
+    stride = chunk_length - sequence_length + 1
+    buffer, simulator = single_stream(
+        3 * stride + 1,  # three full chunks and a fourth begun
+        capacity=4 * stride,
+        long_term_capacity=4 * stride,
+        sequence_length=sequence_length,
+        chunk_length=chunk_length,
+    )
+    recent = buffer.stored("observation", "recent")[:, 2].tolist()
+    long_term = buffer.stored("observation", "long_term")[:, 2].tolist()
+    assert len(long_term) == chunk_length + 2 * stride  # the first chunk repeats no step
+    assert long_term == recent[: len(long_term)]
+    # Four chunks in the recent store, three of them in the long-term store too: four stored.
+    assert len(buffer.state_dict()["storage"]["observation"]) == 4 * chunk_length
+    assert buffer.windows() == buffer.windows("recent") == len(recent) - 1
+    for _ in range(200):  # the slots of chunks neither store holds any longer are reused
+        buffer.add(**simulator.transition())
+    rows = len(buffer.state_dict()["storage"]["observation"])
+    assert rows <= (buffer.recent_slots + buffer.long_term_slots) * chunk_length
+    held = set(buffer.stored("observation", None)[:, 2].tolist())
+    assert held == set(buffer.stored("observation", "recent")[:, 2].tolist()) | set(
+        buffer.stored("observation", "long_term")[:, 2].tolist()
+    )
+
+
+def test_sample_draws_the_long_term_share_from_the_long_term_store():
+    buffer, simulator = single_stream(
+        300, capacity=12, long_term_capacity=30, sequence_length=3, chunk_length=6, seed=4
+    )
+    recent = set(buffer.stored("observation", "recent")[:, 2].tolist())
+    long_term = set(buffer.stored("observation", "long_term")[:, 2].tolist())
+    assert not recent & long_term  # by now the long-term chunks are old ones
+    for long_term_windows in (0, 3, 8):
+        batch = windows(buffer.sample(8, long_term=long_term_windows))
+        for index, window in enumerate(batch):
+            # A window's last step is one its chunk added (earlier ones may repeat the tail of
+            # the chunk before).
+            store = long_term if index >= 8 - long_term_windows else recent
+            assert int(window["observation"][-1, 2]) in store
+            simulator.check_window(window)
+    with pytest.raises(ValueError, match=r"long_term must lie in \[0, 8\], got 9"):
+        buffer.sample(8, long_term=9)
+
+
+def test_extra_fields_are_stored_with_every_step_and_counted_per_store():
+    buffer = SequenceBuffer(
+        40,
+        OBSERVATION,
+        ACTION,
+        num_envs=1,
+        sequence_length=2,
+        chunk_length=4,
+        extra_fields={"task": FieldSpec((), np.int16)},
+    )
+    simulator = StreamSimulator([[5]])
+    for step in range(12):
+        buffer.add(**simulator.transition(), task=np.array([step // 6]))
+    batch = buffer.sample(12)
+    assert batch["task"].dtype == torch.int16
+    # Episodes of five steps: add 5 e + s - 1 stores step s of episode e (and step 0 with 1).
+    episode, step = batch["observation"][..., 1].numpy(), batch["observation"][..., 2].numpy()
+    assert np.array_equal(batch["task"].numpy(), (5 * episode + np.maximum(step, 1) - 1) // 6)
+    counts = torch.bincount(buffer.stored("task", "recent").long()).tolist()
+    assert counts == [6 + 2, 6 + 1]  # six adds each, and the first steps of the episodes begun
+    with pytest.raises(ValueError, match=r"add: extra fields: .* missing \['task'\]"):
+        buffer.add(**simulator.transition())
+    with pytest.raises(ValueError, match="extra_fields: 'reward' is a built-in field"):
+        SequenceBuffer(
+            40, OBSERVATION, ACTION, num_envs=1, sequence_length=2, extra_fields={"reward": ACTION}
+        )
 
 
 def test_windows_may_span_chunks_of_the_stream_through_the_overlap():
@@ -392,18 +482,24 @@ def test_storage_goes_on_the_gpu_only_where_it_fits(
     assert (str(storage), pinned) == expected
 
 
-@pytest.mark.parametrize("placement", ["fifo", "reservoir"])
-def test_state_dict_round_trip_gives_the_same_samples_and_streams(placement):
+STORES = {
+    "recent": {"capacity": 96},
+    "long_term": {"capacity": 0, "long_term_capacity": 96},
+    "both": {"capacity": 48, "long_term_capacity": 48},
+}
+
+
+@pytest.mark.parametrize("stores", list(STORES))
+def test_state_dict_round_trip_gives_the_same_samples_and_streams(stores):
     def build(seed: int) -> SequenceBuffer:
         return SequenceBuffer(
-            96,
-            OBSERVATION,
-            ACTION,
+            observation=OBSERVATION,
+            action=ACTION,
             num_envs=2,
             sequence_length=3,
             chunk_length=6,
-            placement=placement,
             seed=seed,
+            **STORES[stores],
         )
 
     simulator = StreamSimulator([[5, 9], [7]])
@@ -423,11 +519,15 @@ def test_state_dict_round_trip_gives_the_same_samples_and_streams(placement):
         transition = simulator.transition()
         original.add(**transition)
         restored.add(**transition)
+        long_term = min(2, original.windows("long_term")) if stores == "both" else None
         for first, second in zip(
-            original.sample(4).values(), restored.sample(4).values(), strict=True
+            original.sample(4, long_term).values(),
+            restored.sample(4, long_term).values(),
+            strict=True,
         ):
             assert torch.equal(first, second)
     assert len(restored) == len(original)
+    assert np.array_equal(restored._key, original._key)  # the long-term keys too
     assert restored.steps_added == original.steps_added
 
 
@@ -439,7 +539,7 @@ def test_load_state_dict_refuses_the_state_of_another_buffer():
     with pytest.raises(ValueError, match="not a SequenceBuffer state_dict"):
         buffer.load_state_dict({"storage": {}})
     damaged = buffer.state_dict()
-    damaged["counters"] = {**damaged["counters"], "chunks_started": 4}
+    damaged["counters"] = {**damaged["counters"], "chunks_used": 4}
     before = buffer.state_dict()["counters"]
     with pytest.raises(ValueError, match="does not hold the 32 rows its counters use"):
         buffer.load_state_dict(damaged)
@@ -460,7 +560,7 @@ def test_add_checks_shapes_and_dtypes():
 def test_sample_shapes_and_errors():
     buffer, _ = single_stream(3, capacity=32, sequence_length=4, chunk_length=8)
     assert len(buffer) == 1  # four steps: the first observation and three more
-    with pytest.raises(ValueError, match="batch_size=2 is more than the 1 windows"):
+    with pytest.raises(ValueError, match="2 windows from the recent store, which holds 1"):
         buffer.sample(2)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         buffer.sample(0)
@@ -478,9 +578,11 @@ def test_sample_shapes_and_errors():
             {"sequence_length": 4, "chunk_length": 3},
             "chunk_length must be at least sequence_length=4",
         ),
-        ({"placement": "lifo"}, r"placement must be one of \('fifo', 'reservoir'\)"),
+        ({"capacity": 0}, "capacity and long_term_capacity: at least one must be positive"),
+        ({"capacity": -1}, "capacity must be an integer of at least 0, got -1"),
         # Chunks of 8 repeat 1 step: 7 new steps each, 16 hold 2 chunks.
         ({"capacity": 16, "num_envs": 2}, "needs at least 3: raise capacity to at least 21"),
+        ({"long_term_capacity": 6}, "long_term_capacity=6 holds 0 chunks of 7 new steps"),
         ({"num_envs": 0}, "num_envs must be a positive integer"),
         ({"device": "gpu"}, "device: 'gpu' is not a torch device"),
         ({"device": "meta"}, "device must be a CPU or CUDA device"),
@@ -492,18 +594,17 @@ def test_constructor_errors(kwargs, message):
         SequenceBuffer(observation=OBSERVATION, action=ACTION, **{**arguments, **kwargs})
 
 
-@pytest.mark.parametrize("placement", ["fifo", "reservoir"])
-def test_strided_inputs_are_stored_like_contiguous_ones(placement):
+@pytest.mark.parametrize("stores", list(STORES))
+def test_strided_inputs_are_stored_like_contiguous_ones(stores):
     simulator = StreamSimulator([[4], [6]])
     contiguous, strided = (
         SequenceBuffer(
-            64,
-            OBSERVATION,
-            ACTION,
+            observation=OBSERVATION,
+            action=ACTION,
             num_envs=2,
             sequence_length=2,
             chunk_length=4,
-            placement=placement,
+            **STORES[stores],
         )
         for _ in range(2)
     )

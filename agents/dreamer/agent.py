@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from agents.buffers import SequenceBuffer
+from agents.buffers import FieldSpec, SequenceBuffer
 from agents.common.protocol import AgentContext, AgentState, Transition
 from agents.dreamer.behavior import ActionCoding, ActorCritic, BehaviorSettings, parameter_count
 from agents.dreamer.config import SIZES, DreamerConfig, Precision
@@ -21,6 +21,8 @@ from agents.dreamer.observations import ObservationLayout
 from agents.dreamer.rssm import Latent, NormGRUCell
 from agents.dreamer.world_model import Head, WorldModel, video_of
 
+# What the replay stores with every step besides the transition, for its diagnostics.
+REPLAY_TAGS = {"task": FieldSpec((), np.int16), "step": FieldSpec((), np.int64)}
 # The open-loop video: windows side by side, and the steps filtered before imagining.
 VIDEO_WINDOWS = 4
 VIDEO_CONTEXT = 5
@@ -64,19 +66,12 @@ class DreamerAgent:
         self.critic_optimizer = torch.optim.Adam(
             self.behavior.critic.parameters(), lr=config.critic_lr, eps=config.behavior_eps
         )
-        try:
-            self.replay = SequenceBuffer(
-                config.replay_capacity,
-                context.observation_space,
-                context.action_space,
-                num_envs=context.num_envs,
-                sequence_length=config.sequence_length,
-                device=self.device,
-                seed=context.seed,
-            )
-        except ValueError as error:
-            raise ValueError(f"agent.replay_capacity: {error}") from error
+        self.replay = self._make_replay(context)
         self.env_steps = 0
+        # The sequence's clock and its tasks by index, as the env's infos give them: the
+        # replay's diagnostics read them.
+        self.global_step = 0
+        self.task_names: dict[int, str] = {}
         self.updates = 0
         self.first_update_step: int | None = None
         self.updates_per_step = config.train_ratio / (config.batch_size * config.sequence_length)
@@ -90,6 +85,42 @@ class DreamerAgent:
             f"{parameter_count(self.behavior.actor):,}, critic "
             f"{parameter_count(self.behavior.critic):,}"
         )
+
+    def _make_replay(self, context: AgentContext) -> SequenceBuffer:
+        """One FIFO of ``replay_capacity`` steps; every step is stored with its task index and
+        global step, for the replay's diagnostics."""
+        try:
+            return SequenceBuffer(
+                self.config.replay_capacity,
+                context.observation_space,
+                context.action_space,
+                num_envs=context.num_envs,
+                sequence_length=self.config.sequence_length,
+                extra_fields=REPLAY_TAGS,
+                device=self.device,
+                seed=context.seed,
+            )
+        except ValueError as error:
+            raise ValueError(f"agent.replay_capacity: {error}") from error
+
+    def _sample_batch(self) -> dict[str, Any]:
+        """The windows of the next update."""
+        return self.replay.sample(self.config.batch_size)
+
+    def _replay_metrics(self, batch: dict[str, Any]) -> dict[str, float]:
+        """How old the windows of ``batch`` are (in global steps, from their last step), and
+        each task's share of the steps the replay holds."""
+        metrics = {
+            "replay/sampled_age": float(self.global_step - batch["step"][:, -1].float().mean())
+        }
+        for store in self.replay.stores:
+            tasks = self.replay.stored("task", store).long()
+            counts = torch.bincount(tasks, minlength=max(self.task_names, default=0) + 1)
+            shares = (counts / max(len(tasks), 1)).tolist()
+            for task, share in enumerate(shares):
+                name = self.task_names.get(task, str(task))
+                metrics[f"replay/{store}/share/{name}"] = share
+        return metrics
 
     def _precision(self) -> contextlib.AbstractContextManager:
         if self.autocast:
@@ -125,6 +156,15 @@ class DreamerAgent:
         return self.coding.to_env(action), (latent, action)
 
     def observe(self, transition: Transition) -> None:
+        # Envs outside a sequence (no clock in their infos) count as task 0 at the agent's step.
+        infos = transition.infos
+        tasks = [int(info.get("task_index", 0)) for info in infos]
+        for task, info in zip(tasks, infos, strict=True):
+            self.task_names.setdefault(task, str(info.get("task_name", task)))
+        self.env_steps += len(transition.reward)
+        self.global_step = (
+            int(infos[0].get("global_step", self.env_steps)) if infos else self.env_steps
+        )
         self.replay.add(
             transition.observation,
             transition.action,
@@ -132,8 +172,9 @@ class DreamerAgent:
             transition.next_observation,
             transition.terminated,
             transition.truncated,
+            task=np.array(tasks),
+            step=np.full(len(transition.reward), self.global_step),
         )
-        self.env_steps += len(transition.reward)
 
     def update(self) -> dict[str, float | np.ndarray]:
         # Updates wait for the prefill and for a batch's worth of windows in the replay.
@@ -146,12 +187,13 @@ class DreamerAgent:
         due = int((self.env_steps - self.first_update_step) * self.updates_per_step) + 1
         report: dict[str, float | np.ndarray] = {}
         while self.updates < due:
-            batch = self.replay.sample(self.config.batch_size)
+            batch = self._sample_batch()
             metrics = self.train_on_batch(batch)
             self.updates += 1
             # Reading the scalars waits for the GPU: only every log_every updates.
             if (self.updates - 1) % self.config.log_every == 0:
                 report.update({name: float(value) for name, value in metrics.items()})
+                report.update(self._replay_metrics(batch))
                 report["updates"] = float(self.updates)
             video_every = self.config.video_every
             if video_every and self.updates % video_every == 0 and self.layout.image_keys:
@@ -221,6 +263,8 @@ class DreamerAgent:
             "actor_optimizer": self.actor_optimizer.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "env_steps": self.env_steps,
+            "global_step": self.global_step,
+            "task_names": dict(self.task_names),
             "updates": self.updates,
             "first_update_step": self.first_update_step,
             "random_actions": self.random_actions.bit_generator.state,
@@ -236,6 +280,8 @@ class DreamerAgent:
         self.actor_optimizer.load_state_dict(state["actor_optimizer"])
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.env_steps = int(state["env_steps"])
+        self.global_step = int(state["global_step"])
+        self.task_names = {int(task): str(name) for task, name in state["task_names"].items()}
         self.updates = int(state["updates"])
         self.first_update_step = state["first_update_step"]
         self.random_actions.bit_generator.state = state["random_actions"]

@@ -1,8 +1,9 @@
 """The ``envsuite-train`` config as hydra structured configs: one dataclass per section, with a
 docstring per field, that hydra and OmegaConf check for unknown keys and wrong types.
 
-Groups: ``agent=`` (an agent family: ``baselines``, ``dreamerv3``, ``custom``), ``algorithm=``
-and ``method=`` (the baselines' two halves), ``size=`` (DreamerV3's model size), ``mode=``
+Groups: ``agent=`` (an agent family: ``baselines``, ``dreamerv3``, ``wmar``, ``custom``),
+``algorithm=`` and ``method=`` (the baselines' two halves), ``size=`` (DreamerV3's and WMAR's
+model size), ``mode=``
 (``continual``, ``multitask``, ``single_task``), ``experiment=`` (``configs/experiment/``) and
 ``launcher=`` (``configs/launcher/``). A new agent family adds its config dataclass to
 :data:`AGENT_CONFIGS`.
@@ -22,11 +23,13 @@ from agents.baselines.config import Algorithm, BaselinesConfig, Method
 from agents.common.protocol import AgentConfig
 from agents.dreamer.config import DreamerConfig, Size
 from agents.training.custom import CustomAgentConfig
+from agents.wmar.config import WMARConfig
 
 # ``agent=<name>``: every agent family's config, by its name.
 AGENT_CONFIGS: dict[str, type[AgentConfig]] = {
     "baselines": BaselinesConfig,
     "dreamerv3": DreamerConfig,
+    "wmar": WMARConfig,
     "custom": CustomAgentConfig,
 }
 SCHEMA_NAME = "envsuite_train_schema"

@@ -1,0 +1,88 @@
+"""WMAR as an agent of the training loop: DreamerV3 whose replay has a recent and a long-term
+store (one :class:`SequenceBuffer`), each minibatch drawn from them as the config says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agents.buffers import SequenceBuffer
+from agents.common.protocol import AgentContext
+from agents.dreamer.agent import REPLAY_TAGS, DreamerAgent
+from agents.wmar.config import Mixing, WMARConfig
+
+# Seeds the choice of store apart from the replay's own sampling, which uses the run's seed.
+STORE_CHOICE_STREAM = 1
+
+
+class WMARAgent(DreamerAgent):
+    """DreamerV3 (:class:`DreamerAgent`) with WMAR's replay; see ``docs/wmar.md``.
+
+    Until the long-term store holds a minibatch's worth of windows, every minibatch comes from
+    the recent store. The imagination starts of the actor-critic are the minibatch's states,
+    so they come from the same store, as in the paper's code.
+    """
+
+    config: WMARConfig
+
+    def __init__(self, config: WMARConfig, context: AgentContext) -> None:
+        self.store_choice = np.random.default_rng([context.seed, STORE_CHOICE_STREAM])
+        # Windows drawn from each store since the last logged update.
+        self.drawn = {"recent": 0, "long_term": 0}
+        super().__init__(config, context)
+
+    def _make_replay(self, context: AgentContext) -> SequenceBuffer:
+        try:
+            return SequenceBuffer(
+                self.config.replay_capacity,
+                context.observation_space,
+                context.action_space,
+                num_envs=context.num_envs,
+                sequence_length=self.config.sequence_length,
+                chunk_length=self.config.chunk_length,
+                long_term_capacity=self.config.long_term_capacity,
+                extra_fields=REPLAY_TAGS,
+                device=self.device,
+                seed=context.seed,
+            )
+        except ValueError as error:
+            field = (
+                "long_term_capacity" if "long_term_capacity=" in str(error) else "replay_capacity"
+            )
+            raise ValueError(f"agent.{field}: {error}") from error
+
+    def long_term_count(self) -> int:
+        """How many windows of the next minibatch come from the long-term store."""
+        batch_size = self.config.batch_size
+        if self.replay.windows("long_term") < batch_size:
+            return 0
+        if self.config.mixing == Mixing.per_update:
+            return batch_size if self.store_choice.random() < self.config.long_term_share else 0
+        return int(self.store_choice.binomial(batch_size, self.config.long_term_share))
+
+    def _sample_batch(self) -> dict[str, Any]:
+        long_term = self.long_term_count()
+        self.drawn["long_term"] += long_term
+        self.drawn["recent"] += self.config.batch_size - long_term
+        return self.replay.sample(self.config.batch_size, long_term=long_term)
+
+    def _replay_metrics(self, batch: dict[str, Any]) -> dict[str, float]:
+        """DreamerV3's, and the share of windows drawn from the long-term store since the last
+        logged update."""
+        drawn = sum(self.drawn.values())
+        share = self.drawn["long_term"] / drawn if drawn else 0.0
+        self.drawn = {"recent": 0, "long_term": 0}
+        return {**super()._replay_metrics(batch), "replay/long_term_drawn": share}
+
+    def state_dict(self, include_replay: bool) -> dict[str, Any]:
+        return {
+            **super().state_dict(include_replay),
+            "store_choice": self.store_choice.bit_generator.state,
+            "drawn": dict(self.drawn),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.store_choice.bit_generator.state = state["store_choice"]
+        self.drawn = {store: int(count) for store, count in state["drawn"].items()}

@@ -40,7 +40,10 @@ INDEX_ARRAYS = (
     "env_position",
     "episode_open",
 )
-STATE_KEYS = ("config", "storage", *INDEX_ARRAYS, "counters", "rng")
+STATE_KEYS = ("config", "storage", *INDEX_ARRAYS, "counters", "rng", "key_rng")
+# Seeds the long-term store's keys apart from sampling: what it keeps must not depend on how
+# many windows were drawn.
+KEY_STREAM = 1
 
 
 def observation_fields(observation: FieldLike | Mapping[str, FieldLike]) -> dict[str, FieldSpec]:
@@ -199,7 +202,11 @@ class SequenceBuffer:
         needed = {name: rows * spec.item_bytes for name, spec in self.fields.items()}
         self.storage_device, pinned = storage_placement(self.device, sum(needed.values()))
         if check_memory and self.storage_device.type == "cpu":
-            check_fits(f"SequenceBuffer(capacity={self.capacity})", self.capacity, needed)
+            owner = (
+                f"SequenceBuffer(capacity={self.capacity}, "
+                f"long_term_capacity={self.long_term_capacity})"
+            )
+            check_fits(owner, self.capacity + self.long_term_capacity, needed)
         self._pinned = pinned
         self._storage = {
             name: torch.zeros(
@@ -225,6 +232,7 @@ class SequenceBuffer:
             "chunks_used": 0,  # chunks ever claimed: the rows in use are this many chunks
         }
         self._rng = np.random.default_rng(self.seed)
+        self._key_rng = np.random.default_rng([self.seed, KEY_STREAM])
         self._tail = np.arange(self.sequence_length - 1)
 
     @staticmethod
@@ -375,7 +383,8 @@ class SequenceBuffer:
                 self._offer_long_term(full)
         chunk = self._claim_chunk()
         if full != NOT_HELD:
-            # A rejected staging chunk may be the one claimed: the tail is read before written.
+            # The full chunk itself may be the one claimed (a rejected staging chunk, or one the
+            # recent store just let go): the tail is read before it is written.
             tail = np.arange(self.chunk_length - len(self._tail), self.chunk_length)
             self._copy_rows(chunk * self.chunk_length + self._tail, full * self.chunk_length + tail)
         position = 0 if full == NOT_HELD else len(self._tail)
@@ -386,7 +395,7 @@ class SequenceBuffer:
 
     def _offer_long_term(self, chunk: int) -> None:
         """Keep ``chunk`` in the long-term store if its random key is among the largest."""
-        key = self._rng.random()
+        key = self._key_rng.random()
         self._counters["chunks_offered"] += 1
         members = np.flatnonzero(self._key != NOT_HELD)
         if len(members) == self.long_term_slots:
@@ -407,7 +416,9 @@ class SequenceBuffer:
                 order = np.where(recent & ~writing, self._recent_order, np.iinfo(np.int64).max)
                 self._recent_order[np.argmin(order)] = NOT_HELD
         held = writing | (self._recent_order != NOT_HELD) | (self._key != NOT_HELD)
-        chunk = int(np.argmin(held))  # the first free chunk; the slot counts leave one
+        chunk = int(np.argmin(held))  # the first free chunk
+        if held[chunk]:  # the slot counts of __init__ always leave one
+            raise RuntimeError(f"SequenceBuffer: no free chunk among {len(held)}")
         if self.recent_slots:
             self._recent_order[chunk] = self._counters["chunks_started"]
             self._counters["chunks_started"] += 1
@@ -436,7 +447,8 @@ class SequenceBuffer:
         return np.where(self._members(store), complete, 0)
 
     def sample(self, batch_size: int, long_term: int | None = None) -> dict[str, Any]:
-        """Windows drawn uniformly with replacement, ``long_term`` of them from the long-term
+        """Windows drawn uniformly with replacement (a store holding fewer than asked gives
+        some twice), ``long_term`` of them from the long-term
         store and the rest from the recent store, as tensors ``(batch_size, sequence_length,
         ...)`` on ``device`` in the stored dtypes (the long-term ones last).
 
@@ -481,10 +493,10 @@ class SequenceBuffer:
         windows = self._windows(store)
         ends = np.cumsum(windows)
         available = int(ends[-1])
-        if count > available:
+        if not available:
             raise ValueError(
-                f"sample: {count} windows from the {store} store, which holds {available}; "
-                "add more first or sample fewer"
+                f"sample: {count} windows from the {store} store, which holds none yet; "
+                "add more first"
             )
         draws = self._rng.integers(0, available, size=count)
         chunks = np.searchsorted(ends, draws, side="right")
@@ -553,6 +565,7 @@ class SequenceBuffer:
             **{name: torch.from_numpy(getattr(self, f"_{name}").copy()) for name in INDEX_ARRAYS},
             "counters": dict(self._counters),
             "rng": self._rng.bit_generator.state,
+            "key_rng": self._key_rng.bit_generator.state,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -577,6 +590,7 @@ class SequenceBuffer:
         for name in INDEX_ARRAYS:
             getattr(self, f"_{name}")[:] = state[name].numpy()
         self._rng.bit_generator.state = state["rng"]
+        self._key_rng.bit_generator.state = state["key_rng"]
 
     def end_episodes(self) -> None:
         """Start every env's stream afresh: the next ``add`` stores its ``observation`` as an

@@ -72,6 +72,7 @@ class DreamerAgent:
         # replay's diagnostics read them.
         self.global_step = 0
         self.task_names: dict[int, str] = {}
+        self.sampled_age = RunningMean()
         self.updates = 0
         self.first_update_step: int | None = None
         self.updates_per_step = config.train_ratio / (config.batch_size * config.sequence_length)
@@ -80,15 +81,16 @@ class DreamerAgent:
             compile_blocks(self.world_model)
             compile_blocks(self.behavior)
         print(
-            f"DreamerV3 {config.size.value}: world model "
+            f"{config.label()}: world model "
             f"{parameter_count(self.world_model):,} parameters, actor "
             f"{parameter_count(self.behavior.actor):,}, critic "
             f"{parameter_count(self.behavior.critic):,}"
         )
 
     def _make_replay(self, context: AgentContext) -> SequenceBuffer:
-        """One FIFO of ``replay_capacity`` steps; every step is stored with its task index and
-        global step, for the replay's diagnostics."""
+        """The replay: a FIFO of ``replay_capacity`` steps, and a long-term store of
+        :meth:`_long_term_capacity` steps; every step is stored with its task index and global
+        step, for the replay's diagnostics."""
         try:
             return SequenceBuffer(
                 self.config.replay_capacity,
@@ -96,23 +98,37 @@ class DreamerAgent:
                 context.action_space,
                 num_envs=context.num_envs,
                 sequence_length=self.config.sequence_length,
+                chunk_length=self.config.chunk_length,
+                long_term_capacity=self._long_term_capacity(),
                 extra_fields=REPLAY_TAGS,
                 device=self.device,
                 seed=context.seed,
             )
         except ValueError as error:
-            raise ValueError(f"agent.replay_capacity: {error}") from error
+            # The buffer's messages begin with its argument's name.
+            message = str(error)
+            field = next(
+                (
+                    name
+                    for name in ("long_term_capacity", "chunk_length")
+                    if message.startswith(name)
+                ),
+                "replay_capacity",
+            )
+            raise ValueError(f"agent.{field}: {message}") from error
+
+    def _long_term_capacity(self) -> int:
+        """Steps of the replay's long-term store: none for DreamerV3."""
+        return 0
 
     def _sample_batch(self) -> dict[str, Any]:
         """The windows of the next update."""
         return self.replay.sample(self.config.batch_size)
 
-    def _replay_metrics(self, batch: dict[str, Any]) -> dict[str, float]:
-        """How old the windows of ``batch`` are (in global steps, from their last step), and
-        each task's share of the steps the replay holds."""
-        metrics = {
-            "replay/sampled_age": float(self.global_step - batch["step"][:, -1].float().mean())
-        }
+    def _replay_metrics(self) -> dict[str, float]:
+        """How old the sampled windows were since the last log (in global steps, from their
+        last step), and each task's share of the steps each store holds."""
+        metrics = {"replay/sampled_age": self.sampled_age.mean()}
         for store in self.replay.stores:
             tasks = self.replay.stored("task", store).long()
             counts = torch.bincount(tasks, minlength=max(self.task_names, default=0) + 1)
@@ -162,9 +178,7 @@ class DreamerAgent:
         for task, info in zip(tasks, infos, strict=True):
             self.task_names.setdefault(task, str(info.get("task_name", task)))
         self.env_steps += len(transition.reward)
-        self.global_step = (
-            int(infos[0].get("global_step", self.env_steps)) if infos else self.env_steps
-        )
+        self.global_step = int(infos[0].get("global_step", self.env_steps))
         self.replay.add(
             transition.observation,
             transition.action,
@@ -188,12 +202,13 @@ class DreamerAgent:
         report: dict[str, float | np.ndarray] = {}
         while self.updates < due:
             batch = self._sample_batch()
+            self.sampled_age.add(self.global_step - batch["step"][:, -1].double().mean())
             metrics = self.train_on_batch(batch)
             self.updates += 1
             # Reading the scalars waits for the GPU: only every log_every updates.
             if (self.updates - 1) % self.config.log_every == 0:
                 report.update({name: float(value) for name, value in metrics.items()})
-                report.update(self._replay_metrics(batch))
+                report.update(self._replay_metrics())
                 report["updates"] = float(self.updates)
             video_every = self.config.video_every
             if video_every and self.updates % video_every == 0 and self.layout.image_keys:
@@ -298,6 +313,25 @@ class DreamerAgent:
 # loops over time and three optimisers; compiled whole, its losses' graphs would be fused into
 # one that the first backward frees.
 COMPILED_BLOCKS = (ImageEncoder, ImageDecoder, Head, MLP, NormLayer, NormGRUCell)
+
+
+class RunningMean:
+    """The mean of the values added since it was last read; values may be tensors on the
+    training device, summed there (reading waits for the device only at :meth:`mean`)."""
+
+    def __init__(self) -> None:
+        self.total: Tensor | float = 0.0
+        self.count = 0
+
+    def add(self, value: Tensor | float) -> None:
+        self.total = self.total + value
+        self.count += 1
+
+    def mean(self) -> float:
+        """The mean since the last call (0 if nothing was added), and start again."""
+        mean = float(self.total) / self.count if self.count else 0.0
+        self.total, self.count = 0.0, 0
+        return mean
 
 
 def compile_blocks(module: nn.Module) -> None:

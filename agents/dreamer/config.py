@@ -72,6 +72,10 @@ class DreamerConfig(AgentConfig):
     """Steps per window."""
     replay_capacity: int = 1_000_000
     """Steps the replay holds (FIFO)."""
+    chunk_length: int | None = None
+    """Steps per stored chunk of the replay (None: ``4 * sequence_length``); each chunk repeats
+    the last ``sequence_length - 1`` steps of the one before, which ``replay_capacity`` does not
+    count."""
     prefill: int = 1024
     """Env steps of a uniformly random policy collected before the first update."""
     model_lr: float = 1e-4
@@ -112,14 +116,18 @@ class DreamerConfig(AgentConfig):
     frames (tensorboard ``agent/world_model/open_loop``; image observations only); 0: none."""
 
     def build(self, context: AgentContext) -> DreamerAgent:
+        self.check()
+        try:
+            return self.agent_class()(self, context)
+        except ValueError as error:  # the message names the field or the space
+            raise AgentConfigError(str(error)) from error
+
+    def agent_class(self) -> type[DreamerAgent]:
+        """The agent this config builds."""
         # Imported here: the config alone must not load torch (see envsuite-train --help).
         from agents.dreamer.agent import DreamerAgent
 
-        self.check()
-        try:
-            return DreamerAgent(self, context)
-        except ValueError as error:  # the message names the field or the space
-            raise AgentConfigError(str(error)) from error
+        return DreamerAgent
 
     def check(self) -> None:
         """A clear error naming the first field out of range."""
@@ -154,6 +162,11 @@ class DreamerConfig(AgentConfig):
                 raise AgentConfigError(
                     f"agent.{name}: must lie in [0, 1], got {getattr(self, name)}"
                 )
+        if self.chunk_length is not None and self.chunk_length < self.sequence_length:
+            raise AgentConfigError(
+                f"agent.chunk_length: must be at least agent.sequence_length="
+                f"{self.sequence_length}, got {self.chunk_length}"
+            )
         if self.video_every < 0:
             raise AgentConfigError(f"agent.video_every: must be 0 or more, got {self.video_every}")
         if self.prefill < 0:

@@ -7,9 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.buffers import SequenceBuffer
 from agents.common.protocol import AgentContext
-from agents.dreamer.agent import REPLAY_TAGS, DreamerAgent
+from agents.dreamer.agent import DreamerAgent
 from agents.wmar.config import Mixing, WMARConfig
 
 # Seeds the choice of store apart from the replay's own sampling, which uses the run's seed.
@@ -32,25 +31,8 @@ class WMARAgent(DreamerAgent):
         self.drawn = {"recent": 0, "long_term": 0}
         super().__init__(config, context)
 
-    def _make_replay(self, context: AgentContext) -> SequenceBuffer:
-        try:
-            return SequenceBuffer(
-                self.config.replay_capacity,
-                context.observation_space,
-                context.action_space,
-                num_envs=context.num_envs,
-                sequence_length=self.config.sequence_length,
-                chunk_length=self.config.chunk_length,
-                long_term_capacity=self.config.long_term_capacity,
-                extra_fields=REPLAY_TAGS,
-                device=self.device,
-                seed=context.seed,
-            )
-        except ValueError as error:
-            field = (
-                "long_term_capacity" if "long_term_capacity=" in str(error) else "replay_capacity"
-            )
-            raise ValueError(f"agent.{field}: {error}") from error
+    def _long_term_capacity(self) -> int:
+        return self.config.long_term_capacity
 
     def long_term_count(self) -> int:
         """How many windows of the next minibatch come from the long-term store."""
@@ -67,13 +49,13 @@ class WMARAgent(DreamerAgent):
         self.drawn["recent"] += self.config.batch_size - long_term
         return self.replay.sample(self.config.batch_size, long_term=long_term)
 
-    def _replay_metrics(self, batch: dict[str, Any]) -> dict[str, float]:
+    def _replay_metrics(self) -> dict[str, float]:
         """DreamerV3's, and the share of windows drawn from the long-term store since the last
         logged update."""
         drawn = sum(self.drawn.values())
         share = self.drawn["long_term"] / drawn if drawn else 0.0
         self.drawn = {"recent": 0, "long_term": 0}
-        return {**super()._replay_metrics(batch), "replay/long_term_drawn": share}
+        return {**super()._replay_metrics(), "replay/long_term_drawn": share}
 
     def state_dict(self, include_replay: bool) -> dict[str, Any]:
         return {

@@ -8,17 +8,19 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from agents.common.protocol import AgentConfigError, AgentContext
+from agents.common.protocol import AgentConfigError
 from agents.dreamer.config import DreamerConfig
 
 if TYPE_CHECKING:
     from agents.wmar.agent import WMARAgent
 
-# WMAR's stores hold 512 sequences of 512 steps each. Our chunks repeat the last
-# sequence_length - 1 steps of the one before (so that every window lies in one chunk) and
-# capacities count distinct steps: 512 chunks of 512 steps with windows of 32 hold 512 * 481.
+# WMAR's stores hold 512 sequences of 512 steps each, sampled in windows of 32. Our chunks
+# repeat the last sequence_length - 1 steps of the one before (so that every window lies in one
+# chunk) and capacities count distinct steps: 512 chunks of 512 steps with windows of 32 hold
+# 512 * 481.
 PAPER_CHUNK_LENGTH = 512
-PAPER_STORE_STEPS = 512 * (PAPER_CHUNK_LENGTH - 31)
+PAPER_SEQUENCE_LENGTH = 32
+PAPER_STORE_STEPS = 512 * (PAPER_CHUNK_LENGTH - (PAPER_SEQUENCE_LENGTH - 1))
 
 
 class Mixing(Enum):
@@ -38,11 +40,13 @@ class WMARConfig(DreamerConfig):
     once."""
 
     name: str = "wmar"
+    sequence_length: int = PAPER_SEQUENCE_LENGTH
+    """Steps per window (WMAR: 32)."""
     replay_capacity: int = PAPER_STORE_STEPS
     """Steps the recent (FIFO) store holds."""
     long_term_capacity: int = PAPER_STORE_STEPS
     """Steps the long-term (distribution-matching) store holds."""
-    chunk_length: int = PAPER_CHUNK_LENGTH
+    chunk_length: int | None = PAPER_CHUNK_LENGTH
     """Steps per stored sequence: the unit the long-term store keeps or drops (WMAR: 512)."""
     long_term_share: float = 0.5
     """The chance that a minibatch (``per_update``) or a window (``per_sample``) comes from the
@@ -50,26 +54,16 @@ class WMARConfig(DreamerConfig):
     mixing: Mixing = Mixing.per_update
     """Whole minibatches from one store (the paper's code) or windows mixed within one."""
 
-    def build(self, context: AgentContext) -> WMARAgent:
-        # Imported here: the config alone must not load torch (see envsuite-train --help).
+    def agent_class(self) -> type[WMARAgent]:
         from agents.wmar.agent import WMARAgent
 
-        self.check()
-        try:
-            return WMARAgent(self, context)
-        except ValueError as error:  # the message names the field or the space
-            raise AgentConfigError(str(error)) from error
+        return WMARAgent
 
     def check(self) -> None:
         super().check()
         if self.long_term_capacity < 0:
             raise AgentConfigError(
                 f"agent.long_term_capacity: must be 0 or more, got {self.long_term_capacity}"
-            )
-        if self.chunk_length < self.sequence_length:
-            raise AgentConfigError(
-                f"agent.chunk_length: must be at least agent.sequence_length="
-                f"{self.sequence_length}, got {self.chunk_length}"
             )
         if not 0 <= self.long_term_share <= 1:
             raise AgentConfigError(

@@ -46,10 +46,27 @@ def test_a_buffer_too_large_for_memory_raises_before_allocating():
         r"is available( \(.* not yet filled\))?; lower capacity to at most about", message
     )
     assert isinstance(raised.value, MemoryError)
-    # The sequence buffer's host storage is checked the same way, chunks and staging included.
-    with pytest.raises(BufferMemoryError, match=r"SequenceBuffer\(capacity=\d+\) needs"):
+    # The sequence buffer's host storage is checked the same way, chunks and staging included,
+    # and both of its stores named.
+    with pytest.raises(
+        BufferMemoryError,
+        match=r"SequenceBuffer\(capacity=\d+, long_term_capacity=0\) needs",
+    ):
         SequenceBuffer(
             capacity, IMAGE, spaces.Discrete(2), num_envs=4, sequence_length=8, chunk_length=32
+        )
+    with pytest.raises(
+        BufferMemoryError,
+        match=rf"SequenceBuffer\(capacity=0, long_term_capacity={capacity}\) needs",
+    ):
+        SequenceBuffer(
+            0,
+            IMAGE,
+            spaces.Discrete(2),
+            num_envs=4,
+            sequence_length=8,
+            chunk_length=32,
+            long_term_capacity=capacity,
         )
 
 

@@ -99,6 +99,18 @@ def test_the_long_term_store_waits_for_a_minibatch_of_windows() -> None:
     assert agent.long_term_count() == 12
 
 
+def test_updates_run_once_the_stores_together_hold_a_minibatch_of_windows() -> None:
+    # The smallest recent store: its windows fall below a minibatch whenever a chunk opens.
+    agent, env = _agent(
+        steps=300, replay_capacity=18, long_term_capacity=90, batch_size=16, prefill=0
+    )
+    try:
+        train_agent(agent, env, 0, 300, seed=0)
+    finally:
+        env.close()
+    assert agent.updates > 10
+
+
 def test_training_reports_the_draws_and_each_tasks_share_of_both_stores() -> None:
     agent, env = _agent(steps=400)
     reports = []

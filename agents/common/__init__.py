@@ -8,6 +8,7 @@ from agents.common.protocol import (
     AgentConfigError,
     AgentContext,
     AgentState,
+    MeasuringAgent,
     Transition,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "AgentConfigError",
     "AgentContext",
     "AgentState",
+    "MeasuringAgent",
     "Transition",
 ]

@@ -147,6 +147,17 @@ class Agent(Protocol):
         ...
 
 
+@runtime_checkable
+class MeasuringAgent(Protocol):
+    """An agent that measures itself at every evaluation round, beside the returns."""
+
+    def evaluation_measures(self) -> dict[int, dict[str, float]]:
+        """Per task index, named measures of the agent (a world model's loss on each task's
+        held-out data); tasks it has nothing on are left out. They go to ``results.jsonl``
+        and tensorboard (``eval/<task>/<measure>``), and ``envsuite report`` plots them."""
+        ...
+
+
 # What the loop calls on an agent: the methods of :class:`Agent`.
 AGENT_METHODS = (
     "act",

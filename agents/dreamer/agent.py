@@ -23,6 +23,8 @@ from agents.dreamer.world_model import Head, WorldModel, video_of
 
 # What the replay stores with every step besides the transition, for its diagnostics.
 REPLAY_TAGS = {"task": FieldSpec((), np.int16), "step": FieldSpec((), np.int64)}
+# Windows of each task's held-out steps the world model's loss is measured on, drawn once.
+HELD_OUT_WINDOWS = 32
 # The open-loop video: windows side by side, and the steps filtered before imagining.
 VIDEO_WINDOWS = 4
 VIDEO_CONTEXT = 5
@@ -67,6 +69,10 @@ class DreamerAgent:
             self.behavior.critic.parameters(), lr=config.critic_lr, eps=config.behavior_eps
         )
         self.replay = self._make_replay(context)
+        self.context = context
+        # Each task's held-out steps, and the fixed windows of them its loss is measured on.
+        self.held_out: dict[int, SequenceBuffer] = {}
+        self.held_out_windows: dict[int, dict[str, Any]] = {}
         self.env_steps = 0
         # The sequence's clock and its tasks by index, as the env's infos give them: the
         # replay's diagnostics read them.
@@ -179,7 +185,8 @@ class DreamerAgent:
             self.task_names.setdefault(task, str(info.get("task_name", task)))
         self.env_steps += len(transition.reward)
         self.global_step = int(infos[0].get("global_step", self.env_steps))
-        self.replay.add(
+        store = self._store_for(tasks[0])
+        store.add(
             transition.observation,
             transition.action,
             transition.reward,
@@ -189,6 +196,70 @@ class DreamerAgent:
             task=np.array(tasks),
             step=np.full(len(transition.reward), self.global_step),
         )
+
+    def _store_for(self, task: int) -> SequenceBuffer:
+        """The replay, or ``task``'s held-out steps while it has fewer than ``held_out_steps``
+        (the envs of a sequence share one clock, so one task)."""
+        steps = self.config.held_out_steps
+        if not steps:
+            return self.replay
+        if task not in self.held_out:
+            self.held_out[task] = self._held_out_buffer()
+        held_out = self.held_out[task]
+        if held_out.steps_added < steps:
+            return held_out
+        if task not in self.held_out_windows:
+            # The held-out steps end mid-episode: the replay's stream starts afresh after them.
+            self.replay.end_episodes()
+            self.held_out_windows[task] = held_out.sample(HELD_OUT_WINDOWS)
+        return self.replay
+
+    def _held_out_buffer(self) -> SequenceBuffer:
+        """A FIFO that keeps every one of ``held_out_steps`` steps (and the first steps of the
+        episodes among them), with room for the chunks the envs are writing."""
+        chunk_length = self.config.chunk_length or 4 * self.config.sequence_length
+        return SequenceBuffer(
+            self.config.held_out_steps + (self.context.num_envs + 2) * chunk_length,
+            self.context.observation_space,
+            self.context.action_space,
+            num_envs=self.context.num_envs,
+            sequence_length=self.config.sequence_length,
+            chunk_length=chunk_length,
+            extra_fields=REPLAY_TAGS,
+            device=self.device,
+            seed=self.context.seed + 1 + len(self.held_out),
+        )
+
+    @torch.no_grad()
+    def evaluation_measures(self) -> dict[int, dict[str, float]]:
+        """Per task whose held-out steps are complete, the world model's loss on the fixed
+        windows of them: reconstruction plus reward, each summed over a step's parts and
+        averaged over the steps (the KL and continue terms left out), with the posterior
+        sampled from a fixed seed."""
+        measures = {}
+        cuda = [self.device] if self.device.type == "cuda" else []
+        for task, batch in self.held_out_windows.items():
+            is_first = batch["is_first"].clone()
+            is_first[:, 0] = True
+            # The posterior samples come from a generator of their own: the same windows give
+            # the same loss, and training's random stream does not move.
+            with torch.random.fork_rng(devices=cuda), self._precision():
+                torch.manual_seed(task)
+                _, _, metrics = self.world_model.loss(
+                    self.layout.parts(batch["observation"]),
+                    self.coding.encode(batch["action"]),
+                    batch["reward"],
+                    is_first,
+                    batch["terminated"],
+                )
+            terms = ("image", "vector", "reward")
+            loss = sum(
+                float(metrics[f"world_model/{name}_loss"])
+                for name in terms
+                if f"world_model/{name}_loss" in metrics
+            )
+            measures[task] = {"world_model_loss": loss}
+        return measures
 
     def update(self) -> dict[str, float | np.ndarray]:
         # Updates wait for the prefill and for a batch's worth of windows in the replay.
@@ -286,6 +357,9 @@ class DreamerAgent:
         }
         if include_replay:
             state["replay"] = self.replay.state_dict()
+        # Small, and what the loss on earlier tasks is measured on: in every checkpoint.
+        state["held_out"] = {task: buffer.state_dict() for task, buffer in self.held_out.items()}
+        state["held_out_windows"] = dict(self.held_out_windows)
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -302,6 +376,14 @@ class DreamerAgent:
         self.random_actions.bit_generator.state = state["random_actions"]
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])
+        self.held_out = {}
+        for task, buffer_state in state["held_out"].items():
+            self.held_out[int(task)] = self._held_out_buffer()
+            self.held_out[int(task)].load_state_dict(buffer_state)
+            self.held_out[int(task)].end_episodes()
+        self.held_out_windows = {
+            int(task): batch for task, batch in state["held_out_windows"].items()
+        }
         # A resumed run resets its envs: their next steps begin new episodes.
         self.replay.end_episodes()
 

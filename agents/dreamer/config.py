@@ -76,6 +76,11 @@ class DreamerConfig(AgentConfig):
     """Steps per stored chunk of the replay (None: ``4 * sequence_length``); each chunk repeats
     the last ``sequence_length - 1`` steps of the one before, which ``replay_capacity`` does not
     count."""
+    held_out_steps: int = 0
+    """Env steps at the start of each task set aside from the replay (never trained on): at
+    every evaluation round the world model's loss on them (reconstruction and reward) is that
+    task's ``world_model_loss`` in ``results.jsonl``, the signal of forgetting in the model;
+    0: none."""
     prefill: int = 1024
     """Env steps of a uniformly random policy collected before the first update."""
     model_lr: float = 1e-4
@@ -169,6 +174,10 @@ class DreamerConfig(AgentConfig):
             )
         if self.video_every < 0:
             raise AgentConfigError(f"agent.video_every: must be 0 or more, got {self.video_every}")
+        if self.held_out_steps < 0:
+            raise AgentConfigError(
+                f"agent.held_out_steps: must be 0 or more, got {self.held_out_steps}"
+            )
         if self.prefill < 0:
             raise AgentConfigError(f"agent.prefill: must be 0 or more, got {self.prefill}")
 

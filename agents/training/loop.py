@@ -16,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.common.protocol import Agent, AgentState, Transition
+from agents.common.protocol import Agent, AgentState, MeasuringAgent, Transition
 from agents.training.checkpoints import Checkpointer
 from agents.training.monitor import TrainingMonitor
 from envsuite.core.vector_infos import final_observations, step_infos
@@ -74,8 +74,9 @@ def train_agent(
     ) -> tuple[np.ndarray, AgentState]:
         return agent.act(observation, state, episode_start, deterministic=True)
 
+    measures = agent.evaluation_measures if isinstance(agent, MeasuringAgent) else None
     if evaluator is not None and evaluator.last_step is None:
-        evaluator.before_training(evaluation_policy)
+        evaluator.before_training(evaluation_policy, measures)
     observation, _ = env.reset(seed=seed, options=reset_options)
     state: AgentState = None
     episode_start = np.ones(env.num_envs, dtype=bool)
@@ -115,7 +116,7 @@ def train_agent(
                 monitor.log_agent(scalars, global_step)
             monitor.after_step(global_step, str(clock["task_name"]), finished, block_end)
         if evaluator is not None:
-            evaluator.after_step(evaluation_policy, clock)
+            evaluator.after_step(evaluation_policy, clock, measures)
         if checkpointer is not None:
             checkpointer.after_step(
                 agent, previous_step, global_step, block_end, last=global_step >= stop_step

@@ -3,7 +3,7 @@
 ``ContinualEvaluator`` for any loop; ``ContinualEvalCallback`` (in ``.callback``) for SB3.
 """
 
-from envsuite.evaluation.evaluator import ContinualEvaluator, Policy, RandomPolicy
+from envsuite.evaluation.evaluator import ContinualEvaluator, Measures, Policy, RandomPolicy
 from envsuite.evaluation.store import (
     RESULTS_FILE,
     RUN_FILE,
@@ -18,6 +18,7 @@ __all__ = [
     "RESULTS_FILE",
     "RUN_FILE",
     "ContinualEvaluator",
+    "Measures",
     "Policy",
     "RandomPolicy",
     "ResultsStore",

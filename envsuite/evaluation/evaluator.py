@@ -17,7 +17,7 @@ import numpy as np
 
 from envsuite.core.schedule import build_schedule, reaches_multiple
 from envsuite.core.sequence import Sequence, make_sequence
-from envsuite.evaluation.store import ResultsStore, RunInfo
+from envsuite.evaluation.store import MEASURE_FIELDS, ResultsStore, RunInfo
 from envsuite.evaluation.videos import (
     RenderError,
     add_gif_to_tensorboard,
@@ -33,6 +33,9 @@ from envsuite.metrics.rounds import BEFORE_TRAINING
 # round or task to the next), and where episode_starts is true that env's row of the state
 # must be forgotten. A policy without memory returns None as the state.
 Policy = Callable[[Any, Any, np.ndarray], tuple[np.ndarray, Any]]
+# () -> {task index: {measure name: value}}: what an agent measures of itself at a round (a
+# world model's loss on each task's held-out data), recorded beside the returns.
+Measures = Callable[[], dict[int, dict[str, float]]]
 
 
 class ContinualEvaluator:
@@ -134,10 +137,14 @@ class ContinualEvaluator:
         if resume_after_step is not None:
             self._recall_block_ends(set(accumulate(block.steps for block in blocks)))
 
-    def evaluate(self, policy: Policy, step: int, trained_task: int) -> dict[str, dict[str, float]]:
+    def evaluate(
+        self, policy: Policy, step: int, trained_task: int, measures: Measures | None = None
+    ) -> dict[str, dict[str, float]]:
         """One round at ``step``; returns ``{task: {"return": mean, "success": mean or nan}}``.
 
         ``trained_task`` is the task trained just before (``-1`` before any training).
+        ``measures``, if given, is called once: its values go to ``results.jsonl`` and to
+        tensorboard as ``eval/<task>/<measure>``.
         """
         records = []
         for task, env in enumerate(self.task_envs):
@@ -158,6 +165,8 @@ class ContinualEvaluator:
                 )
         summary = _summarize(records, self.task_names)
         self.store.append(records)
+        if measures is not None:
+            self._record_measures(measures(), step, trained_task)
         self.last_step = step
         if self.writer is not None:
             self._write_scalars(summary, step)
@@ -166,7 +175,32 @@ class ContinualEvaluator:
         self.rounds += 1
         return summary
 
-    def after_step(self, policy: Policy, info: dict[str, Any]) -> dict | None:
+    def _record_measures(
+        self, measured: dict[int, dict[str, float]], step: int, trained_task: int
+    ) -> None:
+        records = [
+            {
+                "eval_step": int(step),
+                "trained_task": int(trained_task),
+                "evaluated_task": int(task),
+                "measure": name,
+                "value": float(value),
+                "seed": self.seed,
+            }
+            for task, values in sorted(measured.items())
+            for name, value in values.items()
+        ]
+        self.store.append(records, MEASURE_FIELDS)
+        if self.writer is not None:
+            for record in records:
+                task_name = self.task_names[record["evaluated_task"]]
+                self.writer.add_scalar(
+                    f"eval/{task_name}/{record['measure']}", record["value"], step
+                )
+
+    def after_step(
+        self, policy: Policy, info: dict[str, Any], measures: Measures | None = None
+    ) -> dict | None:
         """Evaluate if this step calls for it; ``info`` is the sequence env's step info (one
         env's, for a vector env on one clock: every env's is the same).
 
@@ -182,14 +216,14 @@ class ContinualEvaluator:
         crossed = reaches_multiple(previous, step, self.eval_every)
         if not (block_end or crossed) or step == self.last_step:
             return None
-        summary = self.evaluate(policy, step, int(info["task_index"]))
+        summary = self.evaluate(policy, step, int(info["task_index"]), measures)
         if block_end:
             self._record_block_end(summary, step)
         return summary
 
-    def before_training(self, policy: Policy) -> dict:
+    def before_training(self, policy: Policy, measures: Measures | None = None) -> dict:
         """The round at step 0, before any training: the baseline of forward transfer metrics."""
-        return self.evaluate(policy, 0, BEFORE_TRAINING)
+        return self.evaluate(policy, 0, BEFORE_TRAINING, measures)
 
     def __enter__(self) -> ContinualEvaluator:
         return self

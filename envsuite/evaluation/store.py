@@ -1,4 +1,6 @@
-"""A run directory: ``run.json`` (what was run) and ``results.jsonl`` (one line per episode).
+"""A run directory: ``run.json`` (what was run) and ``results.jsonl`` (one line per episode,
+and one per measure the agent takes of itself at a round, such as a world model's loss on each
+task's held-out data).
 
 Lines are appended and flushed round by round, so a crashed run keeps what it evaluated; a
 truncated or empty file is reported as such when loaded.
@@ -19,6 +21,8 @@ from envsuite.metrics.table import RECORD_FIELDS, EvaluationTable
 
 RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
+# A line of an agent's own measure at a round (an episode's line has RECORD_FIELDS instead).
+MEASURE_FIELDS = ("eval_step", "trained_task", "evaluated_task", "measure", "value", "seed")
 
 
 class RunDirectoryError(ValueError):
@@ -127,14 +131,19 @@ class ResultsStore:
         os.replace(partial, results)
 
     def records(self) -> list[dict[str, Any]]:
-        """The records written so far (a resumed run's, up to its checkpoint, included)."""
+        """The episode records written so far (a resumed run's, up to its checkpoint,
+        included)."""
         self._file.flush()
         text = (self.run_dir / RESULTS_FILE).read_text()
-        return [json.loads(line) for line in text.splitlines()]
+        records = [json.loads(line) for line in text.splitlines()]
+        return [record for record in records if "measure" not in record]
 
-    def append(self, records: list[dict[str, Any]]) -> None:
+    def append(
+        self, records: list[dict[str, Any]], fields: tuple[str, ...] = RECORD_FIELDS
+    ) -> None:
+        """Append episode records, or with ``fields=MEASURE_FIELDS`` measure records."""
         for record in records:
-            self._file.write(json.dumps({field: record[field] for field in RECORD_FIELDS}) + "\n")
+            self._file.write(json.dumps({field: record[field] for field in fields}) + "\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -151,11 +160,13 @@ def _eval_step_of(line: str) -> int | None:
 
 @dataclass(frozen=True)
 class Run:
-    """A loaded run directory."""
+    """A loaded run directory: its episodes as a table, and the agent's own measures (records
+    of ``MEASURE_FIELDS``; none for most agents)."""
 
     directory: Path
     info: RunInfo
     table: EvaluationTable
+    measures: tuple[dict[str, Any], ...] = ()
 
 
 def load_run(run_dir: str | Path) -> Run:
@@ -170,7 +181,7 @@ def load_run(run_dir: str | Path) -> Run:
         raise RunDirectoryError(f"{run_file}: not JSON ({error})") from None
     if not results_file.is_file():
         raise RunDirectoryError(f"{results_file}: missing; the run evaluated nothing")
-    records = []
+    records, measures = [], []
     seen: dict[tuple, int] = {}
     lines = results_file.read_text().splitlines()
     for number, line in enumerate(lines, start=1):
@@ -180,22 +191,31 @@ def load_run(run_dir: str | Path) -> Run:
             raise RunDirectoryError(
                 f"{results_file}: line {number} is truncated or not JSON: {line[:80]!r}"
             ) from None
-        if not isinstance(record, dict) or set(RECORD_FIELDS) - record.keys():
-            raise RunDirectoryError(
-                f"{results_file}: line {number} lacks fields of {RECORD_FIELDS}"
-            )
-        values = [record["return"]] + ([] if record["success"] is None else [record["success"]])
+        is_measure = isinstance(record, dict) and "measure" in record
+        fields = MEASURE_FIELDS if is_measure else RECORD_FIELDS
+        if not isinstance(record, dict) or set(fields) - record.keys():
+            raise RunDirectoryError(f"{results_file}: line {number} lacks fields of {fields}")
+        if is_measure:
+            values = [record["value"]]
+        else:
+            values = [record["return"]]
+            values += [] if record["success"] is None else [record["success"]]
+        what = "value" if is_measure else "return or success"
         if not all(isinstance(value, int | float) and math.isfinite(value) for value in values):
             raise RunDirectoryError(
-                f"{results_file}: line {number} has a non-finite return or success: {line[:80]}"
+                f"{results_file}: line {number} has a non-finite {what}: {line[:80]}"
             )
-        key = tuple(record[field] for field in ("eval_step", "evaluated_task", "episode", "seed"))
+        identity = ("measure", "evaluated_task", "eval_step", "seed")
+        if not is_measure:
+            identity = ("eval_step", "evaluated_task", "episode", "seed")
+        key = (is_measure, *(record[field] for field in identity))
         if key in seen:
+            kind = "measure" if is_measure else "episode"
             raise RunDirectoryError(
-                f"{results_file}: line {number} repeats the episode of line {seen[key]}"
+                f"{results_file}: line {number} repeats the {kind} of line {seen[key]}"
             )
         seen[key] = number
-        records.append(record)
+        (measures if is_measure else records).append(record)
     if not records:
         raise RunDirectoryError(f"{results_file}: empty; the run evaluated nothing")
     try:
@@ -203,7 +223,7 @@ def load_run(run_dir: str | Path) -> Run:
     except ValueError as error:
         raise RunDirectoryError(f"{results_file}: {error}") from None
     _check_complete(table, info, results_file)
-    return Run(run_dir, info, table)
+    return Run(run_dir, info, table, tuple(measures))
 
 
 def _check_complete(table: EvaluationTable, info: RunInfo, results_file: Path) -> None:

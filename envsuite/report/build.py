@@ -18,7 +18,7 @@ from envsuite.metrics.matrix import performance_matrix
 from envsuite.metrics.summary import METRICS
 from envsuite.report.collect import BLOCKLESS_NOTE, Report
 from envsuite.report.html import render_html
-from envsuite.report.plots import curves_figure, matrix_figure, stability_figure
+from envsuite.report.plots import curves_figure, matrix_figure, measure_figure, stability_figure
 
 FIGURES = {
     "curves.png": "Per-task performance during training",
@@ -54,6 +54,12 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
             [block.task for block in first.rounds.blocks()],
         )
         figures["stability.png"] = stability_figure(first.rounds, blocks, report.measure)
+    captions = dict(FIGURES)
+    measured = [run.run.measures for run in report.runs]
+    for measure in sorted({record["measure"] for records in measured for record in records}):
+        name = f"measure_{measure}.png"
+        figures[name] = measure_figure(measured, blocks, report.task_names, measure)
+        captions[name] = f"The agent's own measure: {measure} per task"
     pngs = {name: _png(figure) for name, figure in figures.items()}
     paths = {}
     for name, png in pngs.items():
@@ -80,6 +86,7 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
                     name: [_finite_or_none(value) for value in values]
                     for name, values in run.per_task.items()
                 },
+                "measures": list(run.run.measures),
                 "per_block": (
                     {
                         name: values if name == "task" else list(map(_finite_or_none, values))
@@ -104,7 +111,7 @@ def write_report(report: Report, out_dir: str | Path) -> dict[str, Path]:
     paths["metrics.json"].write_text(json.dumps(metrics, indent=2) + "\n")
     paths["report.html"] = out_dir / "report.html"
     paths["report.html"].write_text(
-        render_html(report, {FIGURES[name]: png for name, png in pngs.items()})
+        render_html(report, {captions[name]: png for name, png in pngs.items()})
     )
     return paths
 

@@ -62,6 +62,49 @@ def curves_figure(
     return figure
 
 
+def measure_figure(
+    runs: Sequence[Sequence[dict]],
+    blocks: Sequence[tuple[int, int]],
+    task_names: Sequence[str],
+    measure: str,
+) -> Figure:
+    """An agent's own measure of every task over training (its records in ``results.jsonl``,
+    one list per run); the mean over runs where they measured at the same steps, each run
+    faintly."""
+    figure = Figure(figsize=(9, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    _shade_blocks(axes, blocks)
+    for task, name in enumerate(task_names):
+        color = COLORS[task % 10]
+        curves = []
+        for records in runs:
+            own = sorted(
+                (record["eval_step"], record["value"])
+                for record in records
+                if record["measure"] == measure and record["evaluated_task"] == task
+            )
+            if own:
+                curves.append(np.array(own, dtype=float))
+        if not curves:
+            continue
+        same_steps = all(np.array_equal(curve[:, 0], curves[0][:, 0]) for curve in curves)
+        for index, curve in enumerate(curves if len(curves) > 1 else []):
+            name_here = label(name) if index == 0 and not same_steps else None
+            axes.plot(
+                curve[:, 0], curve[:, 1], color=color, alpha=0.25, linewidth=0.8, label=name_here
+            )
+        if same_steps:
+            mean = np.mean([curve[:, 1] for curve in curves], axis=0)
+            axes.plot(
+                curves[0][:, 0], mean, color=color, linewidth=2, label=label(name), marker="."
+            )
+    axes.set_xlabel("training steps (shading: the task being trained)")
+    axes.set_ylabel(measure)
+    axes.set_title(f"the agent's {measure} per task ({len(runs)} run(s))")
+    axes.legend(loc="best", fontsize="small")
+    return figure
+
+
 def matrix_figure(
     matrix: np.ndarray,
     task_names: Sequence[str],

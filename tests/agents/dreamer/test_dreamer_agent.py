@@ -3,6 +3,9 @@ recurrent state carries, checkpoints restore, and config mistakes are named."""
 
 from __future__ import annotations
 
+import io
+import json
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -214,3 +217,40 @@ def test_without_prefill_updates_wait_for_a_batch_of_windows_then_keep_the_ratio
     # ten steps spent waiting.
     assert updates_after_step[40] == 1 + 30 // 4
     env.close()
+
+
+def test_held_out_steps_are_never_trained_on_and_their_loss_is_measured(tmp_path) -> None:
+    from envsuite.evaluation import ContinualEvaluator
+
+    sequence = envsuite.make_sequence("MinigamesCatchSpeed", steps_per_task=120)
+    env = sequence.make_vector_env(1, autoreset_mode="SameStep")
+    agent = _agent(env, 240, held_out_steps=40)
+    evaluator = ContinualEvaluator(sequence, tmp_path, eval_every=60, episodes=1, tensorboard=False)
+    try:
+        train_agent(agent, env, 0, 240, evaluator=evaluator, seed=0)  # two tasks of four
+    finally:
+        env.close()
+        evaluator.close()
+    assert sorted(agent.held_out) == [0, 1]
+    replayed = set(agent.replay.stored("step").tolist())
+    for task, held_out in agent.held_out.items():
+        assert held_out.steps_added == 40
+        held_out_steps = set(held_out.stored("step").tolist())
+        assert min(held_out_steps) > 120 * task
+        assert not held_out_steps & replayed
+    lines = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    measured = [(line["eval_step"], line["evaluated_task"]) for line in lines if "measure" in line]
+    # A task is measured once its held-out steps are in, at every round after.
+    assert measured == [(60, 0), (120, 0), (180, 0), (180, 1), (240, 0), (240, 1)]
+    values = [line["value"] for line in lines if "measure" in line]
+    assert all(np.isfinite(values))
+    assert all(value > 0 for value in values)
+    # A checkpoint keeps the held-out steps and windows: the measures come out the same.
+    restored = _agent(env, 240, held_out_steps=40)
+    file = io.BytesIO()
+    torch.save(agent.state_dict(include_replay=False), file)
+    file.seek(0)
+    restored.load_state_dict(torch.load(file, weights_only=True))
+    before = torch.random.get_rng_state()
+    assert restored.evaluation_measures() == agent.evaluation_measures()
+    assert torch.equal(torch.random.get_rng_state(), before)  # training's stream unmoved

@@ -1,5 +1,6 @@
 """``envsuite-train agent=wmar`` end to end at tiny sizes: a four-task sequence trained,
-evaluated, its replay diagnostics logged, and the report written."""
+evaluated, its replay diagnostics and each task's held-out world-model loss logged, and the
+report written with them."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ TINY_WMAR = [
     "agent.train_ratio=8",
     "agent.horizon=5",
     "agent.log_every=10",
+    "agent.held_out_steps=30",
 ]
 
 
@@ -73,5 +75,11 @@ def test_wmar_trains_a_sequence_and_reports_it(tmp_path: Path) -> None:
     # By the last task the recent store holds the first task's steps no longer.
     shares = events.Scalars("agent/replay/recent/share/catch-speed-0.3")
     assert shares[-1].value == 0.0
+    # Each task's held-out loss from the first round after its held-out steps came in.
+    measured = {(record["eval_step"], record["evaluated_task"]) for record in run.measures}
+    assert measured == {
+        (step, task) for task in range(4) for step in range(100, 401, 100) if step > 100 * task
+    }
+    assert (run_dir / "report" / "measure_world_model_loss.png").is_file()
     metrics = json.loads((run_dir / "report" / "metrics.json").read_text())
-    assert metrics
+    assert len(metrics["runs"][0]["measures"]) == len(measured)

@@ -446,7 +446,12 @@ class SequenceBuffer:
         complete = np.maximum(self._filled - len(self._tail), 0)
         return np.where(self._members(store), complete, 0)
 
-    def sample(self, batch_size: int, long_term: int | None = None) -> dict[str, Any]:
+    def sample(
+        self,
+        batch_size: int,
+        long_term: int | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> dict[str, Any]:
         """Windows drawn uniformly with replacement (a store holding fewer than asked gives
         some twice), ``long_term`` of them from the long-term
         store and the rest from the recent store, as tensors ``(batch_size, sequence_length,
@@ -459,6 +464,8 @@ class SequenceBuffer:
             batch_size: windows to draw.
             long_term: how many come from the long-term store; None: all of them when there is
                 no recent store, else none.
+            rng: draws the windows instead of the buffer's own generator (whose state then
+                stays as it was): a fixed generator gives the same windows of the same content.
         """
         batch_size = check_positive_int("batch_size", batch_size)
         if long_term is None:
@@ -467,8 +474,8 @@ class SequenceBuffer:
             raise ValueError(f"sample: long_term must lie in [0, {batch_size}], got {long_term}")
         starts = np.concatenate(
             [
-                self._draw_starts("recent", batch_size - long_term),
-                self._draw_starts("long_term", long_term),
+                self._draw_starts("recent", batch_size - long_term, rng or self._rng),
+                self._draw_starts("long_term", long_term, rng or self._rng),
             ]
         )
         rows = (starts[:, None] + np.arange(self.sequence_length)).reshape(-1)
@@ -486,7 +493,7 @@ class SequenceBuffer:
             batch["observation"] = observation
         return batch
 
-    def _draw_starts(self, store: str, count: int) -> np.ndarray:
+    def _draw_starts(self, store: str, count: int, rng: np.random.Generator) -> np.ndarray:
         """First rows of ``count`` windows drawn uniformly from ``store``."""
         if not count:
             return np.zeros(0, dtype=np.int64)
@@ -498,7 +505,7 @@ class SequenceBuffer:
                 f"sample: {count} windows from the {store} store, which holds none yet; "
                 "add more first"
             )
-        draws = self._rng.integers(0, available, size=count)
+        draws = rng.integers(0, available, size=count)
         chunks = np.searchsorted(ends, draws, side="right")
         return chunks * self.chunk_length + draws - (ends - windows)[chunks]
 

@@ -25,6 +25,8 @@ from agents.dreamer.world_model import Head, WorldModel, video_of
 REPLAY_TAGS = {"task": FieldSpec((), np.int16), "step": FieldSpec((), np.int64)}
 # Windows of each task's held-out steps the world model's loss is measured on, drawn once.
 HELD_OUT_WINDOWS = 32
+# Seeds the held-out stores (with the run's seed and the task) apart from the replay's.
+HELD_OUT_STREAM = 2
 # The open-loop video: windows side by side, and the steps filtered before imagining.
 VIDEO_WINDOWS = 4
 VIDEO_CONTEXT = 5
@@ -70,10 +72,19 @@ class DreamerAgent:
         )
         self.replay = self._make_replay(context)
         self.context = context
-        # Each task's held-out steps, and the fixed windows of them its loss is measured on.
+        # Each task's held-out steps; whether the last step went to them.
         self.held_out: dict[int, SequenceBuffer] = {}
-        self.held_out_windows: dict[int, dict[str, Any]] = {}
+        self.holding_out = False
+        minimum = context.num_envs * config.sequence_length
+        if 0 < config.held_out_steps < minimum:
+            raise ValueError(
+                f"agent.held_out_steps: must be 0 or at least num_envs x sequence_length = "
+                f"{minimum} (a window per env), got {config.held_out_steps}"
+            )
         self.env_steps = 0
+        # Env steps that went to the replay (not to a task's held-out steps): the prefill and
+        # the train ratio count these.
+        self.replay_steps = 0
         # The sequence's clock and its tasks by index, as the env's infos give them: the
         # replay's diagnostics read them.
         self.global_step = 0
@@ -168,7 +179,7 @@ class DreamerAgent:
             outputs = self.behavior.actor(latent.features())
             if deterministic:
                 action = self.behavior.actor.mode(outputs)
-            elif self.env_steps < self.config.prefill:
+            elif self.replay_steps < self.config.prefill:
                 # DreamerV3 fills its replay with a uniformly random policy.
                 sampled = self.coding.random(count, self.random_actions)
                 action = self.coding.from_env(sampled, self.device)
@@ -186,6 +197,8 @@ class DreamerAgent:
         self.env_steps += len(transition.reward)
         self.global_step = int(infos[0].get("global_step", self.env_steps))
         store = self._store_for(tasks[0])
+        if store is self.replay:
+            self.replay_steps += len(transition.reward)
         store.add(
             transition.observation,
             transition.action,
@@ -198,26 +211,23 @@ class DreamerAgent:
         )
 
     def _store_for(self, task: int) -> SequenceBuffer:
-        """The replay, or ``task``'s held-out steps while it has fewer than ``held_out_steps``
-        (the envs of a sequence share one clock, so one task)."""
+        """The replay, or ``task``'s held-out steps while they number fewer than
+        ``held_out_steps`` (the envs of a sequence share one clock, so one task)."""
         steps = self.config.held_out_steps
-        if not steps:
-            return self.replay
-        if task not in self.held_out:
-            self.held_out[task] = self._held_out_buffer()
-        held_out = self.held_out[task]
-        if held_out.steps_added < steps:
-            return held_out
-        if task not in self.held_out_windows:
+        if steps and task not in self.held_out:
+            self.held_out[task] = self._held_out_buffer(task)
+        holding_out = bool(steps) and self.held_out[task].steps_added < steps
+        if self.holding_out and not holding_out:
             # The held-out steps end mid-episode: the replay's stream starts afresh after them.
             self.replay.end_episodes()
-            self.held_out_windows[task] = held_out.sample(HELD_OUT_WINDOWS)
-        return self.replay
+        self.holding_out = holding_out
+        return self.held_out[task] if holding_out else self.replay
 
-    def _held_out_buffer(self) -> SequenceBuffer:
-        """A FIFO that keeps every one of ``held_out_steps`` steps (and the first steps of the
-        episodes among them), with room for the chunks the envs are writing."""
+    def _held_out_buffer(self, task: int) -> SequenceBuffer:
+        """A FIFO that keeps every one of ``held_out_steps`` steps (the first of each episode
+        counts as one), with room for the chunks the envs are writing."""
         chunk_length = self.config.chunk_length or 4 * self.config.sequence_length
+        seed = np.random.SeedSequence([self.context.seed, HELD_OUT_STREAM, task])
         return SequenceBuffer(
             self.config.held_out_steps + (self.context.num_envs + 2) * chunk_length,
             self.context.observation_space,
@@ -227,7 +237,7 @@ class DreamerAgent:
             chunk_length=chunk_length,
             extra_fields=REPLAY_TAGS,
             device=self.device,
-            seed=self.context.seed + 1 + len(self.held_out),
+            seed=int(seed.generate_state(1)[0]),
         )
 
     @torch.no_grad()
@@ -238,11 +248,15 @@ class DreamerAgent:
         sampled from a fixed seed."""
         measures = {}
         cuda = [self.device] if self.device.type == "cuda" else []
-        for task, batch in self.held_out_windows.items():
+        for task, held_out in self.held_out.items():
+            if held_out.steps_added < self.config.held_out_steps:
+                continue
+            # The same windows every round, and the posterior samples from a generator of
+            # their own: the same model gives the same loss, and training's random streams
+            # do not move.
+            batch = held_out.sample(HELD_OUT_WINDOWS, rng=np.random.default_rng(task))
             is_first = batch["is_first"].clone()
             is_first[:, 0] = True
-            # The posterior samples come from a generator of their own: the same windows give
-            # the same loss, and training's random stream does not move.
             with torch.random.fork_rng(devices=cuda), self._precision():
                 torch.manual_seed(task)
                 _, _, metrics = self.world_model.loss(
@@ -263,13 +277,13 @@ class DreamerAgent:
 
     def update(self) -> dict[str, float | np.ndarray]:
         # Updates wait for the prefill and for a batch's worth of windows in the replay.
-        if self.env_steps < self.config.prefill or len(self.replay) < self.config.batch_size:
+        if self.replay_steps < self.config.prefill or len(self.replay) < self.config.batch_size:
             return {}
         # One update as soon as the replay is filled, then train_ratio's share of every env
         # step after it (not of the steps spent waiting, which would come as one burst).
         if self.first_update_step is None:
-            self.first_update_step = self.env_steps
-        due = int((self.env_steps - self.first_update_step) * self.updates_per_step) + 1
+            self.first_update_step = self.replay_steps
+        due = int((self.replay_steps - self.first_update_step) * self.updates_per_step) + 1
         report: dict[str, float | np.ndarray] = {}
         while self.updates < due:
             batch = self._sample_batch()
@@ -349,6 +363,7 @@ class DreamerAgent:
             "actor_optimizer": self.actor_optimizer.state_dict(),
             "critic_optimizer": self.critic_optimizer.state_dict(),
             "env_steps": self.env_steps,
+            "replay_steps": self.replay_steps,
             "global_step": self.global_step,
             "task_names": dict(self.task_names),
             "updates": self.updates,
@@ -357,9 +372,9 @@ class DreamerAgent:
         }
         if include_replay:
             state["replay"] = self.replay.state_dict()
-        # Small, and what the loss on earlier tasks is measured on: in every checkpoint.
-        state["held_out"] = {task: buffer.state_dict() for task, buffer in self.held_out.items()}
-        state["held_out_windows"] = dict(self.held_out_windows)
+            state["held_out"] = {
+                task: buffer.state_dict() for task, buffer in self.held_out.items()
+            }
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -369,6 +384,7 @@ class DreamerAgent:
         self.actor_optimizer.load_state_dict(state["actor_optimizer"])
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         self.env_steps = int(state["env_steps"])
+        self.replay_steps = int(state["replay_steps"])
         self.global_step = int(state["global_step"])
         self.task_names = {int(task): str(name) for task, name in state["task_names"].items()}
         self.updates = int(state["updates"])
@@ -376,14 +392,13 @@ class DreamerAgent:
         self.random_actions.bit_generator.state = state["random_actions"]
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])
-        self.held_out = {}
-        for task, buffer_state in state["held_out"].items():
-            self.held_out[int(task)] = self._held_out_buffer()
-            self.held_out[int(task)].load_state_dict(buffer_state)
-            self.held_out[int(task)].end_episodes()
-        self.held_out_windows = {
-            int(task): batch for task, batch in state["held_out_windows"].items()
-        }
+        if "held_out" in state:
+            self.held_out = {}
+            for task, buffer_state in state["held_out"].items():
+                self.held_out[int(task)] = self._held_out_buffer(int(task))
+                self.held_out[int(task)].load_state_dict(buffer_state)
+                self.held_out[int(task)].end_episodes()
+            self.holding_out = False
         # A resumed run resets its envs: their next steps begin new episodes.
         self.replay.end_episodes()
 

@@ -65,7 +65,7 @@ class DreamerConfig(AgentConfig):
     """The model size preset (``size=XS|S|M|L``): GRU, hidden units, layers, CNN depth."""
     train_ratio: float = 512.0
     """Replayed steps per env step: ``train_ratio / (batch_size * sequence_length)`` updates
-    per env step (DreamerV3: 512 for control, 1024 for Atari100k)."""
+    per env step that reaches the replay (DreamerV3: 512 for control, 1024 for Atari100k)."""
     batch_size: int = 16
     """Windows per update."""
     sequence_length: int = 64
@@ -77,12 +77,13 @@ class DreamerConfig(AgentConfig):
     the last ``sequence_length - 1`` steps of the one before, which ``replay_capacity`` does not
     count."""
     held_out_steps: int = 0
-    """Env steps at the start of each task set aside from the replay (never trained on): at
-    every evaluation round the world model's loss on them (reconstruction and reward) is that
-    task's ``world_model_loss`` in ``results.jsonl``, the signal of forgetting in the model;
-    0: none."""
+    """Steps stored at the start of each task set aside from the replay (never trained on):
+    at every evaluation round the world model's loss on fixed windows of them (reconstruction
+    and reward) is that task's ``world_model_loss`` in ``results.jsonl``, the signal of
+    forgetting in the model; 0 (none) or at least ``num_envs * sequence_length``."""
     prefill: int = 1024
-    """Env steps of a uniformly random policy collected before the first update."""
+    """Env steps of a uniformly random policy collected into the replay before the first
+    update (held-out steps do not count)."""
     model_lr: float = 1e-4
     """The world model's Adam learning rate."""
     model_eps: float = 1e-8

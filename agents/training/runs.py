@@ -304,7 +304,9 @@ def write_references(run_dir: Path, sequence: Sequence) -> Path:
     else the mean return.
     """
     steps_per_task = sequence.spec.steps_per_task
-    records = [json.loads(line) for line in (run_dir / RESULTS_FILE).read_text().splitlines()]
+    lines = (run_dir / RESULTS_FILE).read_text().splitlines()
+    # The episodes: an agent's own measures (lines with a "measure") are no performance.
+    records = [record for record in map(json.loads, lines) if "measure" not in record]
     references = {}
     for task, name in enumerate(sequence.task_names):
         task_start = task * steps_per_task

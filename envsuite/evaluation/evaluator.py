@@ -6,6 +6,7 @@ Works with any training loop: call :meth:`ContinualEvaluator.after_step` with ea
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from itertools import accumulate
@@ -178,18 +179,35 @@ class ContinualEvaluator:
     def _record_measures(
         self, measured: dict[int, dict[str, float]], step: int, trained_task: int
     ) -> None:
-        records = [
-            {
-                "eval_step": int(step),
-                "trained_task": int(trained_task),
-                "evaluated_task": int(task),
-                "measure": name,
-                "value": float(value),
-                "seed": self.seed,
-            }
-            for task, values in sorted(measured.items())
-            for name, value in values.items()
-        ]
+        records = []
+        for task, values in sorted(measured.items()):
+            for name, value in values.items():
+                if (
+                    not isinstance(name, str)
+                    or not name.isidentifier()
+                    or name in ("return", "success")
+                ):
+                    raise ValueError(
+                        f"measures: {name!r} of task {task} is not a measure name (an "
+                        "identifier other than 'return' and 'success')"
+                    )
+                if not math.isfinite(value):
+                    # A diverged model's measure must not make the run's returns unreadable.
+                    warnings.warn(
+                        f"measure {name} of task {task} at step {step} is {value}: not recorded",
+                        stacklevel=2,
+                    )
+                    continue
+                records.append(
+                    {
+                        "eval_step": int(step),
+                        "trained_task": int(trained_task),
+                        "evaluated_task": int(task),
+                        "measure": name,
+                        "value": float(value),
+                        "seed": self.seed,
+                    }
+                )
         self.store.append(records, MEASURE_FIELDS)
         if self.writer is not None:
             for record in records:

@@ -126,3 +126,31 @@ def test_the_report_plots_each_measure_and_lists_it_per_run(toy, tmp_path) -> No
         3.0,
         13.0,
     ]
+
+
+def test_a_non_finite_measure_is_left_out_with_a_warning_and_a_bad_name_refused(
+    toy, tmp_path
+) -> None:
+    evaluator = ContinualEvaluator(toy, tmp_path, eval_every=60, episodes=1, tensorboard=False)
+    with pytest.warns(UserWarning, match="measure loss of task 1 at step 0 is nan: not recorded"):
+        evaluator.before_training(always_zero, lambda: {0: {"loss": 1.0}, 1: {"loss": np.nan}})
+    for name in ("return", "eval/loss"):
+        with pytest.raises(ValueError, match="is not a measure name"):
+            evaluator.evaluate(always_zero, 10, 0, lambda name=name: {0: {name: 1.0}})
+    evaluator.close()
+    lines = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [line["evaluated_task"] for line in lines if "measure" in line] == [0]
+
+
+def test_single_task_reference_curves_read_the_episodes_alone(toy, tmp_path) -> None:
+    from agents.training.runs import write_references
+
+    measures = Measured()
+    evaluator = ContinualEvaluator(toy, tmp_path, eval_every=30, episodes=1, tensorboard=False)
+    evaluator.before_training(always_zero, measures)
+    _play(evaluator, toy, 60, measures)
+    evaluator.close()
+    curves = json.loads(write_references(tmp_path, toy).read_text())
+    assert set(curves) == {"narrow", "wide"}
+    # Performance is the success rate (every counter episode succeeds), never a measure's value.
+    assert all(value == 1.0 for curve in curves.values() for value in curve["performance"])

@@ -245,12 +245,22 @@ def test_held_out_steps_are_never_trained_on_and_their_loss_is_measured(tmp_path
     values = [line["value"] for line in lines if "measure" in line]
     assert all(np.isfinite(values))
     assert all(value > 0 for value in values)
-    # A checkpoint keeps the held-out steps and windows: the measures come out the same.
+    # A checkpoint with the replay keeps the held-out steps: the measures come out the same.
     restored = _agent(env, 240, held_out_steps=40)
     file = io.BytesIO()
-    torch.save(agent.state_dict(include_replay=False), file)
+    torch.save(agent.state_dict(include_replay=True), file)
     file.seek(0)
     restored.load_state_dict(torch.load(file, weights_only=True))
     before = torch.random.get_rng_state()
     assert restored.evaluation_measures() == agent.evaluation_measures()
     assert torch.equal(torch.random.get_rng_state(), before)  # training's stream unmoved
+
+
+def test_held_out_steps_fewer_than_a_window_per_env_are_refused() -> None:
+    sequence = envsuite.make_sequence("MinigamesCatchSpeed", steps_per_task=120)
+    env = sequence.make_vector_env(2, autoreset_mode="SameStep")
+    try:
+        with pytest.raises(AgentConfigError, match=r"agent\.held_out_steps: must be 0 or at least"):
+            _agent(env, 240, num_envs=2, held_out_steps=15)
+    finally:
+        env.close()

@@ -226,7 +226,7 @@ class DreamerAgent:
     def _held_out_buffer(self, task: int) -> SequenceBuffer:
         """A FIFO that keeps every one of ``held_out_steps`` steps (the first of each episode
         counts as one), with room for the chunks the envs are writing."""
-        chunk_length = self.config.chunk_length or 4 * self.config.sequence_length
+        chunk_length = self.replay.chunk_length
         seed = np.random.SeedSequence([self.context.seed, HELD_OUT_STREAM, task])
         return SequenceBuffer(
             self.config.held_out_steps + (self.context.num_envs + 2) * chunk_length,

@@ -205,12 +205,10 @@ def load_run(run_dir: str | Path) -> Run:
             raise RunDirectoryError(
                 f"{results_file}: line {number} has a non-finite {what}: {line[:80]}"
             )
-        identity = ("measure", "evaluated_task", "eval_step", "seed")
-        if not is_measure:
-            identity = ("eval_step", "evaluated_task", "episode", "seed")
-        key = (is_measure, *(record[field] for field in identity))
+        kind = "measure" if is_measure else "episode"  # with the round, task and seed
+        key_fields = (kind, "eval_step", "evaluated_task", "seed")
+        key = (is_measure, *(record[field] for field in key_fields))
         if key in seen:
-            kind = "measure" if is_measure else "episode"
             raise RunDirectoryError(
                 f"{results_file}: line {number} repeats the {kind} of line {seen[key]}"
             )

@@ -30,36 +30,47 @@ def _shade_blocks(axes, blocks: Sequence[tuple[int, int]]) -> None:
         start += steps
 
 
+def _task_curves_figure(
+    curves: Sequence[tuple[str, Sequence[tuple[np.ndarray, np.ndarray]]]],
+    blocks: Sequence[tuple[int, int]],
+    measure: str,
+    title: str,
+) -> Figure:
+    """Per task (name and one ``(steps, values)`` curve per run), each run faintly and the mean
+    over runs where they share their steps, over the blocks shaded."""
+    figure = Figure(figsize=(9, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    _shade_blocks(axes, blocks)
+    for task, (name, runs) in enumerate(curves):
+        if not runs:
+            continue
+        color = COLORS[task % 10]
+        same_steps = all(np.array_equal(steps, runs[0][0]) for steps, _ in runs)
+        for index, (steps, values) in enumerate(runs if len(runs) > 1 else []):
+            # Without a mean line (runs evaluated at different steps) the faint lines carry
+            # the task's legend entry.
+            name_here = label(name) if index == 0 and not same_steps else None
+            axes.plot(steps, values, color=color, alpha=0.25, linewidth=0.8, label=name_here)
+        if same_steps:
+            mean = np.mean([values for _, values in runs], axis=0)
+            axes.plot(runs[0][0], mean, color=color, linewidth=2, label=label(name), marker=".")
+    axes.set_xlabel("training steps (shading: the task being trained)")
+    axes.set_ylabel(measure)
+    axes.set_title(title)
+    axes.legend(loc="best", fontsize="small")
+    return figure
+
+
 def curves_figure(
     runs: Sequence[Rounds], blocks: Sequence[tuple[int, int]], measure: str
 ) -> Figure:
     """Every task's performance over training; the mean over runs, each run faintly."""
-    figure = Figure(figsize=(9, 4.2), layout="constrained")
-    axes = figure.add_subplot()
-    _shade_blocks(axes, blocks)
-    same_steps = all(np.array_equal(run.steps, runs[0].steps) for run in runs)
-    for task, name in enumerate(runs[0].task_names):
-        color = COLORS[task % 10]
-        for index, run in enumerate(runs if len(runs) > 1 else []):
-            # Without a mean line (runs evaluated at different steps) the faint lines carry
-            # the task's legend entry.
-            name_here = label(name) if index == 0 and not same_steps else None
-            axes.plot(
-                run.steps,
-                run.performance[:, task],
-                color=color,
-                alpha=0.25,
-                linewidth=0.8,
-                label=name_here,
-            )
-        if same_steps:
-            mean = np.mean([run.performance[:, task] for run in runs], axis=0)
-            axes.plot(runs[0].steps, mean, color=color, linewidth=2, label=label(name), marker=".")
-    axes.set_xlabel("training steps (shading: the task being trained)")
-    axes.set_ylabel(measure)
-    axes.set_title(f"per-task {measure} during training ({len(runs)} run(s))")
-    axes.legend(loc="best", fontsize="small")
-    return figure
+    curves = [
+        (name, [(run.steps, run.performance[:, task]) for run in runs])
+        for task, name in enumerate(runs[0].task_names)
+    ]
+    title = f"per-task {measure} during training ({len(runs)} run(s))"
+    return _task_curves_figure(curves, blocks, measure, title)
 
 
 def measure_figure(
@@ -71,38 +82,23 @@ def measure_figure(
     """An agent's own measure of every task over training (its records in ``results.jsonl``,
     one list per run); the mean over runs where they measured at the same steps, each run
     faintly."""
-    figure = Figure(figsize=(9, 4.2), layout="constrained")
-    axes = figure.add_subplot()
-    _shade_blocks(axes, blocks)
+    curves = []
     for task, name in enumerate(task_names):
-        color = COLORS[task % 10]
-        curves = []
+        task_runs = []
         for records in runs:
-            own = sorted(
-                (record["eval_step"], record["value"])
-                for record in records
-                if record["measure"] == measure and record["evaluated_task"] == task
+            own = np.array(
+                sorted(
+                    (record["eval_step"], record["value"])
+                    for record in records
+                    if record["measure"] == measure and record["evaluated_task"] == task
+                ),
+                dtype=float,
             )
-            if own:
-                curves.append(np.array(own, dtype=float))
-        if not curves:
-            continue
-        same_steps = all(np.array_equal(curve[:, 0], curves[0][:, 0]) for curve in curves)
-        for index, curve in enumerate(curves if len(curves) > 1 else []):
-            name_here = label(name) if index == 0 and not same_steps else None
-            axes.plot(
-                curve[:, 0], curve[:, 1], color=color, alpha=0.25, linewidth=0.8, label=name_here
-            )
-        if same_steps:
-            mean = np.mean([curve[:, 1] for curve in curves], axis=0)
-            axes.plot(
-                curves[0][:, 0], mean, color=color, linewidth=2, label=label(name), marker="."
-            )
-    axes.set_xlabel("training steps (shading: the task being trained)")
-    axes.set_ylabel(measure)
-    axes.set_title(f"the agent's {measure} per task ({len(runs)} run(s))")
-    axes.legend(loc="best", fontsize="small")
-    return figure
+            if len(own):
+                task_runs.append((own[:, 0], own[:, 1]))
+        curves.append((name, task_runs))
+    title = f"the agent's {measure} per task ({len(runs)} run(s))"
+    return _task_curves_figure(curves, blocks, measure, title)
 
 
 def matrix_figure(

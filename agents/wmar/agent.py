@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from agents.common.protocol import AgentContext
-from agents.dreamer.agent import DreamerAgent
+from agents.dreamer.agent import DreamerAgent, RunningMean
 from agents.wmar.config import Mixing, WMARConfig
 
 # Seeds the choice of store apart from the replay's own sampling, which uses the run's seed.
@@ -27,8 +27,8 @@ class WMARAgent(DreamerAgent):
 
     def __init__(self, config: WMARConfig, context: AgentContext) -> None:
         self.store_choice = np.random.default_rng([context.seed, STORE_CHOICE_STREAM])
-        # Windows drawn from each store since the last logged update.
-        self.drawn = {"recent": 0, "long_term": 0}
+        # The share of each minibatch drawn from the long-term store, until the next log.
+        self.long_term_drawn = RunningMean()
         super().__init__(config, context)
 
     def _long_term_capacity(self) -> int:
@@ -45,26 +45,23 @@ class WMARAgent(DreamerAgent):
 
     def _sample_batch(self) -> dict[str, Any]:
         long_term = self.long_term_count()
-        self.drawn["long_term"] += long_term
-        self.drawn["recent"] += self.config.batch_size - long_term
+        self.long_term_drawn.add(long_term / self.config.batch_size)
         return self.replay.sample(self.config.batch_size, long_term=long_term)
 
     def _replay_metrics(self) -> dict[str, float]:
         """DreamerV3's, and the share of windows drawn from the long-term store since the last
         logged update."""
-        drawn = sum(self.drawn.values())
-        share = self.drawn["long_term"] / drawn if drawn else 0.0
-        self.drawn = {"recent": 0, "long_term": 0}
-        return {**super()._replay_metrics(), "replay/long_term_drawn": share}
+        return {
+            **super()._replay_metrics(),
+            "replay/long_term_drawn": self.long_term_drawn.mean(),
+        }
 
     def state_dict(self, include_replay: bool) -> dict[str, Any]:
         return {
             **super().state_dict(include_replay),
             "store_choice": self.store_choice.bit_generator.state,
-            "drawn": dict(self.drawn),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.store_choice.bit_generator.state = state["store_choice"]
-        self.drawn = {store: int(count) for store, count in state["drawn"].items()}

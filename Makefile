@@ -18,7 +18,7 @@ $(DEMO_INSTALLED): pyproject.toml
 	touch $@
 
 $(INSTALLED): $(DEMO_INSTALLED)
-	$(BIN)/python -m pip install --quiet --editable ".[dev,bench,metaworld,ray,train]"
+	$(BIN)/python -m pip install --quiet --editable ".[atari,dev,bench,metaworld,ray,train]"
 	touch $@
 
 # Trains PPO through CartPole and Acrobot (5 min 10 s on 2 cores, after a 2 min 35 s install with

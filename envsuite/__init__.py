@@ -5,6 +5,7 @@ Importing it registers every sequence under ``tasks/`` as ``envsuite/<Name>-v<N>
 
 from importlib.metadata import PackageNotFoundError, version
 
+from envsuite.atari import register_atari
 from envsuite.core import (
     ContinualEnv,
     ScheduleSpec,
@@ -30,6 +31,7 @@ except PackageNotFoundError:  # a checkout on sys.path without an install
 register_minigames()
 register_navigation()
 register_manipulation()
+register_atari()
 register_sequences()
 
 __all__ = [

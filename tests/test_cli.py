@@ -18,7 +18,7 @@ def test_list_prints_every_sequence(capsys) -> None:
     assert "envsuite/ClassicCartPoleAcrobot-v0" in out
     assert main(["list", "--family", "classic"]) == 0
     assert main(["list", "--family", "nope"]) == 1
-    families = "['classic', 'cw', 'manipulation', 'minigames', 'navigation']"
+    families = "['atari', 'classic', 'cw', 'manipulation', 'minigames', 'navigation']"
     assert f"families: {families}" in capsys.readouterr().out
 
 

@@ -83,3 +83,24 @@ def test_wmar_trains_a_sequence_and_reports_it(tmp_path: Path) -> None:
     assert (run_dir / "report" / "measure_world_model_loss.png").is_file()
     metrics = json.loads((run_dir / "report" / "metrics.json").read_text())
     assert len(metrics["runs"][0]["measures"]) == len(measured)
+
+    # docs/wmar.md's comparison script reads the same run (as both arms, here).
+    script = Path(__file__).parents[3] / "docs" / "wmar" / "compare.py"
+    figure = tmp_path / "compare.png"
+    arms = ["--wmar", str(run_dir), "--fifo", str(run_dir)]
+    compared = subprocess.run(
+        [sys.executable, str(script), *arms, "--out", str(figure)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    loss = {
+        record["eval_step"]: record["value"]
+        for record in run.measures
+        if record["evaluated_task"] == 0
+    }
+    ratio = loss[400] / loss[100]  # the end of the run over the end of task 0's block
+    ratios = compared.stdout.split("loss_ratio")[1]
+    assert f"| catch-speed-0.3 | {ratio:.2f} [{ratio:.2f}, {ratio:.2f}] |" in ratios
+    assert figure.is_file()

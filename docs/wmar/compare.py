@@ -5,8 +5,9 @@ docs/wmar.md's experiments.
 
 Each arm's runs (several seeds) go through ``envsuite report``'s own collection
 (``envsuite.report.collect``), so the metrics are the report's. Printed per task, mean over
-seeds with a bootstrap 95% CI: Continual World forgetting (end of the task's block minus the
-end of the run), windowed forgetting, the return at the end of the run, and the held-out
+seeds with a bootstrap 95% CI: Continual World forgetting (the task's performance at the end of
+its first block minus at the end of the run, under the report's default reading), windowed
+forgetting, the final performance, and the held-out
 world-model loss at the end of the task's block, at the end of the run, and their ratio (above
 1: the world model forgot the task). The figure shows task 1's return and held-out loss over
 training, both arms, with each arm's seeds faint behind its mean.
@@ -38,13 +39,18 @@ def mean_ci(values: Sequence[float]) -> Estimate | None:
     return aggregate_runs(finite[:, None], aggregates=("mean",))["mean"]
 
 
-def block_ends(report: Report) -> list[int]:
-    """The global step at which each task's (first) block ends."""
+def first_block_ends(report: Report) -> list[int]:
+    """Per task index, the global step at which the task's first block ends."""
     ends, step = {}, 0
     for task, steps in report.runs[0].run.info.blocks:
         step += steps
         ends.setdefault(task, step)
     return [ends[task] for task in range(len(report.task_names))]
+
+
+def switches(report: Report) -> np.ndarray:
+    """The global steps at which one block ends and the next begins."""
+    return np.cumsum([steps for _, steps in report.runs[0].run.info.blocks])[:-1]
 
 
 def held_out_loss(records: Sequence[dict], task: int, step: int) -> float | None:
@@ -61,7 +67,7 @@ def held_out_loss(records: Sequence[dict], task: int, step: int) -> float | None
 
 def task_rows(report: Report) -> dict[str, list[list[float | None]]]:
     """Per quantity, per run, per task."""
-    ends, last = block_ends(report), sum(steps for _, steps in report.runs[0].run.info.blocks)
+    ends, last = first_block_ends(report), sum(steps for _, steps in report.runs[0].run.info.blocks)
     rows: dict[str, list[list[float | None]]] = {
         key: []
         for key in (
@@ -79,7 +85,13 @@ def task_rows(report: Report) -> dict[str, list[list[float | None]]]:
         records = metrics.run.measures
         at_end = [held_out_loss(records, task, ends[task]) for task in range(len(ends))]
         final = [held_out_loss(records, task, last) for task in range(len(ends))]
-        rows["forgetting"].append(metrics.per_block["forgetting"][: len(ends)])
+        # Per block, in the order played: each task's first block's value, by task index.
+        by_task: dict[int, float | None] = {}
+        for block, value in zip(
+            metrics.rounds.blocks(), metrics.per_block["forgetting"], strict=True
+        ):
+            by_task.setdefault(block.task, value)
+        rows["forgetting"].append([by_task.get(task) for task in range(len(ends))])
         rows["windowed_forgetting"].append(metrics.per_task["windowed_forgetting"])
         rows["final_return"].append(metrics.per_task["final_performance"])
         rows["loss_block_end"].append(at_end)
@@ -139,11 +151,11 @@ def figure(arms: dict[str, Report], task: int, out: Path) -> None:
             losses.append((np.array([s for s, _ in own]), np.array([v for _, v in own])))
         _plot(loss_axes, losses, colours[arm], arm)
     for axes in (returns_axes, loss_axes):
-        for end in block_ends(report)[:-1]:
-            axes.axvline(end, color="grey", linewidth=0.8, linestyle="--")
+        for step in switches(report):
+            axes.axvline(step, color="grey", linewidth=0.8, linestyle="--")
         axes.set_xlabel("global step")
     name = report.task_names[task]
-    returns_axes.set_title(f"{name}: return (5 episodes a round)")
+    returns_axes.set_title(f"{name}: {report.measure} (mean of a round's episodes)")
     loss_axes.set_title(f"{name}: held-out world-model loss")
     loss_axes.set_yscale("log")
     returns_axes.legend()
@@ -170,6 +182,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="the figure's path (.png)")
     arguments = parser.parse_args()
     arms = {"WMAR": collect(arguments.wmar), "DreamerV3 FIFO": collect(arguments.fifo)}
+    wmar, fifo = arms.values()
+    if (wmar.sequence_id, wmar.task_names, wmar.runs[0].run.info.blocks) != (
+        fifo.sequence_id,
+        fifo.task_names,
+        fifo.runs[0].run.info.blocks,
+    ):
+        raise SystemExit(
+            f"--wmar ran {wmar.sequence_id} and --fifo {fifo.sequence_id}, or with other tasks or "
+            "schedules: compare runs of one sequence and schedule"
+        )
+    if not 0 <= arguments.task < len(wmar.task_names):
+        raise SystemExit(
+            f"--task: must be a task index in [0, {len(wmar.task_names)}), got {arguments.task}"
+        )
     print_table(arms)
     figure(arms, arguments.task, arguments.out)
 

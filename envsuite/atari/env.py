@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar, SupportsFloat
 
@@ -72,14 +73,16 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
     The change of the game's score over the 4 frames, times ``reward_scale``.
 
     ## Episode End
-    Terminated when the game is over (lives are not episodes). Truncated by ALE v5 after 108,000
-    frames (27,000 steps). ``info``: ``lives``, ``episode_frame_number``, ``frame_number``.
+    Terminated when the game is over (lives are not episodes). Truncated by ALE v5 at 108,000
+    frames, the reset's no-op frames included (at most 27,000 steps). ``info``: ``lives``,
+    ``episode_frame_number``, ``frame_number``.
 
     ## Arguments
     - ``reward_scale``: the factor on the score (default: the game's scale in WMAR: MsPacman
       0.05, Boxing 1, CrazyClimber 0.001, Frostbite 0.2, Seaquest 0.5, Enduro 0.5); 1 gives
       the game's own score.
-    - ``render_mode``: ``"rgb_array"``, the full 210 x 160 screen.
+    - ``render_mode``: ``"rgb_array"``, the full 210 x 160 screen (an unpickled env renders
+      its first screen after its next step: ALE's state does not hold the screen).
     - ``game`` is set by the registered id (one of ``GAMES``).
     Needs the optional extra: ``pip install "envsuite[atari]"`` (ale-py, whose wheels hold
     the games, and OpenCV).
@@ -108,8 +111,8 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
         if reward_scale is None:
             reward_scale = GAMES[game].reward_scale
         if (
-            isinstance(reward_scale, bool)
-            or not isinstance(reward_scale, int | float)
+            isinstance(reward_scale, bool | np.bool_)
+            or not isinstance(reward_scale, numbers.Real)
             or not np.isfinite(reward_scale)
         ):
             raise ValueError(f"reward_scale: must be a finite number, got {reward_scale!r}")
@@ -143,7 +146,7 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
         )
         return gym.wrappers.AtariPreprocessing(
             # Without gym.make's order enforcing: a rebuilt (unpickled) env is mid-episode
-            # without a reset of its own, and ours enforces the order already.
+            # without a reset of its own; gym.make's wrapper around ours enforces the order.
             ale_env.unwrapped,
             noop_max=NOOP_MAX,
             frame_skip=FRAME_SKIP,
@@ -161,7 +164,7 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         super().reset(seed=seed)
         # ALE seeds its emulator and the no-op generator from the seed; without one, both go on.
-        observation, info = self.preprocessing.reset(seed=seed)
+        observation, info = self.preprocessing.reset(seed=seed, options=options)
         return observation, _game_info(info)
 
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -177,6 +180,11 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
         )
 
     def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn(
+                "render() needs a render_mode; make the env with render_mode='rgb_array'"
+            )
+            return None
         return self.preprocessing.render()
 
     def close(self) -> None:

@@ -42,6 +42,7 @@ def wmar_chain(game: str) -> gym.Env:
 
 def test_the_games_scales_and_orders_are_wmars() -> None:
     assert register_atari() == GAME_IDS  # again: a no-op
+    assert list(GAMES) == ["MsPacman", "Boxing", "CrazyClimber", "Frostbite", "Seaquest", "Enduro"]
     assert {name: game.reward_scale for name, game in GAMES.items()} == {
         "MsPacman": 0.05,
         "Boxing": 1.0,
@@ -155,6 +156,12 @@ def test_user_mistakes_raise_clear_errors() -> None:
         gym.make("envsuite/AtariBoxing-v5", reward_scale="big")
     with pytest.raises(ValueError, match="reward_scale: must be a finite number, got nan"):
         gym.make("envsuite/AtariBoxing-v5", reward_scale=float("nan"))
+    with pytest.raises(ValueError, match="reward_scale: must be a finite number, got True"):
+        gym.make("envsuite/AtariBoxing-v5", reward_scale=True)
+    assert (
+        gym.make("envsuite/AtariBoxing-v5", reward_scale=np.float32(0.5)).unwrapped.reward_scale
+        == 0.5
+    )
     with pytest.raises(ValueError, match="render_mode: must be None or one of"):
         gym.make("envsuite/AtariBoxing-v5", render_mode="ansi")
     with pytest.raises(ValueError, match="game: must be one of"):

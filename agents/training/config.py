@@ -76,8 +76,9 @@ class SequenceOverrides:
     """``hidden``, ``info`` or ``onehot``."""
     seed: int | None = None
     """Seeds the schedule and the tasks' layouts."""
-    task_kwargs: dict[str, Any] | None = None
-    """Keyword arguments added to every task's own (e.g. ``{obs_mode: pixels}``)."""
+    task_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments added to every task's own; empty: none. An open mapping: each key is
+    added with ``+``, e.g. ``+sequence_overrides.task_kwargs.obs_mode=pixels``."""
 
 
 @dataclass

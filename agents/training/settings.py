@@ -124,7 +124,7 @@ def read_settings(config: Mapping[str, Any], cpus_per_job: int | None = None) ->
         for key, value in OmegaConf.to_container(
             OmegaConf.structured(typed.sequence_overrides)
         ).items()  # type: ignore[union-attr]
-        if value is not None
+        if value is not None and value != {}
     }
     if "schedule" in overrides and mode != Mode.continual.value:
         raise TrainingConfigError(

@@ -168,6 +168,25 @@ def test_every_named_experiment_composes_into_valid_settings(experiment: str) ->
         assert getattr(settings.agent, key) == value, key
 
 
+def test_sequence_overrides_from_the_command_line_reach_the_sequence() -> None:
+    with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):
+        config = compose(
+            config_name="config",
+            overrides=[
+                "agent=dreamerv3",
+                "sequence=MinigamesCross",
+                # `+`: task_kwargs is an open mapping, whose keys hydra adds, not overrides.
+                "+sequence_overrides.task_kwargs.obs_mode=pixels",
+                "+sequence_overrides.task_kwargs.max_episode_steps=50",
+                "sequence_overrides.steps_per_task=200",
+            ],
+        )
+    settings = read_settings(OmegaConf.to_container(config, resolve=True, enum_to_str=True))
+    assert settings.sequence.steps_per_task == 200
+    for task in settings.sequence.tasks:
+        assert task.kwargs == {"obs_mode": "pixels", "max_episode_steps": 50}
+
+
 def _tiny_hyperparameters(algorithm: str) -> list[str]:
     # `+`: the hyperparameters are SB3's open set of constructor arguments, not config keys.
     return [

@@ -73,6 +73,8 @@ def test_the_core_benchmark_times_the_single_and_batched_sequence_layers() -> No
         "envsuite/MinigamesCatchSpeed-v0",
         "envsuite/MinigamesCross-v0",
         "envsuite/MinigamesCrossPowerlaw-v0",
+        "envsuite/MinigamesCrossShort-v0",
         "envsuite/MinigamesRunnerLadder-v0",
+        "envsuite/MinigamesRunnerLadderShort-v0",
     ], out
     assert "vs MinAtar's single Breakout gym env" in out, out

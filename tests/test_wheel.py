@@ -38,19 +38,21 @@ for folder in DATA_FOLDERS:
     assert (data_root() / folder).is_dir(), folder
 ids = envsuite.sequence_ids()
 assert ids, "no sequence registered"
-# Continual World plays on Meta-World, an extra of its own: its ids are listed and say so.
-metaworld_ids = [env_id for env_id in ids if family_of(env_id) == "cw"]
-assert metaworld_ids, ids
-for env_id in metaworld_ids:
+# Continual World plays on Meta-World and the Atari games on ale-py, extras of their own: their
+# ids are listed and say so.
+extras = {"cw": "metaworld", "atari": "atari"}
+extra_ids = [env_id for env_id in ids if family_of(env_id) in extras]
+assert {family_of(env_id) for env_id in extra_ids} == set(extras), ids
+for env_id in extra_ids:
     try:
         gym.make(env_id)
     except ModuleNotFoundError as error:
-        assert 'pip install "envsuite[metaworld]"' in str(error), error
+        assert f'pip install "envsuite[{extras[family_of(env_id)]}]"' in str(error), error
     else:
-        raise AssertionError(f"{env_id} made without the metaworld extra")
+        raise AssertionError(f"{env_id} made without its extra")
 # Every other sequence, and one task of each of our families.
 tasks = ["envsuite/Catch-v0", "envsuite/MazeGoal-v0", "envsuite/Reach-v0"]
-for env_id in [env_id for env_id in ids if env_id not in metaworld_ids] + tasks:
+for env_id in [env_id for env_id in ids if env_id not in extra_ids] + tasks:
     env = gym.make(env_id)
     env.reset(seed=0)
     env.step(env.action_space.sample())

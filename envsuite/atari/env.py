@@ -26,7 +26,7 @@ USER_ARGUMENTS = ("reward_scale", "render_mode")
 # ALE (re)loads a game's ROM on every seeded reset, about 0.2 s as Stella emulates frames to
 # detect the TV format. A process keeps the emulator state a load leaves, by game and ALE seed,
 # and a seeded reset it has seen before restores that instead: the same emulator, random state
-# and frame counters, in microseconds. Most recently used first; a state is a few kilobytes.
+# and frame counters, in microseconds. Past 256 the least recently used goes; each is a few kB.
 _LOADED_STATES: OrderedDict[tuple[str, int], Any] = OrderedDict()
 LOADED_STATES_KEPT = 256
 

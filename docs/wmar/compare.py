@@ -29,6 +29,14 @@ from envsuite.metrics.aggregate import Estimate, aggregate_runs
 from envsuite.report.collect import Report, collect
 
 MEASURE = "world_model_loss"
+QUANTITIES = (
+    "forgetting",
+    "windowed_forgetting",
+    "final_return",
+    "loss_block_end",
+    "loss_end",
+    "loss_ratio",
+)
 
 
 def mean_ci(values: Sequence[float]) -> Estimate | None:
@@ -68,17 +76,7 @@ def held_out_loss(records: Sequence[dict], task: int, step: int) -> float | None
 def task_rows(report: Report) -> dict[str, list[list[float | None]]]:
     """Per quantity, per run, per task."""
     ends, last = first_block_ends(report), sum(steps for _, steps in report.runs[0].run.info.blocks)
-    rows: dict[str, list[list[float | None]]] = {
-        key: []
-        for key in (
-            "forgetting",
-            "windowed_forgetting",
-            "final_return",
-            "loss_block_end",
-            "loss_end",
-            "loss_ratio",
-        )
-    }
+    rows: dict[str, list[list[float | None]]] = {quantity: [] for quantity in QUANTITIES}
     for metrics in report.runs:
         if metrics.per_block is None:
             raise SystemExit(f"{metrics.run.directory}: no block-end rounds to measure forgetting")
@@ -107,18 +105,12 @@ def task_rows(report: Report) -> dict[str, list[list[float | None]]]:
 
 def print_table(arms: dict[str, Report]) -> None:
     names = next(iter(arms.values())).task_names
-    for quantity in (
-        "forgetting",
-        "windowed_forgetting",
-        "final_return",
-        "loss_block_end",
-        "loss_end",
-        "loss_ratio",
-    ):
+    arm_rows = {arm: task_rows(report) for arm, report in arms.items()}
+    for quantity in QUANTITIES:
         print(f"\n{quantity} (mean over seeds [95% CI])")
         print(f"| task | {' | '.join(arms)} |")
         print(f"|---|{'---:|' * len(arms)}")
-        rows = {arm: task_rows(report)[quantity] for arm, report in arms.items()}
+        rows = {arm: arm_rows[arm][quantity] for arm in arms}
         for task, name in enumerate(names):
             cells = []
             for arm in arms:

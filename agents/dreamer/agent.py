@@ -13,11 +13,11 @@ import torch
 from torch import Tensor, nn
 
 from agents.buffers import FieldSpec, SequenceBuffer
+from agents.common.observations import ObservationLayout
 from agents.common.protocol import AgentContext, AgentState, Transition
 from agents.dreamer.behavior import ActionCoding, ActorCritic, BehaviorSettings, parameter_count
 from agents.dreamer.config import SIZES, DreamerConfig, Precision
 from agents.dreamer.networks import MLP, ImageDecoder, ImageEncoder, NormLayer
-from agents.dreamer.observations import ObservationLayout
 from agents.dreamer.rssm import Latent, NormGRUCell
 from agents.dreamer.world_model import Head, WorldModel, video_of
 

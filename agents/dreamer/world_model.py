@@ -21,10 +21,10 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F  # noqa: N812
 
+from agents.common.observations import ObservationLayout
 from agents.dreamer.config import ModelSize
 from agents.dreamer.maths import TwoHot, kl_losses, symlog
 from agents.dreamer.networks import MLP, ImageDecoder, ImageEncoder, linear
-from agents.dreamer.observations import ObservationLayout
 from agents.dreamer.rssm import RSSM, Latent
 
 # Two-hot bins of the reward and critic heads.

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from agents.common.observations import ObservationLayout
 from agents.dreamer.agent import DreamerAgent
 from agents.dreamer.behavior import ActionCoding, ActorCritic, BehaviorSettings
 from agents.dreamer.config import SIZES, Size
@@ -21,7 +22,6 @@ from agents.dreamer.maths import (
     two_hot,
     unimix_logits,
 )
-from agents.dreamer.observations import ObservationLayout
 from agents.dreamer.rssm import Latent
 from agents.dreamer.world_model import BINS, WorldModel
 

@@ -10,8 +10,8 @@ import torch
 
 import envsuite  # noqa: F401 (registers the minigames)
 from agents.buffers import SequenceBuffer
+from agents.common.observations import ObservationLayout
 from agents.dreamer.config import ModelSize
-from agents.dreamer.observations import ObservationLayout
 from agents.dreamer.world_model import WorldModel
 
 # Smaller than XS (the test is of the maths, not the capacity): two minutes on two cores.

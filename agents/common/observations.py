@@ -1,15 +1,15 @@
-"""How DreamerV3 reads our observation spaces: images through the CNN, everything else through
-the MLP, a ``Dict`` by key.
+"""How the agents read our observation spaces (DreamerV3, the memory agents): images through a
+CNN, everything else through an MLP, a ``Dict`` by key.
 
 An image is a ``Box`` of uint8 with shape ``(H, W, C)``, ``C <= 4`` and ``H, W >= 16`` (our pixel
 observations; a smaller uint8 grid is a symbolic one, object ids and such, read as a vector);
 images of a ``Dict`` are stacked along the channels. Images other than 64x64 are resized to
-64x64 on the device (area averaging down, nearest neighbour up) before the encoder, and the
-decoder predicts the resized image; the replay keeps the observation as the env gave it.
+64x64 on the device (area averaging down, nearest neighbour up) before the encoder, and a
+decoder predicts the resized image; a replay keeps the observation as the env gave it.
 Every other array (symbolic grids of bools, one-hot uint8 features, float vectors, the task id)
-is flattened, cast to float32 and concatenated into one vector, which the encoder symlogs. The
-decoder predicts binary parts (bools, and integers bounded to [0, 1]: grids, one-hots) as
-Bernoulli logits and the rest in symlog space. Binary parts are kept first.
+is flattened, cast to float32 and concatenated into one vector (DreamerV3's encoder symlogs it).
+DreamerV3's decoder predicts binary parts (bools, and integers bounded to [0, 1]: grids,
+one-hots) as Bernoulli logits and the rest in symlog space. Binary parts are kept first.
 
 Why binary parts are not symlog-regressed like the rest: a symbolic grid marks a fruit with one
 cell of 200; its squared error in symlog space is at most ``symlog(1)**2 = 0.48``, less than
@@ -80,7 +80,7 @@ class ObservationLayout:
         for key, part in parts.items():
             if not isinstance(part, gym.spaces.Box):
                 raise ValueError(
-                    f"observation space: DreamerV3 reads Box observations (or a Dict of them); "
+                    f"observation space: the agents read Box observations (or a Dict of them); "
                     f"{key!r} is {part}"
                 )
         images = tuple(key for key, part in parts.items() if _is_image(part))

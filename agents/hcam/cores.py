@@ -84,6 +84,17 @@ class CoreSpec:
         return AttentionCore(self)
 
 
+# Each core at about 100k parameters (110k, 110k, 100k, 100k): the sizes the agents
+# (``agent=hcam|memory_transformer|memory_lstm``) and the recall probe use by default. The
+# transformer's window holds a whole episode of Ballet's longest level (8 x 64 + 40 steps).
+COMPARABLE_CORES = {
+    CoreKind.hcam: CoreSpec(CoreKind.hcam, 64, window=16, chunk_size=16, top_k=4),
+    CoreKind.transformer: CoreSpec(CoreKind.transformer, 80, window=1024),
+    CoreKind.window: CoreSpec(CoreKind.window, 80, window=64),
+    CoreKind.lstm: CoreSpec(CoreKind.lstm, 80),
+}
+
+
 @dataclass(frozen=True)
 class CoreOutput:
     """What a core gives for a segment.

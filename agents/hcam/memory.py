@@ -74,10 +74,6 @@ def sinusoids(length: int, width: int) -> Tensor:
     return F.pad(encoding, (0, width - 2 * half))
 
 
-def _split_heads(values: Tensor, heads: int) -> Tensor:
-    return values.reshape(*values.shape[:-1], heads, values.shape[-1] // heads)
-
-
 class WindowAttention(nn.Module):
     """Multi-head attention of each step over itself and the ``window`` steps before it, in its
     own episode, with a learned bias per head and distance (Transformer-XL's relative positions,
@@ -97,40 +93,62 @@ class WindowAttention(nn.Module):
     def forward(self, inputs: Tensor, recent: Tensor, segment: Segment) -> Tensor:
         """``[T, B, D]`` attention results of ``inputs`` (``[T, B, D]``), after the stored
         ``recent`` inputs (``[B, R, D]``, oldest first)."""
-        length, _, width = inputs.shape
-        stored = recent.shape[1]
-        timeline = torch.cat([recent.detach(), inputs.transpose(0, 1)], 1)  # [B, R + T, D]
-        queries = _split_heads(self.query(inputs), self.heads)  # [T, B, H, d]
-        keys = _split_heads(self.key(timeline), self.heads)  # [B, R + T, H, d]
-        values = _split_heads(self.value(timeline), self.heads)
-        scores = torch.einsum("tbhd,bjhd->bhtj", queries, keys) / math.sqrt(width // self.heads)
-
+        length, batch, width = inputs.shape
+        heads, head_width = self.heads, width // self.heads
         device = inputs.device
-        query_time = torch.arange(length, device=device)[:, None]
-        key_time = torch.arange(-stored, length, device=device)[None, :]
-        distance = query_time - key_time  # [T, R + T]
-        in_window = (distance >= 0) & (distance <= self.window)
-        # A stored step is of the query's episode if no episode began since it and it is one of
-        # the steps played of that episode; a segment step, if it has the query's episode.
-        key_episode = torch.cat(
-            [
-                torch.where(
-                    torch.arange(stored, 0, -1, device=device)[None, :]
-                    <= segment.steps_before[:, None],
-                    0,
-                    -1,
-                ),
-                segment.episode.T,
-            ],
-            1,
-        )  # [B, R + T], -1: another episode
-        same_episode = key_episode[:, None, :] == segment.episode.T[:, :, None]  # [B, T, R + T]
-        visible = same_episode & in_window[None]
-        bias = self.distance_bias[:, distance.clamp(0, self.window)]  # [H, T, R + T]
-        scores = (scores + bias[None]).masked_fill(~visible[:, None], float("-inf"))
-        weights = scores.softmax(-1)  # every step sees itself: no row is all hidden
-        attended = torch.einsum("bhtj,bjhd->tbhd", weights, values)
-        return self.output(attended.reshape(length, -1, width))
+        # Only the stored steps some env's episode and the window reach are keys.
+        stored = min(recent.shape[1], self.window, int(segment.steps_before.max()))
+        timeline = torch.cat(
+            [recent[:, recent.shape[1] - stored :].detach(), inputs.transpose(0, 1)], 1
+        )  # [B, S + T, D]
+        # Each key's episode: a stored step is of the one in progress (0) if it is one of the
+        # steps played of it, else of an earlier one (-1); a segment step's is the segment's.
+        played = (
+            torch.arange(stored, 0, -1, device=device)[None, :] <= segment.steps_before[:, None]
+        )
+        key_episode = torch.cat([torch.where(played, 0, -1), segment.episode.T], 1)
+        query_episode = segment.episode.T[:, :, None]  # [B, T, 1]
+        queries = self.query(inputs).unflatten(-1, (heads, head_width)).transpose(0, 1)
+        keys = self.key(timeline).unflatten(-1, (heads, head_width))  # [B, S + T, H, d]
+        values = self.value(timeline).unflatten(-1, (heads, head_width))
+        window = self.window
+        if 4 * window < stored + length:
+            # A short window: queries in blocks of ``window`` steps, each block against the
+            # ``2 * window`` keys its steps can reach, instead of every key masked.
+            blocks = -(-length // window)
+            pad = window - stored  # a block's keys start a window before its first query
+            tail = blocks * window - length
+            queries = F.pad(queries, (0, 0, 0, 0, 0, tail)).unflatten(1, (blocks, window))
+            keys, values = (
+                F.pad(part, (0, 0, 0, 0, pad, tail)).unfold(1, 2 * window, window)
+                for part in (keys, values)
+            )  # [B, blocks, H, d, 2 * window]
+            block_episode = F.pad(key_episode, (pad, tail), value=-1).unfold(1, 2 * window, window)
+            # Padding queries see the padding (never a step): no row is all hidden.
+            query_block_episode = F.pad(segment.episode.T, (0, tail), value=-1)
+            query_block_episode = query_block_episode.unflatten(1, (blocks, window))
+            # Query l of a block is padded step window + l of its keys' span.
+            distance = (window + torch.arange(window, device=device))[:, None] - torch.arange(
+                2 * window, device=device
+            )  # [window, 2 * window]
+            in_window = (distance >= 0) & (distance <= window)
+            visible = (block_episode[:, :, None, :] == query_block_episode[..., None]) & in_window
+            scores = queries.transpose(2, 3) @ keys / math.sqrt(head_width)  # [B, n, H, L, 2L]
+            scores = scores + self.distance_bias[:, distance.clamp(0, window)]
+            weights = scores.masked_fill(~visible[:, :, None], float("-inf")).softmax(-1)
+            attended = weights @ values.transpose(-1, -2)  # [B, blocks, H, window, d]
+            attended = attended.transpose(2, 3).flatten(1, 2)[:, :length]  # [B, T, H, d]
+        else:
+            query_time = torch.arange(length, device=device)[:, None]
+            distance = query_time - torch.arange(-stored, length, device=device)[None, :]
+            in_window = (distance >= 0) & (distance <= window)  # [T, S + T]
+            visible = (key_episode[:, None, :] == query_episode) & in_window
+            scores = torch.einsum("bthd,bjhd->bhtj", queries, keys) / math.sqrt(head_width)
+            scores = scores + self.distance_bias[:, distance.clamp(0, window)]
+            weights = scores.masked_fill(~visible[:, None], float("-inf")).softmax(-1)
+            attended = torch.einsum("bhtj,bjhd->bthd", weights, values)
+        # Every step sees itself: no row of weights is all hidden.
+        return self.output(attended.reshape(batch, length, width).transpose(0, 1))
 
 
 class ChunkAttention(nn.Module):
@@ -182,18 +200,36 @@ class ChunkAttention(nn.Module):
         # where none is visible.
         top_weights = top_logits.softmax(-1) * visible.gather(-1, top_index)
 
-        batch_index = torch.arange(batch, device=queries.device)[None, :, None]
-        selected = (contents.detach() + self.positions)[batch_index, top_index]  # [T,B,k,C,D]
-        head_queries = _split_heads(self.query(queries), self.heads)  # [T, B, H, d]
-        head_keys = _split_heads(self.key(selected), self.heads)  # [T, B, k, C, H, d]
-        head_values = _split_heads(self.value(selected), self.heads)
-        scores = torch.einsum("tbhd,tbkchd->tbkhc", head_queries, head_keys)
-        in_chunk = (scores / math.sqrt(width // self.heads)).softmax(-1)
-        per_chunk = torch.einsum("tbkhc,tbkchd->tbkhd", in_chunk, head_values)
-        combined = torch.einsum("tbk,tbkhd->tbhd", top_weights, per_chunk)
+        heads, head_width = self.heads, width // self.heads
+        positioned = contents.detach() + self.positions  # [B, N, C, D]
+        head_queries = self.query(queries).unflatten(-1, (heads, head_width))  # [T, B, H, d]
         dense_weights = torch.zeros(length, batch, chunks, device=queries.device).scatter(
             -1, top_index, top_weights
         )
+        if length * top_k < chunks:
+            # Few queries beside the chunks (acting): each query's k chunks are gathered and
+            # projected, k * C rows per query whatever the memory's size.
+            flat_chunk = torch.arange(batch, device=queries.device)[:, None] * chunks + top_index
+            selected = positioned.flatten(0, 1)[flat_chunk]  # [T, B, k, C, D]
+            chunk_keys, chunk_values = (
+                projection(selected).unflatten(-1, (heads, head_width)).permute(0, 1, 4, 2, 3, 5)
+                for projection in (self.key, self.value)
+            )  # [T, B, H, k, C, d]
+            scores = (chunk_keys.flatten(3, 4) @ head_queries[..., None]).squeeze(-1)
+            in_chunk = (scores.unflatten(-1, (top_k, -1)) / math.sqrt(head_width)).softmax(-1)
+            weighted = (in_chunk * top_weights[:, :, None, :, None]).flatten(3, 4)
+            combined = (weighted[..., None, :] @ chunk_values.flatten(3, 4)).squeeze(-2)
+        else:
+            # A segment's many queries: every chunk projected once and attended in full, the
+            # unselected weighing 0 (the same result; matmuls beat per-query gathers here).
+            chunk_keys, chunk_values = (
+                projection(positioned).unflatten(-1, (heads, head_width)).permute(0, 3, 1, 2, 4)
+                for projection in (self.key, self.value)
+            )  # [B, H, N, C, d]
+            scores = head_queries.permute(1, 2, 0, 3) @ chunk_keys.flatten(2, 3).transpose(-1, -2)
+            in_chunk = (scores.unflatten(-1, (chunks, -1)) / math.sqrt(head_width)).softmax(-1)
+            weighted = in_chunk * dense_weights.permute(1, 0, 2)[:, None, :, :, None]
+            combined = (weighted.flatten(3, 4) @ chunk_values.flatten(2, 3)).permute(2, 0, 1, 3)
         return self.output(combined.reshape(length, batch, width)), dense_weights
 
 
@@ -230,8 +266,17 @@ def segment_chunks(
         query may see, and ``[B, N]`` which belong to the episode in progress at the end.
     """
     length, batch, _ = inputs.shape
-    chunk_size = memory.contents.shape[2]
+    capacity, chunk_size = memory.contents.shape[1:3]
     device = inputs.device
+    # Filled slots are the last ones (see kept_chunks): only those some env has are read.
+    filled = int(memory.valid.sum(1).max())
+    first = capacity - filled
+    memory = Chunks(
+        memory.keys[:, first:],
+        memory.contents[:, first:],
+        memory.number[:, first:],
+        memory.valid[:, first:],
+    )
     timeline = torch.cat([recent[:, -chunk_size:].detach(), inputs.detach().transpose(0, 1)], 1)
     times = torch.arange(length, device=device)[:, None].expand(length, batch)
     completes = segment.episode_step % chunk_size == chunk_size - 1
@@ -265,15 +310,16 @@ def segment_chunks(
     # The memory holds the newest M chunks: a query sees no chunk that step-by-step play would
     # have dropped by its step.
     newer_visible = visible.flip(-1).cumsum(-1).flip(-1)  # itself and the newer ones
-    visible = visible & (newer_visible <= memory.keys.shape[1])
+    visible = visible & (newer_visible <= capacity)
     return chunks, visible, in_last_episode
 
 
 def kept_chunks(chunks: Chunks, keep: Tensor, capacity: int) -> Chunks:
     """The memory after a segment: the newest ``capacity`` chunks of those ``keep`` (``[B, N]``)
-    marks, oldest first."""
+    marks, oldest first, after the empty slots."""
     order = torch.arange(chunks.keys.shape[1], device=chunks.keys.device)
     score = torch.where(keep, order, -1)
+    score = F.pad(score, (max(capacity - score.shape[1], 0), 0), value=-1)
     kept_score = score.topk(capacity, dim=-1).values.flip(-1)  # [B, M] oldest first
     index = kept_score.clamp(min=0)
     valid = kept_score >= 0

@@ -122,8 +122,9 @@ class Agent(Protocol):
     def update(self) -> dict[str, float | np.ndarray]:
         """Learn from what was observed, if it is time to; return scalars to log (losses,
         learning rates...) under their names, or an empty dict. Called once per step. A value
-        may also be a video, ``(frames, height, width, 3)`` uint8 (a world model's predictions),
-        which tensorboard shows as an animated GIF."""
+        may also be an image, ``(height, width, 3)`` uint8 (a memory's attention weights), or
+        a video, ``(frames, height, width, 3)`` uint8 (a world model's predictions), which
+        tensorboard shows as an animated GIF."""
         ...
 
     def on_task_switch(self, info: dict[str, Any]) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from enum import Enum
 
 import torch
 from torch import Tensor, nn
 
+from agents.hcam.config import CoreKind, CoreSpec
 from agents.hcam.memory import (
     ChunkAttention,
     Chunks,
@@ -27,72 +27,6 @@ from agents.hcam.memory import (
 
 # A core's memory of the episodes in progress: tensors whose first axis is the env.
 CoreState = dict[str, Tensor]
-
-
-class CoreKind(Enum):
-    """The memory cores (``agent.core=``)."""
-
-    hcam = "hcam"
-    lstm = "lstm"
-    transformer = "transformer"
-    window = "window"
-
-
-@dataclass(frozen=True)
-class CoreSpec:
-    """A core's kind and sizes."""
-
-    kind: CoreKind
-    """Which core."""
-    width: int
-    """The width of the step encodings and of every layer (the LSTM's hidden size)."""
-    layers: int = 2
-    """Blocks (LSTM layers)."""
-    heads: int = 4
-    """Attention heads (of the window attention and of HCAM's in-chunk attention)."""
-    window: int = 16
-    """Attention cores: each step attends to itself and this many steps before it in its
-    episode (HCAM: the steps not yet in a chunk are among them when it is at least
-    ``chunk_size``)."""
-    chunk_size: int = 16
-    """HCAM: steps per chunk."""
-    top_k: int = 4
-    """HCAM: chunks each query reads in detail."""
-    memory_chunks: int = 64
-    """HCAM: chunks kept per env and layer (the newest; an episode longer than
-    ``memory_chunks * chunk_size`` steps forgets its start)."""
-    mlp_ratio: int = 2
-    """Attention cores: the hidden width of each block's MLP, in multiples of ``width``."""
-
-    def check(self) -> None:
-        """A clear error naming the first size out of range."""
-        for name in ("width", "layers", "heads", "window", "chunk_size", "top_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
-        if self.kind is not CoreKind.lstm and self.width % self.heads:
-            raise ValueError(f"width: must be a multiple of heads={self.heads}, got {self.width}")
-        if self.kind is CoreKind.hcam and self.memory_chunks < self.top_k:
-            raise ValueError(
-                f"memory_chunks: must be at least top_k={self.top_k}, got {self.memory_chunks}"
-            )
-
-    def build(self) -> MemoryCore:
-        """The core (a clear ``ValueError`` for a size out of range)."""
-        self.check()
-        if self.kind is CoreKind.lstm:
-            return LSTMCore(self.width, self.layers)
-        return AttentionCore(self)
-
-
-# Each core at about 100k parameters (110k, 110k, 100k, 100k): the sizes the agents
-# (``agent=hcam|memory_transformer|memory_lstm``) and the recall probe use by default. The
-# transformer's window holds a whole episode of Ballet's longest level (8 x 64 + 40 steps).
-COMPARABLE_CORES = {
-    CoreKind.hcam: CoreSpec(CoreKind.hcam, 64, window=16, chunk_size=16, top_k=4),
-    CoreKind.transformer: CoreSpec(CoreKind.transformer, 80, window=1024),
-    CoreKind.window: CoreSpec(CoreKind.window, 80, window=64),
-    CoreKind.lstm: CoreSpec(CoreKind.lstm, 80),
-}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from agents.common.observations import IMAGE_SIZE, ObservationLayout
-from agents.hcam.cores import CoreOutput, CoreSpec, CoreState
+from agents.hcam.config import CoreSpec
+from agents.hcam.cores import CoreOutput, CoreState
 
 
 class ObservationEncoder(nn.Module):

@@ -10,7 +10,7 @@ cross-entropy there is the loss. Episodes are drawn fresh for every batch, so th
 to overfit; accuracy is measured on episodes of other seeds.
 
 ``python -m agents.hcam.probe --task ballet --dancers 8 --delay 48 --seeds 0 1 2`` trains every
-core (``--cores``) at its comparable size (:data:`agents.hcam.cores.COMPARABLE_CORES`) and
+core (``--cores``) at its comparable size (:data:`agents.hcam.config.COMPARABLE_CORES`) and
 writes the results as JSON (``--out``); ``--test-delay 48`` adds the length test (trained at
 ``--delay``, tested at the longer one).
 """
@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F  # noqa: N812
 
 from agents.common.observations import ObservationLayout
-from agents.hcam.cores import COMPARABLE_CORES, CoreKind, CoreSpec
+from agents.hcam.config import COMPARABLE_CORES, CoreKind, CoreSpec
 from agents.hcam.networks import ObservationEncoder
 from envsuite.navigation import ballet, object_recall
 from envsuite.navigation.engine import SIZE, TURN_LEFT

@@ -1,7 +1,8 @@
 """The ``envsuite-train`` config as hydra structured configs: one dataclass per section, with a
 docstring per field, that hydra and OmegaConf check for unknown keys and wrong types.
 
-Groups: ``agent=`` (an agent family: ``baselines``, ``dreamerv3``, ``wmar``, ``custom``),
+Groups: ``agent=`` (an agent family: ``baselines``, ``dreamerv3``, ``wmar``, the memory agents
+``hcam``, ``memory_transformer`` and ``memory_lstm``, ``custom``),
 ``algorithm=`` and ``method=`` (the baselines' two halves), ``size=`` (DreamerV3's and WMAR's
 model size), ``mode=``
 (``continual``, ``multitask``, ``single_task``), ``experiment=`` (``configs/experiment/``) and
@@ -22,6 +23,7 @@ from omegaconf.errors import OmegaConfBaseException
 from agents.baselines.config import Algorithm, BaselinesConfig, Method
 from agents.common.protocol import AgentConfig
 from agents.dreamer.config import DreamerConfig, Size
+from agents.hcam.config import MemoryAgentConfig, MemoryLSTMConfig, MemoryTransformerConfig
 from agents.training.custom import CustomAgentConfig
 from agents.wmar.config import WMARConfig
 
@@ -30,6 +32,9 @@ AGENT_CONFIGS: dict[str, type[AgentConfig]] = {
     "baselines": BaselinesConfig,
     "dreamerv3": DreamerConfig,
     "wmar": WMARConfig,
+    "hcam": MemoryAgentConfig,
+    "memory_transformer": MemoryTransformerConfig,
+    "memory_lstm": MemoryLSTMConfig,
     "custom": CustomAgentConfig,
 }
 SCHEMA_NAME = "envsuite_train_schema"

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from agents.hcam.cores import CoreKind, CoreSpec
+from agents.hcam.config import CoreKind, CoreSpec
 from agents.hcam.memory import ChunkAttention, Chunks, Segment, segment_chunks, sinusoids
 
 CPU = torch.device("cpu")

@@ -1,0 +1,210 @@
+"""The memory agent: PPO replays each segment exactly as it was acted (the memory carried in from
+the segment before), its advantages, checkpoints, configs and errors, and the attention images
+of an evaluation round."""
+
+from __future__ import annotations
+
+import io
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+import envsuite  # noqa: F401 (registers the navigation tasks)
+from agents.common.protocol import AgentConfigError, AgentContext, Transition
+from agents.hcam.agent import MemoryAgent, _advantages
+from agents.hcam.config import (
+    COMPARABLE_CORES,
+    CoreKind,
+    MemoryAgentConfig,
+    MemoryLSTMConfig,
+    MemoryTransformerConfig,
+)
+from envsuite.navigation.vector import NavigationVectorEnv
+
+TINY = {"width": 16, "heads": 2, "window": 4, "chunk_size": 4, "top_k": 2, "memory_chunks": 8}
+
+
+def _ballet(num_envs: int) -> NavigationVectorEnv:
+    # Short episodes (2 x 4 steps of show, at most 5 to act) so that a segment spans several.
+    return NavigationVectorEnv(
+        "Ballet", num_envs=num_envs, view="full", dancers=2, delay=0, act_steps=5
+    )
+
+
+def _agent(config: MemoryAgentConfig, env: gym.vector.VectorEnv, seed: int = 0) -> MemoryAgent:
+    agent = config.build(AgentContext.of_env(env, total_steps=10_000, seed=seed))
+    assert isinstance(agent, MemoryAgent)
+    return agent
+
+
+def _play(agent: MemoryAgent, env: gym.vector.VectorEnv, steps: int, seed: int = 0) -> list[dict]:
+    """``steps`` training steps of the agent in ``env`` (the loop's part), its updates' scalars."""
+    observation, _ = env.reset(seed=seed)
+    state, start, updates = None, np.ones(env.num_envs, dtype=bool), []
+    for _ in range(steps):
+        action, state = agent.act(observation, state, start, deterministic=False)
+        following, reward, terminated, truncated, _ = env.step(action)
+        ended = terminated | truncated
+        agent.observe(
+            Transition(
+                observation,
+                action,
+                reward,
+                following,
+                following,
+                terminated,
+                truncated,
+                ({},) * env.num_envs,
+            )
+        )
+        scalars = agent.update()
+        if "loss" in scalars:
+            updates.append(scalars)
+        observation, start = following, ended
+    return updates
+
+
+@pytest.mark.parametrize("core", list(CoreKind), ids=lambda core: core.value)
+def test_an_update_replays_each_segment_as_it_was_acted(core):
+    """One epoch, one minibatch: the first (only) pass sees the acting policy exactly, so the
+    ratio is 1, although segments begin mid-episode with the memory carried in."""
+    env = _ballet(4)
+    config = MemoryAgentConfig(
+        core=core, **TINY, num_envs=4, rollout_length=7, epochs=1, minibatches=1
+    )
+    updates = _play(_agent(config, env), env, 3 * 7)
+    assert len(updates) == 3
+    for scalars in updates:
+        assert abs(scalars["approximate_kl"]) < 1e-6
+        assert scalars["clip_fraction"] == 0.0
+
+
+def test_later_epochs_move_the_policy_and_learning_changes_every_weight():
+    env = _ballet(4)
+    # Chunks of 2 steps: several to choose from, so the chunk keys' projections learn too (a
+    # softmax over one visible chunk has no gradient).
+    sizes = TINY | {"chunk_size": 2, "window": 2}
+    config = MemoryAgentConfig(
+        **sizes, num_envs=4, rollout_length=8, epochs=3, minibatches=2, learning_rate=1e-2
+    )
+    agent = _agent(config, env)
+    before = [parameter.detach().clone() for parameter in agent.network.parameters()]
+    (scalars,) = _play(agent, env, 8)
+    assert scalars["approximate_kl"] > 0
+    changed = [
+        not torch.equal(old, new)
+        for old, new in zip(before, agent.network.parameters(), strict=True)
+    ]
+    assert all(changed)
+
+
+def test_advantages_bootstrap_through_steps_and_stop_at_episode_ends():
+    rewards = np.array([[1.0], [0.0], [2.0]])
+    values = np.array([[0.5], [1.0], [0.25]])
+    dones = np.array([[False], [True], [False]])
+    last = np.array([4.0])
+    advantages = _advantages(rewards, values, dones, last, discount=0.5, gae_lambda=0.5)
+    delta_2 = 2.0 + 0.5 * 4.0 - 0.25  # bootstraps from the following value
+    delta_1 = 0.0 - 1.0  # the episode ended: no bootstrap, no advantage carried back
+    delta_0 = 1.0 + 0.5 * 1.0 - 0.5
+    assert np.allclose(advantages[:, 0], [delta_0 + 0.25 * delta_1, delta_1, delta_2])
+
+
+def test_a_truncated_step_bootstraps_from_its_final_observation():
+    env = _ballet(2)
+    agent = _agent(MemoryAgentConfig(**TINY, num_envs=2, rollout_length=4, minibatches=1), env)
+    observation, _ = env.reset(seed=0)
+    action, _ = agent.act(observation, None, np.ones(2, dtype=bool), deterministic=False)
+    following, *_ = env.step(action)
+    final_values = agent._values(following, np.zeros(2, dtype=bool))
+    agent.observe(
+        Transition(
+            observation,
+            action,
+            np.array([1.0, 1.0]),
+            following,
+            following,
+            np.array([False, True]),
+            np.array([True, True]),
+            ({}, {}),
+        )
+    )
+    reward = agent.rollout[-1]["reward"]
+    # Env 0 was cut short: the discounted value of where it stood is its due; env 1 ended.
+    assert reward[0] == pytest.approx(1.0 + 0.99 * final_values[0])
+    assert reward[1] == 1.0
+
+
+def test_a_checkpoint_restores_the_agent_exactly():
+    env = _ballet(2)
+    config = MemoryAgentConfig(**TINY, num_envs=2, rollout_length=6, minibatches=1)
+    agent = _agent(config, env)
+    _play(agent, env, 12)
+    saved = io.BytesIO()  # through torch.save and load, as a checkpoint goes
+    torch.save(agent.state_dict(include_replay=True), saved)
+    saved.seek(0)
+    restored = _agent(config, env, seed=5)
+    restored.load_state_dict(torch.load(saved, weights_only=True))
+    # The same weights, optimiser and random stream: the same next updates, value for value.
+    assert _play(agent, env, 12, seed=3) == _play(restored, env, 12, seed=3)
+
+
+def test_the_evaluation_round_gives_an_attention_image_per_task():
+    env = _ballet(3)
+    sizes = TINY | {"memory_chunks": 16}  # room for every chunk of an episode
+    agent = _agent(MemoryAgentConfig(**sizes, num_envs=3, minibatches=1), env)
+    for task in range(2):  # the evaluator: a batch of episodes per task, each from state None
+        observation, _ = env.reset(seed=task)
+        state, start, steps = None, np.ones(3, dtype=bool), 0
+        ended_first = False
+        while not ended_first:
+            action, state = agent.act(observation, state, start, deterministic=True)
+            observation, _, terminated, truncated, _ = env.step(action)
+            start = terminated | truncated
+            ended_first = bool(start[0])
+            steps += 1
+    assert agent.evaluation_measures() == {}
+    images = agent.update()
+    assert sorted(images) == ["attention/task_0", "attention/task_1"]
+    image = images["attention/task_1"]
+    # A row per step of env 0's episode; chunk 0 is complete after 4 steps and read from then
+    # on (alone at first: in full).
+    assert image.dtype == np.uint8
+    assert image.shape[0] == steps
+    assert image[:4].max() == 0
+    assert (image[4:8, :4] == 255).all()
+    assert (image[4:, :4] > 0).all()
+    assert agent.update() == {}  # handed over once
+
+
+def test_the_comparable_cores_have_about_the_same_parameters():
+    counts = {
+        kind: sum(p.numel() for p in spec.build().parameters())
+        for kind, spec in COMPARABLE_CORES.items()
+    }
+    assert max(counts.values()) / min(counts.values()) < 1.15, counts
+
+
+def test_the_three_agent_names_pick_their_cores():
+    assert MemoryAgentConfig().core_spec() == COMPARABLE_CORES[CoreKind.hcam]
+    assert MemoryTransformerConfig().core_spec() == COMPARABLE_CORES[CoreKind.transformer]
+    assert MemoryLSTMConfig().core_spec().width == COMPARABLE_CORES[CoreKind.lstm].width
+    assert MemoryTransformerConfig(core=CoreKind.window).label() == "memory_transformer_window"
+
+
+def test_config_errors_name_the_field():
+    env = _ballet(2)
+    context = AgentContext.of_env(env, 100, seed=0)
+    with pytest.raises(
+        AgentConfigError, match=r"agent\.minibatches: must divide agent\.num_envs=6"
+    ):
+        MemoryAgentConfig(num_envs=6, minibatches=4).build(context)
+    with pytest.raises(AgentConfigError, match=r"agent\.width: must be a multiple of heads=4"):
+        MemoryAgentConfig(width=30).build(context)
+    with pytest.raises(AgentConfigError, match=r"agent.gae_lambda: must lie in \[0, 1\]"):
+        MemoryAgentConfig(gae_lambda=1.5).build(context)
+    box = gym.vector.SyncVectorEnv([lambda: gym.make("Pendulum-v1")])
+    with pytest.raises(AgentConfigError, match="action space: the memory agents act in Discrete"):
+        MemoryAgentConfig(num_envs=1, minibatches=1).build(AgentContext.of_env(box, 100, seed=0))

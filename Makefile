@@ -38,6 +38,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/training_loop.py
 	$(BIN)/python benchmarks/sweep_threads.py
 	$(BIN)/python benchmarks/dreamer.py
+	$(BIN)/python benchmarks/memory.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -78,3 +78,12 @@ def test_the_core_benchmark_times_the_single_and_batched_sequence_layers() -> No
         "envsuite/MinigamesRunnerLadderShort-v0",
     ], out
     assert "vs MinAtar's single Breakout gym env" in out, out
+
+
+def test_the_memory_benchmark_times_hcam_and_full_attention_and_prints_ratios() -> None:
+    tiny = ["--memories", "32", "64", "--segment", "4", "--batch", "2", "--width", "16"]
+    out = run_benchmark("memory.py", *tiny, "--chunk-size", "4", "--repeats", "1", "--threads", "1")
+    rows = [line.split() for line in out.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["32", "64"], out
+    assert all(float(row[1]) > 0 and float(row[2]) > 0 for row in rows), out
+    assert all(row[3].endswith("x") for row in rows), out

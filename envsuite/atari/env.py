@@ -128,21 +128,24 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
                 f"render_mode: must be None or one of {self.metadata['render_modes']}, "
                 f"got {render_mode!r}"
             )
+        _import_atari()  # the extra's absence is an error here, not at the first reset
         self.game = game
         self.reward_scale = float(reward_scale)
         self.render_mode = render_mode
-        self.preprocessing = self._make_preprocessing()
+        self._preprocessing: gym.Wrapper | None = None
         self.observation_space = gym.spaces.Box(0, 255, (SCREEN_SIZE, SCREEN_SIZE, 3), np.uint8)
         self.action_space = gym.spaces.Discrete(NUM_ACTIONS)
 
+    @property
+    def preprocessing(self) -> gym.Wrapper:
+        """ALE's v5 env for the game inside ``AtariPreprocessing``, built at its first use:
+        loading a game takes 0.2 s, and a sequence makes every task's env but plays few."""
+        if self._preprocessing is None:
+            self._preprocessing = self._make_preprocessing()
+        return self._preprocessing
+
     def _make_preprocessing(self) -> gym.Wrapper:
         """ALE's v5 env for the game as WMAR configures it, inside ``AtariPreprocessing``."""
-        try:
-            # ale_py registers the ALE/ ids; cv2 is what AtariPreprocessing resizes with.
-            import ale_py  # noqa: F401
-            import cv2  # noqa: F401
-        except ImportError as error:
-            raise ModuleNotFoundError(INSTALL_HINT, name=error.name) from error
         ale_env = gym.make(
             f"ALE/{self.game}-v5",
             frameskip=1,
@@ -214,14 +217,18 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
         return self.preprocessing.render()
 
     def close(self) -> None:
-        self.preprocessing.close()
+        if self._preprocessing is not None:
+            self._preprocessing.close()
         super().close()
 
     def __getstate__(self) -> dict[str, Any]:
         # ale-py pickles its env by constructor arguments only (a fresh game), so the emulator
         # (with its random state), the no-op generator and the frame pool travel apart.
         state = self.__dict__.copy()
-        preprocessing = state.pop("preprocessing")
+        preprocessing = state.pop("_preprocessing")
+        state["_preprocessing"] = None
+        if preprocessing is None:  # never used: nothing of the game to keep
+            return state
         state["_game_state"] = {
             "emulator": preprocessing.unwrapped.ale.cloneState(include_rng=True),
             "noop_generator": preprocessing.unwrapped.np_random.bit_generator.state,
@@ -232,8 +239,10 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        saved = state.pop("_game_state")
+        saved = state.pop("_game_state", None)
         self.__dict__.update(state)
+        if saved is None:
+            return
         preprocessing = self._make_preprocessing()
         atari = preprocessing.unwrapped
         atari.ale.restoreState(saved["emulator"])
@@ -244,7 +253,17 @@ class AtariGameEnv(gym.Env[np.ndarray, np.int64]):
         preprocessing.game_over = saved["game_over"]
         for frame, pooled in zip(preprocessing.obs_buffer, saved["frame_pool"], strict=True):
             frame[...] = pooled
-        self.preprocessing = preprocessing
+        self._preprocessing = preprocessing
+
+
+def _import_atari() -> None:
+    """Import what the games need, or say which extra installs it."""
+    try:
+        # ale_py registers the ALE/ ids; cv2 is what AtariPreprocessing resizes with.
+        import ale_py  # noqa: F401
+        import cv2  # noqa: F401
+    except ImportError as error:
+        raise ModuleNotFoundError(INSTALL_HINT, name=error.name) from error
 
 
 def _checked_action(action: Any) -> int:

@@ -143,6 +143,17 @@ def test_a_pickled_env_resumes_the_episode_and_draws_the_same_no_ops() -> None:
 
 
 @needs_ale
+def test_the_game_loads_at_first_use_and_an_unused_env_pickles() -> None:
+    env = gym.make("envsuite/AtariBoxing-v5")
+    assert env.unwrapped._preprocessing is None  # a sequence makes envs it may never play
+    clone = pickle.loads(pickle.dumps(env))
+    first, second = env.reset(seed=4), clone.reset(seed=4)
+    np.testing.assert_array_equal(first[0], second[0])
+    for action in (1, 3, 5):
+        np.testing.assert_array_equal(env.step(action)[0], clone.step(action)[0])
+
+
+@needs_ale
 def test_renders_the_full_screen() -> None:
     env = gym.make("envsuite/AtariFrostbite-v5", render_mode="rgb_array")
     env.reset(seed=0)

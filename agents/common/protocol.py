@@ -122,9 +122,8 @@ class Agent(Protocol):
     def update(self) -> dict[str, float | np.ndarray]:
         """Learn from what was observed, if it is time to; return scalars to log (losses,
         learning rates...) under their names, or an empty dict. Called once per step. A value
-        may also be an image, ``(height, width, 3)`` uint8 (a memory's attention weights), or
-        a video, ``(frames, height, width, 3)`` uint8 (a world model's predictions), which
-        tensorboard shows as an animated GIF."""
+        may also be a video, ``(frames, height, width, 3)`` uint8 (a world model's predictions),
+        which tensorboard shows as an animated GIF."""
         ...
 
     def on_task_switch(self, info: dict[str, Any]) -> None:
@@ -152,10 +151,12 @@ class Agent(Protocol):
 class MeasuringAgent(Protocol):
     """An agent that measures itself at every evaluation round, beside the returns."""
 
-    def evaluation_measures(self) -> dict[int, dict[str, float]]:
+    def evaluation_measures(self) -> dict[int, dict[str, float | np.ndarray]]:
         """Per task index, named measures of the agent (a world model's loss on each task's
         held-out data); tasks it has nothing on are left out. They go to ``results.jsonl``
-        and tensorboard (``eval/<task>/<measure>``), and ``envsuite report`` plots them."""
+        and tensorboard (``eval/<task>/<measure>``), and ``envsuite report`` plots them. A
+        measure may also be an image, ``(height, width, 3)`` uint8 (a memory's attention over
+        the round's episode), which goes to tensorboard alone."""
         ...
 
 

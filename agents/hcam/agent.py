@@ -40,6 +40,11 @@ class MemoryAgent:
                 f"action space: the memory agents act in Discrete spaces, got "
                 f"{context.action_space}"
             )
+        if context.num_envs != config.num_envs:
+            raise ValueError(
+                f"num_envs: the agent is configured for {config.num_envs} envs, the loop gives "
+                f"{context.num_envs}"
+            )
         self.config = config
         self.device = torch.device(context.device)
         self.num_envs = context.num_envs
@@ -52,7 +57,6 @@ class MemoryAgent:
             self.network.parameters(), lr=config.learning_rate, eps=1e-5
         )
         self.random = np.random.default_rng(context.seed)
-        self.updates = 0
         self.rollout: list[dict[str, Any]] = []
         # The core state the rollout's segment began with, and the one after the last act.
         self.segment_state: CoreState | None = None
@@ -63,7 +67,6 @@ class MemoryAgent:
         self.records_attention = config.attention_images and config.core is CoreKind.hcam
         self.recordings: list[list[np.ndarray]] = []
         self.recording_open = False
-        self.images: dict[str, np.ndarray] = {}
 
     # The training loop's calls -----------------------------------------------------------
 
@@ -82,21 +85,21 @@ class MemoryAgent:
         starts = torch.as_tensor(np.asarray(episode_start), device=self.device)[None]
         with torch.no_grad():
             logits, values, core = self.network(self._step_tensors(parts), starts, state)
-        probabilities = torch.softmax(logits[0], -1).cpu().numpy()
+        log_probabilities = torch.log_softmax(logits[0], -1).cpu().numpy().astype(np.float64)
         if deterministic:
             if self.records_attention:
                 self._record_attention(core, new_batch, np.asarray(episode_start))
-            return probabilities.argmax(-1), core.state
+            return log_probabilities.argmax(-1), core.state
         # Inverse-CDF sampling from the agent's own numpy stream (checkpointed with it).
-        cumulative = probabilities.cumsum(-1)
+        cumulative = np.exp(log_probabilities).cumsum(-1)
         draws = self.random.random((batch, 1)) * cumulative[:, -1:]
-        actions = np.minimum((draws > cumulative).sum(-1), probabilities.shape[-1] - 1)
+        actions = (draws >= cumulative).sum(-1)
         if self.segment_state is None:
             self.segment_state = state
         self.acted = {
             "parts": parts,
             "episode_start": np.asarray(episode_start, dtype=bool).copy(),
-            "log_probability": np.log(probabilities[np.arange(batch), actions] + 1e-12),
+            "log_probability": log_probabilities[np.arange(batch), actions],
             "value": values[0].cpu().numpy(),
         }
         self.acted_state = core.state
@@ -118,42 +121,39 @@ class MemoryAgent:
         self.following = (transition.following_observation, done)
 
     def update(self) -> dict[str, float | np.ndarray]:
-        scalars: dict[str, float | np.ndarray] = dict(self.images)
-        self.images.clear()
         if len(self.rollout) < self.config.rollout_length:
-            return scalars
-        scalars |= self._learn()
+            return {}
+        scalars = self._learn()
         self.rollout.clear()
         self.segment_state = None
-        self.updates += 1
         return scalars
 
     def on_task_switch(self, info: dict[str, Any]) -> None:
         """Task-agnostic: a block end is an episode end like any other."""
 
-    def evaluation_measures(self) -> dict[int, dict[str, float]]:
-        """No measures; an evaluation round is over, so its attention images are made (the
-        next :meth:`update` returns them)."""
-        for task, rows in enumerate(self.recordings):
-            if rows:
-                self.images[f"attention/task_{task}"] = _attention_image(rows)
+    def evaluation_measures(self) -> dict[int, dict[str, float | np.ndarray]]:
+        """HCAM: per task, the image of its chunk weights over the round's first episode
+        (``memory_attention``); the other cores measure nothing."""
+        images = {
+            task: {"memory_attention": _attention_image(rows)}
+            for task, rows in enumerate(self.recordings)
+            if rows
+        }
         self.recordings.clear()
         self.recording_open = False
-        return {}
+        return images
 
     def state_dict(self, include_replay: bool) -> dict[str, Any]:
         return {
             "network": self.network.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "random": self.random.bit_generator.state,
-            "updates": self.updates,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.random.bit_generator.state = state["random"]
-        self.updates = int(state["updates"])
         self.rollout.clear()
         self.segment_state = None
 
@@ -168,7 +168,8 @@ class MemoryAgent:
         rollout = {
             key: np.stack([step[key] for step in steps]) for key in steps[0] if key != "parts"
         }
-        following, following_start = self.following  # type: ignore[misc]
+        assert self.following is not None
+        following, following_start = self.following
         last_values = self._values(following, following_start)
         advantages = _advantages(
             rollout["reward"],
@@ -281,14 +282,17 @@ class MemoryAgent:
             self.recording_open = False
         if not self.recording_open or core.chunk_weights is None or core.chunk_numbers is None:
             return
-        numbers = core.chunk_numbers[0].cpu().numpy()
+        weights = core.chunk_weights[0, 0].cpu().numpy()
+        read = weights > 0  # empty slots carry no chunk number of their own
+        numbers = core.chunk_numbers[0].cpu().numpy()[read]
         row = np.zeros(int(numbers.max(initial=0)) + 1)
-        np.add.at(row, numbers, core.chunk_weights[0, 0].cpu().numpy())
+        np.add.at(row, numbers, weights[read])
         self.recordings[-1].append(row)
 
 
 def _attention_image(rows: list[np.ndarray]) -> np.ndarray:
-    """``(steps, chunks * 4, 3)`` uint8: white where a step's query weighs a chunk fully."""
+    """``(steps, chunks * ATTENTION_COLUMN_PIXELS, 3)`` uint8: white where a step's query
+    weighs a chunk fully."""
     weights = np.zeros((len(rows), max(len(row) for row in rows)))
     for step, row in enumerate(rows):
         weights[step, : len(row)] = row

@@ -51,7 +51,11 @@ class CoreSpec:
 
     def check(self) -> None:
         """A clear error naming the first size out of range."""
-        names = ("width", "layers", "heads", "window", "chunk_size", "top_k", "mlp_ratio")
+        names = ["width", "layers"]
+        if self.kind is not CoreKind.lstm:
+            names += ["heads", "window", "mlp_ratio"]
+        if self.kind is CoreKind.hcam:
+            names += ["chunk_size", "top_k"]
         for name in names:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
@@ -72,9 +76,10 @@ class CoreSpec:
         return AttentionCore(self)
 
 
-# Each core at about 100k parameters (116k, 112k, 104k, 104k): the sizes the agents and the
-# recall probe use by default. The transformer's window holds a whole episode of Ballet's
-# longest level (8 x 64 steps of show, then 40 to act).
+# Each core at about 100k parameters (116k, 112k, 104k, 104k): the sizes the agents
+# (``agent=hcam|memory_transformer|memory_window|memory_lstm``) and the recall probe use.
+# The transformer's window holds a whole episode of Ballet's longest level (8 x 64 steps of
+# show, then 40 to act).
 COMPARABLE_CORES = {
     CoreKind.hcam: CoreSpec(CoreKind.hcam, 64, window=16, chunk_size=16, top_k=4),
     CoreKind.transformer: CoreSpec(CoreKind.transformer, 80, window=1024),
@@ -82,34 +87,36 @@ COMPARABLE_CORES = {
     CoreKind.lstm: CoreSpec(CoreKind.lstm, 80),
 }
 
+_HCAM = COMPARABLE_CORES[CoreKind.hcam]
+
 
 @dataclass
 class MemoryAgentConfig(AgentConfig):
     """A recurrent actor-critic over a memory core, trained with PPO on sequences: each update
     replays the rollout's segment of every env from the core state it began with (the memory
     carried across segments, gradients truncated at the segment's start). ``agent=hcam``,
-    ``agent=memory_transformer`` and ``agent=memory_lstm`` set the core and its comparable
-    size; every field can be changed (``agent.core=window agent.window=64``)."""
+    ``agent=memory_transformer``, ``agent=memory_window`` and ``agent=memory_lstm`` set the
+    core and its comparable size; every field can be changed."""
 
     name: str = "hcam"
     core: CoreKind = CoreKind.hcam
     """The memory core: ``hcam``, ``transformer`` (a long window), ``window`` or ``lstm``."""
-    width: int = COMPARABLE_CORES[CoreKind.hcam].width
+    width: int = _HCAM.width
     """The width of the observation encoding and of the core."""
-    layers: int = 2
+    layers: int = _HCAM.layers
     """Core blocks (LSTM layers)."""
-    heads: int = 4
+    heads: int = _HCAM.heads
     """Attention heads."""
-    window: int = COMPARABLE_CORES[CoreKind.hcam].window
+    window: int = _HCAM.window
     """Attention cores: the steps before each step that it attends to (Transformer-XL's
     memory); HCAM's local window."""
-    chunk_size: int = 16
+    chunk_size: int = _HCAM.chunk_size
     """HCAM: steps per chunk."""
-    top_k: int = 4
+    top_k: int = _HCAM.top_k
     """HCAM: chunks each query reads in detail."""
-    memory_chunks: int = 64
+    memory_chunks: int = _HCAM.memory_chunks
     """HCAM: chunks kept per env and block (the newest)."""
-    mlp_ratio: int = 2
+    mlp_ratio: int = _HCAM.mlp_ratio
     """Attention cores: the MLP's hidden width in multiples of ``width``."""
     num_envs: int = 8
     """Envs stepped together; each update learns from a segment of every one."""
@@ -136,8 +143,8 @@ class MemoryAgentConfig(AgentConfig):
     """The gradient norm clip."""
     attention_images: bool = True
     """HCAM: at every evaluation round, an image per task of the chunk weights of the last
-    block over the first evaluation episode (tensorboard ``agent/attention/task_<i>``: a row
-    per step, a column per chunk of the episode)."""
+    block over the first evaluation episode (tensorboard ``eval/<task>/memory_attention``: a
+    row per observation, the final one included, a column per chunk of the episode)."""
 
     def core_spec(self) -> CoreSpec:
         """The core this config describes."""
@@ -197,6 +204,17 @@ class MemoryTransformerConfig(MemoryAgentConfig):
     core: CoreKind = CoreKind.transformer
     width: int = COMPARABLE_CORES[CoreKind.transformer].width
     window: int = COMPARABLE_CORES[CoreKind.transformer].window
+
+
+@dataclass
+class MemoryWindowConfig(MemoryAgentConfig):
+    """The memory agent attending over the last 64 steps alone (``agent=memory_window``): the
+    window that HCAM's chunks go beyond."""
+
+    name: str = "memory_window"
+    core: CoreKind = CoreKind.window
+    width: int = COMPARABLE_CORES[CoreKind.window].width
+    window: int = COMPARABLE_CORES[CoreKind.window].window
 
 
 @dataclass

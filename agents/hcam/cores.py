@@ -85,9 +85,9 @@ class LSTMCore(MemoryCore):
         outputs = []
         for step in range(inputs.shape[0]):
             keep = (~episode_start[step]).float()[None, :, None]
-            output, (hidden, cell) = self.lstm(
-                inputs[step : step + 1], (hidden * keep, cell * keep)
-            )
+            # The batch-first state transposed is not contiguous, which cuDNN's LSTM refuses.
+            hidden, cell = (hidden * keep).contiguous(), (cell * keep).contiguous()
+            output, (hidden, cell) = self.lstm(inputs[step : step + 1], (hidden, cell))
             outputs.append(output)
         return CoreOutput(
             torch.cat(outputs), {"hidden": hidden.transpose(0, 1), "cell": cell.transpose(0, 1)}

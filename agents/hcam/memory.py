@@ -32,11 +32,14 @@ class Segment:
             ``t``: 0 is the episode in progress when the segment began.
         episode_step: ``[T, B]`` the steps of its episode before step ``t`` (0 at a start).
         steps_before: ``[B]`` the steps of the episode in progress before the segment began.
+        most_steps_before: their maximum, on the host (it fixes how many stored steps are
+            read; one device sync per segment).
     """
 
     episode: Tensor
     episode_step: Tensor
     steps_before: Tensor
+    most_steps_before: int
 
     @classmethod
     def of(cls, episode_start: Tensor, steps_before: Tensor) -> Segment:
@@ -47,7 +50,7 @@ class Segment:
         episode = episode_start.long().cumsum(0)
         last_start = torch.where(episode_start, times, -1).cummax(0).values
         episode_step = torch.where(episode == 0, steps_before[None, :] + times, times - last_start)
-        return cls(episode, episode_step, steps_before)
+        return cls(episode, episode_step, steps_before, int(steps_before.max()))
 
     @property
     def steps_after(self) -> Tensor:
@@ -97,7 +100,7 @@ class WindowAttention(nn.Module):
         heads, head_width = self.heads, width // self.heads
         device = inputs.device
         # Only the stored steps some env's episode and the window reach are keys.
-        stored = min(recent.shape[1], self.window, int(segment.steps_before.max()))
+        stored = min(recent.shape[1], self.window, segment.most_steps_before)
         timeline = torch.cat(
             [recent[:, recent.shape[1] - stored :].detach(), inputs.transpose(0, 1)], 1
         )  # [B, S + T, D]
@@ -203,7 +206,7 @@ class ChunkAttention(nn.Module):
         heads, head_width = self.heads, width // self.heads
         positioned = contents.detach() + self.positions  # [B, N, C, D]
         head_queries = self.query(queries).unflatten(-1, (heads, head_width))  # [T, B, H, d]
-        dense_weights = torch.zeros(length, batch, chunks, device=queries.device).scatter(
+        dense_weights = top_weights.new_zeros(length, batch, chunks).scatter(
             -1, top_index, top_weights
         )
         if length * top_k < chunks:

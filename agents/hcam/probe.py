@@ -116,8 +116,9 @@ class RecallModel(nn.Module):
 
     def forward(self, parts: dict[str, np.ndarray]) -> Tensor:
         """``[B, classes]`` logits of the answer, from ``[T, B, ...]`` episodes."""
-        inputs = self.encoder(self.layout.to_tensors(parts, torch.device("cpu")))
-        start = torch.zeros(inputs.shape[:2], dtype=torch.bool)
+        device = self.classifier.weight.device
+        inputs = self.encoder(self.layout.to_tensors(parts, device))
+        start = torch.zeros(inputs.shape[:2], dtype=torch.bool, device=device)
         start[0] = True
         core = self.core(inputs, start, self.core.initial_state(inputs.shape[1], inputs.device))
         return self.classifier(core.outputs[-1])
@@ -144,7 +145,7 @@ def accuracy(model: RecallModel, task: RecallTask, env: NavigationVectorEnv, bat
     with torch.no_grad():
         for batch in range(batches):
             parts, answers = recall_episodes(task, env, EVALUATION_SEED + batch * env.num_envs)
-            predicted = model(parts).argmax(-1).numpy()
+            predicted = model(parts).argmax(-1).cpu().numpy()
             right += int((predicted == answers).sum())
             total += len(answers)
     return right / total
@@ -160,13 +161,15 @@ def train_probe(
     evaluate_every: int = 250,
     evaluation_batches: int = 8,
     test_task: RecallTask | None = None,
+    device: str = "cpu",
 ) -> ProbeRun:
-    """Train a fresh model of ``spec`` on ``task`` for ``updates`` Adam steps; its accuracy
-    every ``evaluate_every`` updates and at the end, and on ``test_task`` at the end."""
+    """Train a fresh model of ``spec`` on ``task`` for ``updates`` Adam steps on ``device``;
+    its accuracy every ``evaluate_every`` updates and at the end, and on ``test_task`` at the
+    end."""
     torch.manual_seed(seed)
     env = task.make_env(batch)
     layout = ObservationLayout.of_space(env.single_observation_space)
-    model = RecallModel(layout, spec, task.classes(env))
+    model = RecallModel(layout, spec, task.classes(env)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     run = ProbeRun(
         spec.kind.value,
@@ -178,7 +181,7 @@ def train_probe(
     started = time.perf_counter()
     for update in range(1, updates + 1):
         parts, answers = recall_episodes(task, env, seed * SEEDS_PER_RUN + update * batch)
-        loss = F.cross_entropy(model(parts), torch.as_tensor(answers))
+        loss = F.cross_entropy(model(parts), torch.as_tensor(answers, device=device))
         optimizer.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -201,7 +204,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=int, default=16, help="steps of delay")
     parser.add_argument("--test-delay", type=int, help="the length test's delay")
     parser.add_argument(
-        "--cores", nargs="+", default=[kind.value for kind in CoreKind], help="cores to train"
+        "--cores",
+        nargs="+",
+        choices=[kind.value for kind in CoreKind],
+        default=[kind.value for kind in CoreKind],
+        help="cores to train",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--updates", type=int, default=2000)
@@ -209,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--evaluate-every", type=int, default=250)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     parser.add_argument("--out", type=Path, help="the results as JSON")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -240,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
                 learning_rate=args.learning_rate,
                 evaluate_every=args.evaluate_every,
                 test_task=test_task,
+                device=args.device,
             )
             results["runs"].append(vars(run))
             test = (

@@ -2,7 +2,7 @@
 docstring per field, that hydra and OmegaConf check for unknown keys and wrong types.
 
 Groups: ``agent=`` (an agent family: ``baselines``, ``dreamerv3``, ``wmar``, the memory agents
-``hcam``, ``memory_transformer`` and ``memory_lstm``, ``custom``),
+``hcam``, ``memory_transformer``, ``memory_window`` and ``memory_lstm``, ``custom``),
 ``algorithm=`` and ``method=`` (the baselines' two halves), ``size=`` (DreamerV3's and WMAR's
 model size), ``mode=``
 (``continual``, ``multitask``, ``single_task``), ``experiment=`` (``configs/experiment/``) and
@@ -23,7 +23,12 @@ from omegaconf.errors import OmegaConfBaseException
 from agents.baselines.config import Algorithm, BaselinesConfig, Method
 from agents.common.protocol import AgentConfig
 from agents.dreamer.config import DreamerConfig, Size
-from agents.hcam.config import MemoryAgentConfig, MemoryLSTMConfig, MemoryTransformerConfig
+from agents.hcam.config import (
+    MemoryAgentConfig,
+    MemoryLSTMConfig,
+    MemoryTransformerConfig,
+    MemoryWindowConfig,
+)
 from agents.training.custom import CustomAgentConfig
 from agents.wmar.config import WMARConfig
 
@@ -34,6 +39,7 @@ AGENT_CONFIGS: dict[str, type[AgentConfig]] = {
     "wmar": WMARConfig,
     "hcam": MemoryAgentConfig,
     "memory_transformer": MemoryTransformerConfig,
+    "memory_window": MemoryWindowConfig,
     "memory_lstm": MemoryLSTMConfig,
     "custom": CustomAgentConfig,
 }

@@ -121,17 +121,14 @@ class TrainingMonitor:
             self._log_window(task_name)
 
     def log_agent(self, scalars: dict[str, float | np.ndarray], global_step: int) -> None:
-        """The agent's scalars (losses, learning rates...) at ``global_step``, its images
-        (``(height, width, 3)`` uint8 arrays) and videos (``(frames, height, width, 3)``
-        uint8, written as animated GIFs)."""
+        """The agent's scalars (losses, learning rates...) at ``global_step``, and its videos:
+        ``(frames, height, width, 3)`` uint8 arrays, written as animated GIFs."""
         if self.writer is None:
             return
         for name, value in scalars.items():
             if isinstance(value, np.ndarray) and value.ndim == 4:
                 gif = encode_gif(list(value), fps=AGENT_VIDEO_FPS)
                 add_gif_to_tensorboard(self.writer, f"agent/{name}", gif, global_step)
-            elif isinstance(value, np.ndarray) and value.ndim == 3:
-                self.writer.add_image(f"agent/{name}", value, global_step, dataformats="HWC")
             else:
                 self.writer.add_scalar(f"agent/{name}", value, global_step)
 

@@ -35,8 +35,9 @@ from envsuite.metrics.rounds import BEFORE_TRAINING
 # must be forgotten. A policy without memory returns None as the state.
 Policy = Callable[[Any, Any, np.ndarray], tuple[np.ndarray, Any]]
 # () -> {task index: {measure name: value}}: what an agent measures of itself at a round (a
-# world model's loss on each task's held-out data), recorded beside the returns.
-Measures = Callable[[], dict[int, dict[str, float]]]
+# world model's loss on each task's held-out data), recorded beside the returns; a value may be
+# an (H, W, 3) uint8 image (a memory's attention), for tensorboard alone.
+Measures = Callable[[], dict[int, dict[str, float | np.ndarray]]]
 
 
 class ContinualEvaluator:
@@ -177,9 +178,10 @@ class ContinualEvaluator:
         return summary
 
     def _record_measures(
-        self, measured: dict[int, dict[str, float]], step: int, trained_task: int
+        self, measured: dict[int, dict[str, float | np.ndarray]], step: int, trained_task: int
     ) -> None:
         records = []
+        images = []
         for task, values in sorted(measured.items()):
             for name, value in values.items():
                 if (
@@ -191,6 +193,15 @@ class ContinualEvaluator:
                         f"measures: {name!r} of task {task} is not a measure name (an "
                         "identifier other than 'return' and 'success')"
                     )
+                if isinstance(value, np.ndarray):
+                    if value.dtype != np.uint8 or value.ndim != 3 or value.shape[-1] != 3:
+                        raise ValueError(
+                            f"measures: {name!r} of task {task} is an array of shape "
+                            f"{value.shape} and dtype {value.dtype}; an image measure is "
+                            "(height, width, 3) uint8"
+                        )
+                    images.append((task, name, value))
+                    continue
                 if not math.isfinite(value):
                     # A diverged model's measure must not make the run's returns unreadable.
                     warnings.warn(
@@ -214,6 +225,10 @@ class ContinualEvaluator:
                 task_name = self.task_names[record["evaluated_task"]]
                 self.writer.add_scalar(
                     f"eval/{task_name}/{record['measure']}", record["value"], step
+                )
+            for task, name, image in images:
+                self.writer.add_image(
+                    f"eval/{self.task_names[task]}/{name}", image, step, dataformats="HWC"
                 )
 
     def after_step(

@@ -142,6 +142,21 @@ def test_a_non_finite_measure_is_left_out_with_a_warning_and_a_bad_name_refused(
     assert [line["evaluated_task"] for line in lines if "measure" in line] == [0]
 
 
+def test_an_image_measure_goes_to_tensorboard_alone(toy, tmp_path) -> None:
+    image = np.zeros((5, 8, 3), dtype=np.uint8)
+    image[2] = 255
+    evaluator = ContinualEvaluator(toy, tmp_path, eval_every=60, episodes=1)
+    evaluator.before_training(always_zero, lambda: {1: {"attention": image, "loss": 2.0}})
+    with pytest.raises(ValueError, match=r"\(height, width, 3\) uint8"):
+        evaluator.evaluate(always_zero, 10, 0, lambda: {0: {"attention": np.zeros((5, 8))}})
+    evaluator.close()
+    lines = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert [line["measure"] for line in lines if "measure" in line] == ["loss"]
+    events = EventAccumulator(str(tmp_path), size_guidance={"images": 0}).Reload()
+    (event,) = events.Images("eval/wide/attention")
+    assert (event.step, event.width, event.height) == (0, 8, 5)
+
+
 def test_single_task_reference_curves_read_the_episodes_alone(toy, tmp_path) -> None:
     from agents.training.runs import write_references
 

@@ -20,16 +20,20 @@ from agents.hcam.config import (
     MemoryAgentConfig,
     MemoryLSTMConfig,
     MemoryTransformerConfig,
+    MemoryWindowConfig,
 )
-from envsuite.navigation.vector import NavigationVectorEnv
+from envsuite.core.vector_infos import final_observations, step_infos
 
 TINY = {"width": 16, "heads": 2, "window": 4, "chunk_size": 4, "top_k": 2, "memory_chunks": 8}
 
 
-def _ballet(num_envs: int) -> NavigationVectorEnv:
-    # Short episodes (2 x 4 steps of show, at most 5 to act) so that a segment spans several.
-    return NavigationVectorEnv(
-        "Ballet", num_envs=num_envs, view="full", dancers=2, delay=0, act_steps=5
+def _ballet(num_envs: int) -> gym.vector.VectorEnv:
+    """Short Ballet episodes (2 dances of 16 steps, at most 5 steps to act), reset in the same
+    step as the training loop's envs."""
+    return gym.vector.SyncVectorEnv(
+        [lambda: gym.make("envsuite/Ballet-v0", view="full", dancers=2, delay=0, act_steps=5)]
+        * num_envs,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
 
 
@@ -40,23 +44,24 @@ def _agent(config: MemoryAgentConfig, env: gym.vector.VectorEnv, seed: int = 0) 
 
 
 def _play(agent: MemoryAgent, env: gym.vector.VectorEnv, steps: int, seed: int = 0) -> list[dict]:
-    """``steps`` training steps of the agent in ``env`` (the loop's part), its updates' scalars."""
+    """``steps`` training steps of the agent in ``env`` as the training loop plays them; the
+    scalars of its updates."""
     observation, _ = env.reset(seed=seed)
     state, start, updates = None, np.ones(env.num_envs, dtype=bool), []
     for _ in range(steps):
         action, state = agent.act(observation, state, start, deterministic=False)
-        following, reward, terminated, truncated, _ = env.step(action)
+        following, reward, terminated, truncated, infos = env.step(action)
         ended = terminated | truncated
         agent.observe(
             Transition(
                 observation,
                 action,
                 reward,
-                following,
+                final_observations(following, infos, ended),
                 following,
                 terminated,
                 truncated,
-                ({},) * env.num_envs,
+                step_infos(infos, ended),
             )
         )
         scalars = agent.update()
@@ -69,15 +74,17 @@ def _play(agent: MemoryAgent, env: gym.vector.VectorEnv, steps: int, seed: int =
 @pytest.mark.parametrize("core", list(CoreKind), ids=lambda core: core.value)
 def test_an_update_replays_each_segment_as_it_was_acted(core):
     """One epoch, one minibatch: the first (only) pass sees the acting policy exactly, so the
-    ratio is 1, although segments begin mid-episode with the memory carried in."""
+    ratio is 1 (its KL below 1e-10, where a replay from a wrong state gives 1e-8 and more),
+    although segments begin mid-episode with the memory carried in and episodes end and begin
+    inside them (37-step episodes, 13-step segments)."""
     env = _ballet(4)
     config = MemoryAgentConfig(
-        core=core, **TINY, num_envs=4, rollout_length=7, epochs=1, minibatches=1
+        core=core, **TINY, num_envs=4, rollout_length=13, epochs=1, minibatches=1
     )
-    updates = _play(_agent(config, env), env, 3 * 7)
-    assert len(updates) == 3
+    updates = _play(_agent(config, env), env, 6 * 13)
+    assert len(updates) == 6
     for scalars in updates:
-        assert abs(scalars["approximate_kl"]) < 1e-6
+        assert abs(scalars["approximate_kl"]) < 1e-10
         assert scalars["clip_fraction"] == 0.0
 
 
@@ -165,18 +172,17 @@ def test_the_evaluation_round_gives_an_attention_image_per_task():
             start = terminated | truncated
             ended_first = bool(start[0])
             steps += 1
-    assert agent.evaluation_measures() == {}
-    images = agent.update()
-    assert sorted(images) == ["attention/task_0", "attention/task_1"]
-    image = images["attention/task_1"]
-    # A row per step of env 0's episode; chunk 0 is complete after 4 steps and read from then
-    # on (alone at first: in full).
+    images = agent.evaluation_measures()
+    assert sorted(images) == [0, 1]
+    image = images[1]["memory_attention"]
+    # A row per step of env 0's episode; chunk 0 is complete after 4 steps and read alone (in
+    # full) until chunk 1 is.
     assert image.dtype == np.uint8
-    assert image.shape[0] == steps
+    assert image.shape == (steps, 4 * (steps // 4), 3)
     assert image[:4].max() == 0
     assert (image[4:8, :4] == 255).all()
-    assert (image[4:, :4] > 0).all()
-    assert agent.update() == {}  # handed over once
+    assert (image[8:].sum(axis=(1, 2)) > 0).all()  # every later step reads its two chunks
+    assert agent.evaluation_measures() == {}  # each round's own
 
 
 def test_the_comparable_cores_have_about_the_same_parameters():
@@ -191,7 +197,8 @@ def test_the_three_agent_names_pick_their_cores():
     assert MemoryAgentConfig().core_spec() == COMPARABLE_CORES[CoreKind.hcam]
     assert MemoryTransformerConfig().core_spec() == COMPARABLE_CORES[CoreKind.transformer]
     assert MemoryLSTMConfig().core_spec().width == COMPARABLE_CORES[CoreKind.lstm].width
-    assert MemoryTransformerConfig(core=CoreKind.window).label() == "memory_transformer_window"
+    assert MemoryWindowConfig().core_spec() == COMPARABLE_CORES[CoreKind.window]
+    assert MemoryTransformerConfig(core=CoreKind.lstm).label() == "memory_transformer_lstm"
 
 
 def test_config_errors_name_the_field():

@@ -78,9 +78,11 @@ def test_hcam_trains_evaluates_reports_and_resumes(tmp_path: Path) -> None:
     assert (run_dir / "report" / "metrics.json").is_file()
     events = EventAccumulator(str(run_dir), size_guidance={"images": 0})
     events.Reload()
-    assert {"agent/attention/task_0", "agent/attention/task_1"} <= set(events.Tags()["images"])
-    # One image per task and round (0, 96, 192), logged at the first update after it.
-    assert len(events.Images("agent/attention/task_1")) >= 2
+    tags = {f"eval/ballet-{dancers}/memory_attention" for dancers in (2, 4)}
+    assert tags <= set(events.Tags()["images"])
+    # One image per task and round, at the round's step.
+    for tag in tags:
+        assert [image.step for image in events.Images(tag)] == [0, STEPS_PER_TASK, total]
     assert "agent/approximate_kl" in events.Tags()["scalars"]
     final = latest_checkpoint(run_dir)
     assert final is not None
@@ -94,7 +96,12 @@ def test_hcam_trains_evaluates_reports_and_resumes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "core", "width"),
-    [("hcam", "hcam", 64), ("memory_transformer", "transformer", 80), ("memory_lstm", "lstm", 80)],
+    [
+        ("hcam", "hcam", 64),
+        ("memory_transformer", "transformer", 80),
+        ("memory_window", "window", 80),
+        ("memory_lstm", "lstm", 80),
+    ],
 )
 def test_the_agent_names_compose_with_their_cores(name: str, core: str, width: int) -> None:
     with initialize_config_dir(config_dir=str(data_path("configs")), version_base="1.3"):

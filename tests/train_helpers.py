@@ -11,7 +11,9 @@ from typing import Any
 import gymnasium as gym
 import yaml
 
+from agents.common.protocol import Transition
 from agents.training import SingleTaskClock, make_vector_env, train_agent
+from envsuite.core.vector_infos import final_observations, step_infos
 
 README = Path(__file__).parents[1] / "README.md"
 
@@ -135,3 +137,22 @@ def example_agent_overrides(sequence: Path, *more: str) -> list[str]:
         "logging.progress_bar=false",
         *more,
     ]
+
+
+def loop_transition(
+    observation: Any, action: Any, step: tuple[Any, Any, Any, Any, dict[str, Any]]
+) -> Transition:
+    """The transition the training loop hands an agent for ``env.step(action)``'s ``step`` of a
+    same-step-autoreset vector env (final observations and per-env infos split out)."""
+    following, reward, terminated, truncated, infos = step
+    ended = terminated | truncated
+    return Transition(
+        observation,
+        action,
+        reward,
+        final_observations(following, infos, ended),
+        following,
+        terminated,
+        truncated,
+        step_infos(infos, ended),
+    )

@@ -129,14 +129,18 @@ class ObservationLayout:
             )
         return images.reshape(*leading, *images.shape[1:])
 
-    def vectors(self, parts: Mapping[str, Tensor]) -> Tensor | None:
-        """``(..., D)`` float32: the vector parts flattened and concatenated."""
-        if not self.vector_keys:
+    def vectors(
+        self, parts: Mapping[str, Tensor], keys: tuple[str, ...] | None = None
+    ) -> Tensor | None:
+        """``(..., D)`` float32: the vector parts (or those of ``keys``) flattened and
+        concatenated."""
+        keys = self.vector_keys if keys is None else keys
+        if not keys:
             return None
         flat = [
             parts[key].reshape(
                 *parts[key].shape[: parts[key].dim() - len(self.spaces[key].shape)], -1
             )
-            for key in self.vector_keys
+            for key in keys
         ]
         return torch.cat([part.float() for part in flat], -1)

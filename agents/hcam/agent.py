@@ -84,7 +84,7 @@ class MemoryAgent:
         parts = {key: np.array(value) for key, value in self.layout.parts(observation).items()}
         starts = torch.as_tensor(np.asarray(episode_start), device=self.device)[None]
         with torch.no_grad():
-            logits, values, core = self.network(self._step_tensors(parts), starts, state)
+            logits, values, core = self.network(self._step_tensors(observation), starts, state)
         log_probabilities = torch.log_softmax(logits[0], -1).cpu().numpy().astype(np.float64)
         if deterministic:
             if self.records_attention:
@@ -255,18 +255,15 @@ class MemoryAgent:
 
     def _values(self, observation: Any, episode_start: np.ndarray) -> np.ndarray:
         """The values of ``observation`` as the next step after the last act."""
-        parts = self.layout.parts(observation)
         starts = torch.as_tensor(np.asarray(episode_start), device=self.device)[None]
         with torch.no_grad():
-            _, values, _ = self.network(self._step_tensors(parts), starts, self.acted_state)
+            _, values, _ = self.network(self._step_tensors(observation), starts, self.acted_state)
         return values[0].cpu().numpy().astype(np.float64)
 
-    def _step_tensors(self, parts: dict[str, Any]) -> dict[str, Tensor]:
-        """One step's observation parts (``[B, ...]``) as a segment of one (``[1, B, ...]``)."""
-        return {
-            key: torch.as_tensor(np.asarray(value), device=self.device)[None]
-            for key, value in parts.items()
-        }
+    def _step_tensors(self, observation: Any) -> dict[str, Tensor]:
+        """One step's batched observation as a segment of one (``[1, B, ...]`` parts)."""
+        parts = self.layout.to_tensors(observation, self.device)
+        return {key: value[None] for key, value in parts.items()}
 
     # Attention images ----------------------------------------------------------------------
 

@@ -67,12 +67,9 @@ class ObservationEncoder(nn.Module):
             grid = parts[key].float().movedim(-1, -3)  # channels first
             encoded.append(_per_step(self.grid_cnns[key], grid))
         if self.linear is not None:
-            space_ndims = {key: len(self.layout.spaces[key].shape) for key in self.flat_keys}
-            flat = [
-                parts[key].float().flatten(parts[key].dim() - space_ndims[key])
-                for key in self.flat_keys
-            ]
-            encoded.append(self.linear(torch.cat(flat, -1)))
+            flat = self.layout.vectors(parts, self.flat_keys)
+            assert flat is not None
+            encoded.append(self.linear(flat))
         return torch.relu(torch.stack(encoded).sum(0))
 
 

@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from train_helpers import loop_transition
 
 import envsuite  # noqa: F401 (registers the navigation tasks)
 from agents.common.protocol import AgentConfigError, AgentContext, Transition
@@ -22,7 +23,6 @@ from agents.hcam.config import (
     MemoryTransformerConfig,
     MemoryWindowConfig,
 )
-from envsuite.core.vector_infos import final_observations, step_infos
 
 TINY = {"width": 16, "heads": 2, "window": 4, "chunk_size": 4, "top_k": 2, "memory_chunks": 8}
 
@@ -50,24 +50,12 @@ def _play(agent: MemoryAgent, env: gym.vector.VectorEnv, steps: int, seed: int =
     state, start, updates = None, np.ones(env.num_envs, dtype=bool), []
     for _ in range(steps):
         action, state = agent.act(observation, state, start, deterministic=False)
-        following, reward, terminated, truncated, infos = env.step(action)
-        ended = terminated | truncated
-        agent.observe(
-            Transition(
-                observation,
-                action,
-                reward,
-                final_observations(following, infos, ended),
-                following,
-                terminated,
-                truncated,
-                step_infos(infos, ended),
-            )
-        )
+        step = env.step(action)
+        agent.observe(loop_transition(observation, action, step))
         scalars = agent.update()
         if "loss" in scalars:
             updates.append(scalars)
-        observation, start = following, ended
+        observation, start = step[0], step[2] | step[3]
     return updates
 
 

@@ -10,14 +10,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from train_helpers import loop_transition
 
 import envsuite
-from agents.common.protocol import AgentConfigError, AgentContext, Transition
+from agents.common.protocol import AgentConfigError, AgentContext
 from agents.dreamer.config import Size
 from agents.training import train_agent
 from agents.wmar.agent import WMARAgent
 from agents.wmar.config import Mixing, WMARConfig
-from envsuite.core.vector_infos import final_observations, step_infos
 
 # A WMAR small enough for a CPU test: stores of a few chunks of 16 steps.
 TINY = {
@@ -48,21 +48,9 @@ def _fill(agent: WMARAgent, env: gym.vector.VectorEnv, steps: int) -> None:
     observation, _ = env.reset(seed=0)
     for _ in range(steps):
         action = np.array([env.single_action_space.sample()])
-        following, reward, terminated, truncated, infos = env.step(action)
-        ended = terminated | truncated
-        agent.observe(
-            Transition(
-                observation,
-                action,
-                reward,
-                final_observations(following, infos, ended),
-                following,
-                terminated,
-                truncated,
-                step_infos(infos, ended),
-            )
-        )
-        observation = following
+        step = env.step(action)
+        agent.observe(loop_transition(observation, action, step))
+        observation = step[0]
 
 
 @pytest.mark.parametrize("share", [0.5, 0.2])

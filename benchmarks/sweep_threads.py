@@ -40,9 +40,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps-per-task", type=int, default=10_000)
     parser.add_argument("--jobs", type=int, default=2, help="parallel jobs of the sweep")
+    parser.add_argument(
+        "--settings",
+        nargs="+",
+        choices=("auto", "fixed"),
+        default=["auto", "fixed"],
+        help="thread settings to run: auto (threads=auto), fixed (1 thread for the lone job, "
+        "one per core for each of the sweep's jobs)",
+    )
     options = parser.parse_args()
+    if "auto" not in options.settings:
+        parser.error("--settings: include auto, the lone job the ratios are taken against")
 
     cores = available_cores()
+    lone_threads = {"auto": "auto", "fixed": "1"}
+    sweep_threads = {"auto": "auto", "fixed": str(cores)}
     steps = options.steps_per_task
     common = [
         "algorithm=ppo",
@@ -60,11 +72,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         rows = []
-        for threads in ("auto", "1"):
+        for threads in (lone_threads[setting] for setting in options.settings):
             train([*common, f"threads={threads}", f"hydra.run.dir={root / threads}"], root)
             rows.append(("lone job", threads, job_rate(root / threads)))
         lone = rows[0][2]
-        for threads in ("auto", str(cores)):
+        for threads in (sweep_threads[setting] for setting in options.settings):
             sweep = root / f"sweep_{threads}"
             train(
                 [

@@ -31,8 +31,9 @@ ATTENTION_COLUMN_PIXELS = 4
 
 class MemoryAgent:
     """PPO on a memory actor-critic (:class:`MemoryActorCritic`); see the module docstring and
-    ``docs/hcam.md``. A checkpoint holds the networks, the optimiser and the random streams;
-    the rollout in progress is not kept (a resumed run starts new episodes anyway)."""
+    ``docs/hcam.md``. A checkpoint holds the networks, the optimiser and the random streams
+    (training's and evaluation's); the rollout in progress is not kept (a resumed run starts
+    new episodes anyway)."""
 
     def __init__(self, config: MemoryAgentConfig, context: AgentContext) -> None:
         if not isinstance(context.action_space, gym.spaces.Discrete):
@@ -57,6 +58,7 @@ class MemoryAgent:
             self.network.parameters(), lr=config.learning_rate, eps=1e-5
         )
         self.random = np.random.default_rng(context.seed)
+        self.evaluation_random = np.random.default_rng([context.seed, 1])
         self.rollout: list[dict[str, Any]] = []
         # The core state the rollout's segment began with, and the one after the last act.
         self.segment_state: CoreState | None = None
@@ -89,11 +91,10 @@ class MemoryAgent:
         if deterministic:
             if self.records_attention:
                 self._record_attention(core, new_batch, np.asarray(episode_start))
+            if self.config.evaluation_sampling:
+                return _sample(log_probabilities, self.evaluation_random), core.state
             return log_probabilities.argmax(-1), core.state
-        # Inverse-CDF sampling from the agent's own numpy stream (checkpointed with it).
-        cumulative = np.exp(log_probabilities).cumsum(-1)
-        draws = self.random.random((batch, 1)) * cumulative[:, -1:]
-        actions = (draws >= cumulative).sum(-1)
+        actions = _sample(log_probabilities, self.random)
         if self.segment_state is None:
             self.segment_state = state
         self.acted = {
@@ -148,12 +149,14 @@ class MemoryAgent:
             "network": self.network.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "random": self.random.bit_generator.state,
+            "evaluation_random": self.evaluation_random.bit_generator.state,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.random.bit_generator.state = state["random"]
+        self.evaluation_random.bit_generator.state = state["evaluation_random"]
         self.rollout.clear()
         self.segment_state = None
 
@@ -285,6 +288,14 @@ class MemoryAgent:
         row = np.zeros(int(numbers.max(initial=0)) + 1)
         np.add.at(row, numbers, weights[read])
         self.recordings[-1].append(row)
+
+
+def _sample(log_probabilities: np.ndarray, random: np.random.Generator) -> np.ndarray:
+    """An action per row of ``[B, A]`` log-probabilities, by inverse-CDF sampling from one of
+    the agent's numpy streams (checkpointed with it)."""
+    cumulative = np.exp(log_probabilities).cumsum(-1)
+    draws = random.random((len(cumulative), 1)) * cumulative[:, -1:]
+    return (draws >= cumulative).sum(-1)
 
 
 def _attention_image(rows: list[np.ndarray]) -> np.ndarray:

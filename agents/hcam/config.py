@@ -141,6 +141,12 @@ class MemoryAgentConfig(AgentConfig):
     """The value loss's weight."""
     max_grad_norm: float = 0.5
     """The gradient norm clip."""
+    evaluation_sampling: bool = True
+    """Evaluation samples from the policy (from a random stream of its own, so that how often
+    evaluation runs does not change training) rather than taking its most likely action: the
+    policy of a partly observed room is stochastic by design, and its most likely action can
+    repeat forever (walk forward into a wall, turn on the spot), so a greedy evaluation
+    measures a policy that was never trained. ``False``: the most likely action."""
     attention_images: bool = True
     """HCAM: at every evaluation round, an image per task of the chunk weights of the last
     block over the first evaluation episode (tensorboard ``eval/<task>/memory_attention``: a

@@ -5,6 +5,7 @@ of an evaluation round."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import gymnasium as gym
 import numpy as np
@@ -32,6 +33,17 @@ def _ballet(num_envs: int) -> gym.vector.VectorEnv:
     step as the training loop's envs."""
     return gym.vector.SyncVectorEnv(
         [lambda: gym.make("envsuite/Ballet-v0", view="full", dancers=2, delay=0, act_steps=5)]
+        * num_envs,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+
+
+def _object_recall(num_envs: int) -> gym.vector.VectorEnv:
+    """A short ObjectRecall level in full view: an open 5x5 floor, the object shown for 2
+    steps, the agent moved elsewhere, 2 steps of delay, then 10 steps to stand where it was."""
+    level = {"size": 7, "wall_density": 0.0, "show_steps": 2, "delay": 2, "recall_steps": 10}
+    return gym.vector.SyncVectorEnv(
+        [lambda: gym.make("envsuite/ObjectRecall-v0", view="full", distractors=0, **level)]
         * num_envs,
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
@@ -93,6 +105,87 @@ def test_later_epochs_move_the_policy_and_learning_changes_every_weight():
         for old, new in zip(before, agent.network.parameters(), strict=True)
     ]
     assert all(changed)
+
+
+def _success_rate(policy, env: gym.vector.VectorEnv, episodes_per_env: int, seed: int) -> float:
+    """The share of episodes ``policy(observation, state, start)`` wins (a positive final
+    reward) in ``env`` reset with ``seed``: the first ``episodes_per_env`` of every env, as the
+    first episodes to end overall would favour short ones, and an episode ends at a win."""
+    observation, _ = env.reset(seed=seed)
+    state, start = None, np.ones(env.num_envs, dtype=bool)
+    wins = np.zeros(env.num_envs)
+    ended = np.zeros(env.num_envs, dtype=int)
+    while ended.min() < episodes_per_env:
+        action, state = policy(observation, state, start)
+        observation, reward, terminated, truncated, _ = env.step(action)
+        start = terminated | truncated
+        counted = start & (ended < episodes_per_env)
+        wins += counted & (reward > 0)
+        ended += counted
+    return float(wins.sum() / ended.sum())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("core", "learning_rate"), [(CoreKind.hcam, 3e-4), (CoreKind.lstm, 1e-3)], ids=["hcam", "lstm"]
+)
+def test_hcam_and_lstm_learn_a_short_recall_level_above_random(core, learning_rate):
+    """20,000 steps of PPO, then the evaluation policy (sampled) against a uniform random one,
+    each on 100 episodes per env from the same seeds. Measured at this size (seeds 0, 1): HCAM
+    0.23, 0.19 and the LSTM 0.25, 0.22 where random succeeds in 0.11 to 0.13 (one standard
+    error: 0.015); HCAM at the LSTM's learning rate falls back to random by spells."""
+    env = _object_recall(8)
+    config = MemoryAgentConfig(
+        core=core,
+        width=32,
+        heads=2,
+        window=8,
+        chunk_size=4,
+        memory_chunks=16,
+        num_envs=8,
+        rollout_length=16,
+        learning_rate=learning_rate,
+        discount=0.9,
+    )
+    agent = _agent(config, env)
+    _play(agent, env, 20_000 // 8)
+    random = np.random.default_rng(0)
+    chance = _success_rate(lambda *_: (random.integers(0, 4, 8), None), env, 400, seed=100)
+    learned = _success_rate(
+        lambda observation, state, start: agent.act(observation, state, start, True),
+        env,
+        100,
+        seed=100,
+    )
+    assert learned > chance + 0.05, (learned, chance)
+
+
+def test_evaluation_samples_from_a_stream_of_its_own_unless_told_to_be_greedy():
+    env = _ballet(2)
+    config = MemoryAgentConfig(**TINY, num_envs=2, rollout_length=6, minibatches=1)
+    observation, _ = env.reset(seed=0)
+    start = np.ones(2, dtype=bool)
+
+    def evaluate(agent: MemoryAgent) -> list[np.ndarray]:
+        return [agent.act(observation, None, start, deterministic=True)[0] for _ in range(40)]
+
+    sampling = _agent(config, env)
+    actions = np.array(evaluate(sampling))
+    assert len(np.unique(actions[:, 0])) > 1  # a near-uniform first policy, sampled
+    # Evaluating between updates leaves training as it would have been without.
+    interleaved = []
+    for seed in range(2):
+        interleaved += _play(sampling, env, 6, seed=seed)
+        evaluate(sampling)
+    plain = _agent(config, env)
+    assert interleaved == _play(plain, env, 6, seed=0) + _play(plain, env, 6, seed=1)
+    greedy = _agent(replace(config, evaluation_sampling=False), env)
+    logits, _, _ = greedy.network(
+        greedy._step_tensors(observation),
+        torch.ones(1, 2, dtype=torch.bool),
+        greedy.network.core.initial_state(2, greedy.device),
+    )
+    assert (np.array(evaluate(greedy)) == logits[0].argmax(-1).numpy()).all()
 
 
 def test_advantages_bootstrap_through_steps_and_stop_at_episode_ends():

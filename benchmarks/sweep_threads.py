@@ -5,7 +5,8 @@ Runs ``envsuite-train`` itself, in subprocesses: PPO through CartPole and Acrobo
 no tensorboard, evaluation only at the block ends. A job's rate is its global steps over its
 training time (the last ``metrics.jsonl`` line's ``elapsed_seconds``); the ratio is a job's
 rate over the lone job's with ``threads=auto`` (1.0: the sweep's jobs do not slow each other).
-A lone job with one thread is timed too: a small MLP may run faster on one thread than on two.
+A lone job with one thread is timed too (``--settings fixed``, a default): a small MLP may run
+faster on one thread than on two.
 
 Run: ``python benchmarks/sweep_threads.py`` (about three minutes on two cores); ``--help`` for
 the options.
@@ -51,6 +52,7 @@ def main() -> None:
     options = parser.parse_args()
     if "auto" not in options.settings:
         parser.error("--settings: include auto, the lone job the ratios are taken against")
+    settings = [setting for setting in ("auto", "fixed") if setting in options.settings]
 
     cores = available_cores()
     lone_threads = {"auto": "auto", "fixed": "1"}
@@ -72,11 +74,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         rows = []
-        for threads in (lone_threads[setting] for setting in options.settings):
+        for threads in (lone_threads[setting] for setting in settings):
             train([*common, f"threads={threads}", f"hydra.run.dir={root / threads}"], root)
             rows.append(("lone job", threads, job_rate(root / threads)))
         lone = rows[0][2]
-        for threads in (sweep_threads[setting] for setting in options.settings):
+        for threads in (sweep_threads[setting] for setting in settings):
             sweep = root / f"sweep_{threads}"
             train(
                 [

@@ -49,8 +49,8 @@ ATARI_SEQUENCE_IDS = set(envsuite.registered_ids("atari")) & SEQUENCE_IDS
     ],
 )
 def test_every_sequence_plays_a_vector_of_envs_on_one_clock(env_id: str, task_kwargs: dict) -> None:
-    # Eight envs; two of the Atari games, as ALE reloads its ROM (0.2 s) at every seeded reset,
-    # and eight envs of six games would spend half a minute a sequence on that alone.
+    # Eight envs; two of the Atari games, as ALE loads its ROM (0.2 s) at each env's first
+    # seeded reset of a game, and eight envs of six games spent half a minute a sequence on that.
     num_envs = 2 if env_id in ATARI_SEQUENCE_IDS else 8
     schedule = envsuite.make_sequence(env_id).schedule()
     most_blocks = max(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -162,10 +163,11 @@ def train_probe(
     evaluation_batches: int = 8,
     test_task: RecallTask | None = None,
     device: str = "cpu",
+    report: Callable[[str], None] | None = None,
 ) -> ProbeRun:
     """Train a fresh model of ``spec`` on ``task`` for ``updates`` Adam steps on ``device``;
-    its accuracy every ``evaluate_every`` updates and at the end, and on ``test_task`` at the
-    end."""
+    its accuracy every ``evaluate_every`` updates and at the end (each also given to
+    ``report`` as a line), and on ``test_task`` at the end."""
     torch.manual_seed(seed)
     env = task.make_env(batch)
     layout = ObservationLayout.of_space(env.single_observation_space)
@@ -189,6 +191,8 @@ def train_probe(
         if update % evaluate_every == 0 or update == updates:
             run.updates.append(update)
             run.accuracy.append(accuracy(model, task, evaluation_env, evaluation_batches))
+            if report is not None:
+                report(f"{run.core} seed {seed} update {update}: accuracy {run.accuracy[-1]:.3f}")
     run.seconds = time.perf_counter() - started
     if test_task is not None:
         run.test_accuracy = accuracy(
@@ -249,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
                 evaluate_every=args.evaluate_every,
                 test_task=test_task,
                 device=args.device,
+                report=lambda line: print(f"  {line}", flush=True),
             )
             results["runs"].append(vars(run))
             test = (

@@ -39,6 +39,7 @@ bench: $(INSTALLED)
 	$(BIN)/python benchmarks/sweep_threads.py
 	$(BIN)/python benchmarks/dreamer.py
 	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/planner.py
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -87,3 +87,11 @@ def test_the_memory_benchmark_times_hcam_and_full_attention_and_prints_ratios() 
     assert [row[0] for row in rows] == ["32", "64"], out
     assert all(float(row[1]) > 0 and float(row[2]) > 0 for row in rows), out
     assert all(row[3].endswith("x") for row in rows), out
+
+
+def test_the_planner_benchmark_times_the_batched_and_the_naive_planner() -> None:
+    tiny = ["--horizon", "3", "--samples", "8", "--elites", "2", "--iterations", "2"]
+    out = run_benchmark("planner.py", *tiny, "--hidden", "16", "--repeats", "1", "--threads", "1")
+    batched, naive, ratio = out.splitlines()[-1].split()
+    assert float(batched) > 0 and float(naive) > 0, out
+    assert ratio.endswith("x"), out

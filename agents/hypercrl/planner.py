@@ -118,6 +118,7 @@ class Planner:
         """``[B, A]`` actions (in the action space's bounds) for ``[B, S]`` observations."""
         config = self.config
         envs = observations.shape[0]
+        rows = torch.arange(envs, device=self.device)
         action_size = self.centre.shape[0]
         shape = (envs, config.horizon, action_size)
         mean = torch.zeros(shape, device=self.device)
@@ -129,17 +130,15 @@ class Planner:
                 returns = self.returns(observations, sequences, dynamics, reward)
                 if config.method is PlanningMethod.cem:
                     best = returns.topk(config.elites, dim=1).indices
-                    elites = sequences[torch.arange(envs)[:, None], best]  # [B, E, H, A]
+                    elites = sequences[rows[:, None], best]  # [B, E, H, A]
                     mean, std = elites.mean(1), elites.std(1, unbiased=False)
                 else:
-                    weights = (
-                        (returns - returns.amax(1, keepdim=True)) / config.temperature
-                    ).softmax(1)
+                    weights = (returns / config.temperature).softmax(1)
                     mean = (weights[:, :, None, None] * sequences).sum(1)
             if config.method is PlanningMethod.cem:
                 sequences = self._sample(mean, std)
                 best = self.returns(observations, sequences, dynamics, reward).argmax(1)
-                first = sequences[torch.arange(envs), best, 0]
+                first = sequences[rows, best, 0]
             else:
                 first = mean[:, 0]
         return self.centre + self.half_range * first

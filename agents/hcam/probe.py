@@ -33,6 +33,7 @@ from torch.nn import functional as F  # noqa: N812
 from agents.common.observations import ObservationLayout
 from agents.hcam.config import COMPARABLE_CORES, CoreKind, CoreSpec
 from agents.hcam.networks import ObservationEncoder
+from envsuite.metrics.aggregate import aggregate_runs
 from envsuite.navigation import ballet, object_recall
 from envsuite.navigation.engine import SIZE, TURN_LEFT
 from envsuite.navigation.vector import NavigationVectorEnv
@@ -201,6 +202,26 @@ def train_probe(
     return run
 
 
+def summary(runs: list[dict[str, Any]]) -> list[str]:
+    """A line per core: its final accuracy (and the length test's) as the mean over its runs
+    with a bootstrap 95% CI, then each seed's value."""
+    lines = []
+    cores = dict.fromkeys(run["core"] for run in runs)
+    for core in cores:
+        mine = sorted((run for run in runs if run["core"] == core), key=lambda run: run["seed"])
+        columns = [("accuracy", [run["accuracy"][-1] for run in mine])]
+        if all(run["test_accuracy"] is not None for run in mine):
+            columns.append(("length test", [run["test_accuracy"] for run in mine]))
+        parts = []
+        for name, values in columns:
+            mean = aggregate_runs(np.array(values)[:, None], aggregates=("mean",))["mean"]
+            seeds = ", ".join(f"{value:.2f}" for value in values)
+            parts.append(f"{name} {mean.value:.2f} [{mean.low:.2f}, {mean.high:.2f}] ({seeds})")
+        seeds = ",".join(str(run["seed"]) for run in mine)
+        lines.append(f"{core:12s} seeds {seeds}: " + "; ".join(parts))
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=["ballet", "object_recall"], default="ballet")
@@ -222,7 +243,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
     parser.add_argument("--out", type=Path, help="the results as JSON")
+    parser.add_argument(
+        "--summarise",
+        type=Path,
+        nargs="+",
+        help="print the summary of earlier --out files (runs split over processes) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.summarise:
+        runs = [run for path in args.summarise for run in json.loads(path.read_text())["runs"]]
+        print("\n".join(summary(runs)))
+        return
     torch.set_num_threads(args.threads)
     name = "Ballet" if args.task == "ballet" else "ObjectRecall"
     params = {"delay": args.delay} | ({"dancers": args.dancers} if name == "Ballet" else {})
@@ -269,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.out is not None:
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(json.dumps(results, indent=1))
+    print("\n".join(summary(results["runs"])))
 
 
 if __name__ == "__main__":

@@ -70,7 +70,7 @@ def test_a_tiny_run_trains_evaluates_and_tests_the_longer_delay():
     assert run.core_parameters < run.parameters
 
 
-def test_the_command_writes_every_run(tmp_path: Path):
+def test_the_command_writes_every_run_and_summarises_them(tmp_path: Path, capsys):
     out = tmp_path / "probe.json"
     main(
         [
@@ -97,3 +97,24 @@ def test_the_command_writes_every_run(tmp_path: Path):
     assert [(run["core"], run["seed"]) for run in results["runs"]] == [("lstm", 0), ("window", 0)]
     assert results["params"] == {"delay": 0, "dancers": 2}
     assert np.isfinite(results["runs"][0]["accuracy"][0])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-2].startswith("lstm         seeds 0: accuracy")
+    assert printed[-1].startswith("window       seeds 0: accuracy")
+    assert "length test" not in printed[-1]
+
+
+def test_the_summary_gives_the_mean_over_seeds_and_each_seed(tmp_path: Path, capsys):
+    def run(core: str, seed: int, accuracy: float, test: float) -> dict:
+        return {"core": core, "seed": seed, "accuracy": [0.5, accuracy], "test_accuracy": test}
+
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps({"runs": [run("hcam", 1, 0.8, 0.7), run("lstm", 0, 0.5, 0.4)]}))
+    second.write_text(json.dumps({"runs": [run("hcam", 0, 0.9, 0.6)]}))
+    main(["--summarise", str(first), str(second)])
+    hcam, lstm = capsys.readouterr().out.splitlines()
+    assert hcam.startswith("hcam         seeds 0,1: accuracy 0.85 [")
+    assert hcam.endswith("(0.90, 0.80); length test 0.65 [0.60, 0.70] (0.60, 0.70)")
+    assert lstm == (
+        "lstm         seeds 0: accuracy 0.50 [0.50, 0.50] (0.50); "
+        "length test 0.40 [0.40, 0.40] (0.40)"
+    )

@@ -6,6 +6,7 @@ Importing it registers every sequence under ``tasks/`` as ``envsuite/<Name>-v<N>
 from importlib.metadata import PackageNotFoundError, version
 
 from envsuite.atari import register_atari
+from envsuite.classic import register_classic
 from envsuite.core import (
     ContinualEnv,
     ScheduleSpec,
@@ -28,6 +29,7 @@ except PackageNotFoundError:  # a checkout on sys.path without an install
     __version__ = "0+unknown"
 
 # Task ids first: sequences name them, and registering a sequence checks that its tasks exist.
+register_classic()
 register_minigames()
 register_navigation()
 register_manipulation()

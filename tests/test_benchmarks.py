@@ -93,5 +93,6 @@ def test_the_planner_benchmark_times_the_batched_and_the_naive_planner() -> None
     tiny = ["--horizon", "3", "--samples", "8", "--elites", "2", "--iterations", "2"]
     out = run_benchmark("planner.py", *tiny, "--hidden", "16", "--repeats", "1", "--threads", "1")
     batched, naive, ratio = out.splitlines()[-1].split()
-    assert float(batched) > 0 and float(naive) > 0, out
+    assert float(batched) > 0, out
+    assert float(naive) > 0, out
     assert ratio.endswith("x"), out

@@ -17,6 +17,7 @@ import gymnasium as gym
 from envsuite.core.registry import TASK_DESCRIPTIONS
 from envsuite.manipulation.continual_world import register_continual_world
 from envsuite.manipulation.env import ACTION_NAMES, OBSERVATION_SIZE, ManipulationEnv
+from envsuite.manipulation.planning import PLANNING_TASKS, reward_fn
 from envsuite.manipulation.scripted import scripted_action
 from envsuite.manipulation.tasks import TASKS
 
@@ -45,8 +46,10 @@ __all__ = [
     "ACTION_NAMES",
     "MAX_EPISODE_STEPS",
     "OBSERVATION_SIZE",
+    "PLANNING_TASKS",
     "TASKS",
     "ManipulationEnv",
     "register_manipulation",
+    "reward_fn",
     "scripted_action",
 ]

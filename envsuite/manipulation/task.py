@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from types import ModuleType
 from typing import ClassVar
 
 import numpy as np
 
-from envsuite.manipulation.simulation import Simulation
+from envsuite.manipulation.simulation import FRAME_SIZE, Simulation
 from envsuite.params import Param
+from envsuite.planning import Array
+
+# Where an observation (ManipulationEnv's layout) holds what the planning rewards read: this
+# step's grip point, first object's position and quaternion (w, x, y, z), and the goal.
+GRIP = slice(0, 3)
+OBJECT_POSITION = slice(4, 7)
+OBJECT_QUATERNION = slice(7, 11)
+GOAL = slice(2 * FRAME_SIZE, 2 * FRAME_SIZE + 3)
 
 # The dynamics and goal parameters. A task lists the ones that mean something for it, with its
 # own defaults where the objects differ (a door weighs more than a block).
@@ -68,6 +77,16 @@ def jointed_object_params(mass: float, damping: float, stiffness: float) -> tupl
 def closeness(distance: float, margin: float) -> float:
     """1 at zero distance, 1/2 at ``margin``, a long tail beyond: a shaping term in (0, 1]."""
     return margin * margin / (margin * margin + distance * distance)
+
+
+def closeness_of_squared(squared_distance: Array, margin: float) -> Array:
+    """:func:`closeness` of batched squared distances (numpy or torch)."""
+    return margin * margin / (margin * margin + squared_distance)
+
+
+def squared_distance(first: Array, second: Array) -> Array:
+    """Squared Euclidean distances of batched points (last axis: coordinates)."""
+    return ((first - second) ** 2).sum(-1)
 
 
 def clamp_unit(value: float) -> float:
@@ -161,3 +180,11 @@ class ManipulationTask(ABC):
     @abstractmethod
     def evaluate(self, goal: np.ndarray) -> tuple[tuple[float, ...], bool]:
         """The reward components (in ``reward_components`` order, each in [0, 1]) and success."""
+
+    @staticmethod
+    def observed_components(xp: ModuleType, observation: Array) -> tuple[Array, ...]:
+        """:meth:`evaluate`'s reward components computed from batched observations
+        (``[..., OBSERVATION_SIZE]``, numpy or torch as ``xp``), where the observation
+        determines them: a task that has this has a planning reward
+        (:func:`envsuite.manipulation.reward_fn`)."""
+        raise NotImplementedError("the observation does not determine this task's reward")

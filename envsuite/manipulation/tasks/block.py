@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import ClassVar
 
 import numpy as np
 
 from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
+    GOAL,
+    GRIP,
+    OBJECT_POSITION,
     ManipulationTask,
     clamp_unit,
     closeness,
+    closeness_of_squared,
     distance,
     free_object_params,
     sample_around,
+    squared_distance,
 )
+from envsuite.planning import Array
 
 BLOCK_HALF_SIZE = 0.02
 BLOCK_START_CENTRE = np.array([0.0, 0.5, BLOCK_HALF_SIZE])
@@ -71,6 +78,18 @@ class Push(BlockTask):
         to_goal = distance(block[:2], goal[:2])
         return (closeness(to_block, 0.05), closeness(to_goal, 0.05)), to_goal < SUCCESS_DISTANCE
 
+    @staticmethod
+    def observed_components(xp: ModuleType, observation: Array) -> tuple[Array, ...]:
+        grip, block, goal = (
+            observation[..., GRIP],
+            observation[..., OBJECT_POSITION],
+            observation[..., GOAL],
+        )
+        return (
+            closeness_of_squared(squared_distance(grip, block), 0.05),
+            closeness_of_squared(squared_distance(block[..., :2], goal[..., :2]), 0.05),
+        )
+
 
 class PickPlace(BlockTask):
     name = "PickPlace"
@@ -89,3 +108,19 @@ class PickPlace(BlockTask):
         lift = clamp_unit((block[2] - BLOCK_HALF_SIZE) / 0.05) if to_block < 0.03 else 0.0
         components = (closeness(to_block, 0.05), lift, closeness(to_goal, 0.05))
         return components, to_goal < SUCCESS_DISTANCE
+
+    @staticmethod
+    def observed_components(xp: ModuleType, observation: Array) -> tuple[Array, ...]:
+        grip, block, goal = (
+            observation[..., GRIP],
+            observation[..., OBJECT_POSITION],
+            observation[..., GOAL],
+        )
+        to_block = squared_distance(grip, block)
+        raised = xp.clip((block[..., 2] - BLOCK_HALF_SIZE) / 0.05, 0.0, 1.0)
+        lift = xp.where(to_block < 0.03**2, raised, 0.0 * raised)
+        return (
+            closeness_of_squared(to_block, 0.05),
+            lift,
+            closeness_of_squared(squared_distance(block, goal), 0.05),
+        )

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import ClassVar
 
 import numpy as np
 
 from envsuite.manipulation.task import (
     ARM_PARAMS,
+    GOAL,
     GOAL_SPREAD,
+    GRIP,
     ManipulationTask,
     closeness,
+    closeness_of_squared,
     distance,
     sample_around,
+    squared_distance,
 )
+from envsuite.planning import Array
 
 GOAL_CENTRE = np.array([0.0, 0.6, 0.2])
 GOAL_HALF_EXTENT = np.array([0.2, 0.15, 0.15])
@@ -38,3 +44,8 @@ class Reach(ManipulationTask):
     def evaluate(self, goal: np.ndarray) -> tuple[tuple[float, ...], bool]:
         to_goal = distance(self.simulation.grip_position, goal)
         return (closeness(to_goal, SUCCESS_DISTANCE),), to_goal < SUCCESS_DISTANCE
+
+    @staticmethod
+    def observed_components(xp: ModuleType, observation: Array) -> tuple[Array, ...]:
+        to_goal = squared_distance(observation[..., GRIP], observation[..., GOAL])
+        return (closeness_of_squared(to_goal, SUCCESS_DISTANCE),)

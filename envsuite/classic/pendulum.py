@@ -1,0 +1,89 @@
+"""``envsuite/Pendulum-v0``: gymnasium's Pendulum with an action gain beside its gravity, and its
+planning reward."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from gymnasium.envs.classic_control.pendulum import PendulumEnv
+
+from envsuite.planning import Array, RewardFn, array_namespace
+
+MAX_TORQUE = 2.0  # gymnasium's Pendulum clips the torque to this
+MAX_ACTION_GAIN = 4.0
+
+
+class GainPendulum(PendulumEnv):
+    """gymnasium's ``Pendulum-v1`` whose torque is ``action_gain`` times the action.
+
+    ## Description
+    The pendulum, its dynamics, observation, reward, start and render are gymnasium's
+    ``Pendulum-v1`` (``g=`` its gravity); the action is multiplied by ``action_gain`` before the
+    env clips it to the torque limit of 2. A gain of -1 reverses the controls: the same
+    observations call for the opposite action, a dynamics shift no gravity makes.
+
+    ## Action Space
+    ``Box(-2, 2, (1,), float32)``, as gymnasium's.
+
+    ## Observation Space
+    ``Box([-1, -1, -8], [1, 1, 8], (3,), float32)``: cos θ, sin θ, θ̇.
+
+    ## Rewards
+    ``-(θ² + 0.1 θ̇² + 0.001 u²)`` of the state before the step, ``u`` the clipped torque
+    (:func:`pendulum_reward_fn` computes it from observations and actions).
+
+    ## Episode End
+    Truncated after 200 steps (registered).
+
+    ## Arguments
+    ``g``: gravity, in [0, 100] (gymnasium's default 10); ``action_gain``: in [-4, 4] without
+    0 (default 1); ``render_mode``: as gymnasium's.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    def __init__(
+        self, render_mode: str | None = None, g: float = 10.0, action_gain: float = 1.0
+    ) -> None:
+        g = _number(g, "g", "a number in [0, 100]", 0.0, 100.0)
+        action_gain = _number(
+            action_gain,
+            "action_gain",
+            f"a non-zero number in [-{MAX_ACTION_GAIN:g}, {MAX_ACTION_GAIN:g}]",
+            -MAX_ACTION_GAIN,
+            MAX_ACTION_GAIN,
+        )
+        if action_gain == 0.0:
+            raise ValueError("action_gain: must be non-zero (0 leaves the pendulum unactuated)")
+        super().__init__(render_mode=render_mode, g=g)
+        self.action_gain = action_gain
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        return super().step(self.action_gain * np.asarray(action, dtype=np.float32))
+
+
+def _number(value: Any, name: str, allowed: str, low: float, high: float) -> float:
+    """``value`` as a float if it is a real number in ``[low, high]``; else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}: must be {allowed}, got {value!r}")
+    number = float(value)
+    if not (math.isfinite(number) and low <= number <= high):
+        raise ValueError(f"{name}: must be {allowed}, got {value!r}")
+    return number
+
+
+def pendulum_reward_fn(action_gain: float = 1.0) -> RewardFn:
+    """The planning reward of gymnasium's Pendulum (``action_gain`` 1) or
+    ``envsuite/Pendulum-v0``: the reward of the state in ``observation`` (``[..., 3]``: cos θ,
+    sin θ, θ̇) under ``action`` (``[..., 1]``); numpy or torch."""
+
+    def reward(observation: Array, action: Array, next_observation: Array) -> Array:
+        xp = array_namespace(observation)
+        angle = xp.arctan2(observation[..., 1], observation[..., 0])
+        torque = xp.clip(action_gain * action[..., 0], -MAX_TORQUE, MAX_TORQUE)
+        return -(angle**2 + 0.1 * observation[..., 2] ** 2 + 0.001 * torque**2)
+
+    return reward

@@ -48,7 +48,7 @@ def reward_fn(env_id: str, kwargs: Mapping[str, Any] | None = None) -> RewardFn:
     if env_id == "Pendulum-v1":
         return pendulum_reward_fn()
     if env_id == PENDULUM_ID:
-        return pendulum_reward_fn(float(kwargs.get("action_gain", 1.0)))
+        return pendulum_reward_fn(kwargs.get("action_gain", 1.0))
     name = env_id.removeprefix("envsuite/").removesuffix("-v0")
     if env_id == f"envsuite/{name}-v0" and name in PLANNING_TASKS:
         return manipulation_reward_fn(name)

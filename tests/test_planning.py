@@ -50,6 +50,12 @@ def test_the_planning_reward_reproduces_the_envs_rewards(env_id: str, kwargs: di
     tolerance = 1e-4 if "Pendulum" in env_id else 1e-9
     np.testing.assert_allclose(reward(observations, actions, following), rewards, atol=tolerance)
     torch = pytest.importorskip("torch")
+    # float32, as a planner samples: within float32 rounding of the rewards.
+    single = reward(
+        *(torch.as_tensor(part, dtype=torch.float32) for part in (observations, actions, following))
+    )
+    assert single.dtype == torch.float32
+    np.testing.assert_allclose(single.numpy(), rewards, rtol=1e-4, atol=1e-4)
     as_tensors = (
         torch.as_tensor(part, dtype=torch.float64) for part in (observations, actions, following)
     )
@@ -63,5 +69,7 @@ def test_a_task_without_a_planning_reward_is_a_clear_error() -> None:
         reward_fn("CartPole-v1")
     with pytest.raises(ValueError, match="task: 'DrawerOpen' has no planning reward"):
         manipulation_reward_fn("DrawerOpen")
+    with pytest.raises(ValueError, match="action_gain: must be non-zero"):
+        reward_fn("envsuite/Pendulum-v0", {"action_gain": 0})
     assert "DrawerOpen" not in PLANNING_TASKS
     assert {"Push", "DoorOpen"} <= set(PLANNING_TASKS)

@@ -222,6 +222,29 @@ def summary(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def saved_runs(paths: list[Path]) -> list[dict[str, Any]]:
+    """The runs of ``--out`` files of one experiment (the same task, parameters and length
+    test), each core and seed once; else a clear error."""
+    runs: list[dict[str, Any]] = []
+    setting = None
+    for path in paths:
+        results = json.loads(path.read_text())
+        this = {key: results.get(key) for key in ("task", "params", "test_delay", "updates")}
+        if setting is not None and this != setting:
+            raise ValueError(
+                f"summarise: {path} is another experiment ({this}) than the first file's "
+                f"({setting}); summarise each apart"
+            )
+        setting = this
+        for run in results["runs"]:
+            if any((run["core"], run["seed"]) == (seen["core"], seen["seed"]) for seen in runs):
+                raise ValueError(
+                    f"summarise: {run['core']} seed {run['seed']} is in more than one file"
+                )
+            runs.append(run)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", choices=["ballet", "object_recall"], default="ballet")
@@ -251,8 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.summarise:
-        runs = [run for path in args.summarise for run in json.loads(path.read_text())["runs"]]
-        print("\n".join(summary(runs)))
+        print("\n".join(summary(saved_runs(args.summarise))))
         return
     torch.set_num_threads(args.threads)
     name = "Ballet" if args.task == "ballet" else "ObjectRecall"

@@ -38,13 +38,15 @@ class TargetSpec:
         return shapes
 
     @property
-    def parameters(self) -> int:
+    def size(self) -> int:
         """How many numbers the target's weights hold."""
         return sum(math.prod(shape) for shape in self.shapes)
 
 
 def target_forward(weights: list[Tensor], inputs: Tensor) -> Tensor:
     """The target MLP with ``weights`` (in :attr:`TargetSpec.shapes` order) on ``[N, inputs]``."""
+    if not weights or len(weights) % 2:
+        raise ValueError(f"weights: a weight and a bias per layer, got {len(weights)} tensors")
     hidden = inputs
     layers = len(weights) // 2
     for layer in range(layers):
@@ -111,7 +113,7 @@ class Hypernetwork(nn.Module):
             inputs = size
         self.trunk = nn.Sequential(*layers)
         if spec.chunk_size is not None:
-            chunks = -(-target.parameters // spec.chunk_size)
+            chunks = -(-target.size // spec.chunk_size)
             self.chunk_embeddings = nn.Parameter(torch.randn(chunks, spec.chunk_embedding))
             self.heads = nn.ModuleList([nn.Linear(inputs, spec.chunk_size)])
         else:
@@ -125,11 +127,16 @@ class Hypernetwork(nn.Module):
 
     def add_task(self) -> int:
         """A new task's embedding, drawn from N(0, 1); returns its index. The old ones are
-        frozen from then on (HyperCRL keeps them fixed)."""
-        device = self.heads[0].weight.device
+        frozen from then on (HyperCRL's default; its chunked configurations leave them
+        plastic, which this does not offer)."""
+        reference = self.heads[0].weight
         for embedding in self.embeddings:
             embedding.requires_grad_(False)
-        self.embeddings.append(nn.Parameter(torch.randn(self.spec.embedding, device=device)))
+        self.embeddings.append(
+            nn.Parameter(
+                torch.randn(self.spec.embedding, device=reference.device, dtype=reference.dtype)
+            )
+        )
         return len(self.embeddings) - 1
 
     @property
@@ -143,14 +150,14 @@ class Hypernetwork(nn.Module):
         return [parameter for parameter in self.parameters() if id(parameter) not in embeddings]
 
     def forward(self, task: int) -> Tensor:
-        """The target's weights for ``task``, flattened (``[target.parameters]``)."""
+        """The target's weights for ``task``, flattened (``[target.size]``)."""
         if not 0 <= task < self.tasks:
             raise IndexError(f"task: {task} has no embedding ({self.tasks} tasks seen)")
         embedding = self.embeddings[task]
         if self.spec.chunk_size is not None:
             chunks = self.chunk_embeddings
             inputs = torch.cat([embedding.expand(chunks.shape[0], -1), chunks], -1)
-            return self.heads[0](self.trunk(inputs)).flatten()[: self.target.parameters]
+            return self.heads[0](self.trunk(inputs)).flatten()[: self.target.size]
         hidden = self.trunk(embedding)
         return torch.cat([head(hidden) for head in self.heads])
 

@@ -4,10 +4,13 @@ cross-entropy method (CEM, HyperCRL's planner) and MPPI.
 Every env of a batch plans at once: ``samples`` action sequences of ``horizon`` steps per env are
 rolled out together through the model, one ``[envs * samples, ...]`` call per step, on the
 model's device, and scored by the task's own reward. Actions are planned in ``[-1, 1]`` and
-mapped to the action space's bounds.
+mapped to the action space's bounds; samples are clipped to them (HyperCRL's CEM samples raw
+actions, unclipped: planning in the normalised range and clipping are our choices, so that one
+``noise`` suits every action space). A sequence whose return is NaN (a model that blew up)
+counts as the worst.
 
 - **CEM**: start from ``N(0, noise^2)`` per step and action dimension (no warm start: HyperCRL
-  re-plans from scratch every step), clip to the bounds, keep the ``elites`` best sequences,
+  re-plans from scratch every step), keep the ``elites`` best sequences,
   refit the mean and standard deviation to them; after ``iterations`` rounds draw ``samples``
   more and act on the first action of the best sequence of all (HyperCRL's ``choose_best``).
 - **MPPI**: draw around the mean with the fixed ``noise``, move the mean to the average of the
@@ -58,14 +61,24 @@ class PlannerConfig:
     temperature: float = 1.0
     """MPPI: the softmax temperature over returns (lower follows the best sequences more)."""
 
+    def __post_init__(self) -> None:
+        # Configs from YAML or a command line name the method as a string.
+        try:
+            object.__setattr__(self, "method", PlanningMethod(self.method))
+        except ValueError:
+            allowed = [method.value for method in PlanningMethod]
+            raise ValueError(f"method: one of {allowed}, got {self.method!r}") from None
+
     def check(self) -> None:
         """A clear error naming the first field out of range."""
         for name in ("horizon", "samples", "elites", "iterations"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}: must be a positive integer, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}: must be a positive integer, got {value!r}")
         for name in ("noise", "temperature"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ValueError(f"{name}: must be a positive number, got {value!r}")
         if self.method is PlanningMethod.cem and self.elites > self.samples:
             raise ValueError(f"elites: must be at most samples={self.samples}, got {self.elites}")
 
@@ -103,7 +116,8 @@ class Planner:
         self, observations: Tensor, sequences: Tensor, dynamics: Dynamics, reward: Reward
     ) -> Tensor:
         """``[B, K]`` summed rewards of ``[B, K, H, A]`` normalised action sequences rolled out
-        through ``dynamics`` from each env's ``[B, S]`` observation."""
+        through ``dynamics`` from each env's ``[B, S]`` observation; NaN returns (a model that
+        diverged) become ``-inf``, the worst."""
         envs, samples, horizon, _ = sequences.shape
         state = observations.repeat_interleave(samples, 0)  # [B * K, S]
         actions = self.centre + self.half_range * sequences.flatten(0, 1)  # [B * K, H, A]
@@ -112,10 +126,15 @@ class Planner:
             following = dynamics(state, actions[:, step])
             total = total + reward(state, actions[:, step], following)
             state = following
-        return total.view(envs, samples)
+        return total.view(envs, samples).nan_to_num(nan=-torch.inf)
 
     def plan(self, observations: Tensor, dynamics: Dynamics, reward: Reward) -> Tensor:
-        """``[B, A]`` actions (in the action space's bounds) for ``[B, S]`` observations."""
+        """``[B, A]`` actions (in the action space's bounds) for ``[B, S]`` observations, which
+        are moved to the planner's device and dtype (float32, as its samples) first."""
+        if observations.ndim != 2:
+            raise ValueError(
+                f"observations: must be [envs, size], got shape {tuple(observations.shape)}"
+            )
         config = self.config
         envs = observations.shape[0]
         rows = torch.arange(envs, device=self.device)
@@ -124,7 +143,7 @@ class Planner:
         mean = torch.zeros(shape, device=self.device)
         std = torch.full(shape, config.noise, device=self.device)
         with torch.no_grad():
-            observations = observations.to(self.device)
+            observations = observations.to(self.device, self.centre.dtype)
             for _ in range(config.iterations):
                 sequences = self._sample(mean, std)
                 returns = self.returns(observations, sequences, dynamics, reward)
@@ -134,7 +153,9 @@ class Planner:
                     mean, std = elites.mean(1), elites.std(1, unbiased=False)
                 else:
                     weights = (returns / config.temperature).softmax(1)
-                    mean = (weights[:, :, None, None] * sequences).sum(1)
+                    # Where every return is -inf the weights are NaN: the mean stays.
+                    moved = (weights[:, :, None, None] * sequences).sum(1)
+                    mean = torch.where(moved.isnan(), mean, moved)
             if config.method is PlanningMethod.cem:
                 sequences = self._sample(mean, std)
                 best = self.returns(observations, sequences, dynamics, reward).argmax(1)

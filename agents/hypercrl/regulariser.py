@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from agents.hypercrl.hypernet import Hypernetwork
 
 
-def adam_lookahead(optimizer: torch.optim.Adam) -> dict[nn.Parameter, Tensor]:
+def adam_look_ahead(optimizer: torch.optim.Adam) -> dict[nn.Parameter, Tensor]:
     """The change the next ``optimizer.step()`` would make to each parameter with a gradient,
     from the gradients and moment estimates as they are, without taking it (detached)."""
     steps: dict[nn.Parameter, Tensor] = {}
@@ -44,23 +44,23 @@ def adam_lookahead(optimizer: torch.optim.Adam) -> dict[nn.Parameter, Tensor]:
 
 
 def stored_outputs(hypernet: Hypernetwork) -> list[Tensor]:
-    """``h*(e_j)`` for every task with an embedding, detached: the targets of the regulariser
-    once a new task begins."""
+    """``h*(e_j)`` for every task with an embedding, detached: the regulariser's targets while
+    the next task trains. Call it before that task's :meth:`Hypernetwork.add_task`."""
     with torch.no_grad():
         return [hypernet(task) for task in range(hypernet.tasks)]
 
 
 def output_regulariser(
-    hypernet: Hypernetwork, stored: list[Tensor], lookahead: dict[nn.Parameter, Tensor] | None
+    hypernet: Hypernetwork, stored: list[Tensor], look_ahead_step: dict[nn.Parameter, Tensor] | None
 ) -> Tensor:
     """``mean_j ||h(e_j, Θ + ΔΘ) - h*(e_j)||²`` over the stored tasks ``j`` (``ΔΘ``: the
-    ``lookahead`` step, or none)."""
+    ``look_ahead_step``, or none)."""
     if not stored:
         raise ValueError("stored: the regulariser needs the outputs of at least one old task")
     shared = {
-        name: parameter + lookahead[parameter]
+        name: parameter + look_ahead_step[parameter]
         for name, parameter in hypernet.named_parameters()
-        if lookahead is not None and parameter in lookahead
+        if look_ahead_step is not None and parameter in look_ahead_step
     }
     return torch.stack(
         [
@@ -83,7 +83,17 @@ def regularised_step(
     """One step of HyperCRL on a task loss: the current embedding steps on the task loss; the
     shared parameters on it plus ``beta`` times the output regulariser of the ``stored`` old
     tasks (none before the second task, or at ``beta = 0``); gradient norms clipped to ``clip``.
-    Returns the regulariser's value, if it was taken."""
+    Returns the regulariser's value, if it was taken.
+
+    ``beta`` weighs the regulariser against a task loss averaged over the batch. HyperCRL sums
+    its loss over the batch and multiplies the regulariser by ``beta * batch size``: the same
+    balance, but its clip of 5 acts on gradients a batch size larger than these.
+    """
+    if len(stored) >= hypernet.tasks:
+        raise ValueError(
+            f"stored: outputs of the old tasks only ({len(stored)} given, {hypernet.tasks} tasks "
+            "with an embedding): store them before add_task() of the task being learnt"
+        )
     shared_optimizer.zero_grad()
     embedding_optimizer.zero_grad()
     task_loss.backward()
@@ -92,8 +102,8 @@ def regularised_step(
     embedding_optimizer.step()
     regulariser = None
     if stored and beta > 0:
-        lookahead = adam_lookahead(shared_optimizer) if look_ahead else None
-        regulariser = output_regulariser(hypernet, stored, lookahead)
+        look_ahead_step = adam_look_ahead(shared_optimizer) if look_ahead else None
+        regulariser = output_regulariser(hypernet, stored, look_ahead_step)
         (beta * regulariser).backward()
     nn.utils.clip_grad_norm_(hypernet.shared_parameters(), clip)
     shared_optimizer.step()

@@ -49,20 +49,20 @@ class GainPendulum(PendulumEnv):
         self, render_mode: str | None = None, g: float = 10.0, action_gain: float = 1.0
     ) -> None:
         g = _number(g, "g", "a number in [0, 100]", 0.0, 100.0)
-        action_gain = _number(
-            action_gain,
-            "action_gain",
-            f"a non-zero number in [-{MAX_ACTION_GAIN:g}, {MAX_ACTION_GAIN:g}]",
-            -MAX_ACTION_GAIN,
-            MAX_ACTION_GAIN,
-        )
-        if action_gain == 0.0:
-            raise ValueError("action_gain: must be non-zero (0 leaves the pendulum unactuated)")
         super().__init__(render_mode=render_mode, g=g)
-        self.action_gain = action_gain
+        self.action_gain = checked_action_gain(action_gain)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         return super().step(self.action_gain * np.asarray(action, dtype=np.float32))
+
+
+def checked_action_gain(action_gain: Any) -> float:
+    """``action_gain`` as a float if it is allowed (non-zero, in [-4, 4]); else a clear error."""
+    allowed = f"a non-zero number in [-{MAX_ACTION_GAIN:g}, {MAX_ACTION_GAIN:g}]"
+    gain = _number(action_gain, "action_gain", allowed, -MAX_ACTION_GAIN, MAX_ACTION_GAIN)
+    if gain == 0.0:
+        raise ValueError("action_gain: must be non-zero (0 leaves the pendulum unactuated)")
+    return gain
 
 
 def _number(value: Any, name: str, allowed: str, low: float, high: float) -> float:
@@ -79,6 +79,7 @@ def pendulum_reward_fn(action_gain: float = 1.0) -> RewardFn:
     """The planning reward of gymnasium's Pendulum (``action_gain`` 1) or
     ``envsuite/Pendulum-v0``: the reward of the state in ``observation`` (``[..., 3]``: cos θ,
     sin θ, θ̇) under ``action`` (``[..., 1]``); numpy or torch."""
+    action_gain = checked_action_gain(action_gain)
 
     def reward(observation: Array, action: Array, next_observation: Array) -> Array:
         xp = array_namespace(observation)

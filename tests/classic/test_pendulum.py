@@ -6,6 +6,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+import envsuite  # noqa: F401  (registers envsuite/Pendulum-v0)
+
 
 def step_from(state: tuple[float, float], action: float, **kwargs) -> np.ndarray:
     env = gym.make("envsuite/Pendulum-v0", **kwargs)

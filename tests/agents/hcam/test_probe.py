@@ -107,9 +107,12 @@ def test_the_summary_gives_the_mean_over_seeds_and_each_seed(tmp_path: Path, cap
     def run(core: str, seed: int, accuracy: float, test: float) -> dict:
         return {"core": core, "seed": seed, "accuracy": [0.5, accuracy], "test_accuracy": test}
 
+    setting = {"task": "Ballet", "params": {"delay": 16, "dancers": 2}, "test_delay": 48}
     first, second = tmp_path / "a.json", tmp_path / "b.json"
-    first.write_text(json.dumps({"runs": [run("hcam", 1, 0.8, 0.7), run("lstm", 0, 0.5, 0.4)]}))
-    second.write_text(json.dumps({"runs": [run("hcam", 0, 0.9, 0.6)]}))
+    first.write_text(
+        json.dumps(setting | {"runs": [run("hcam", 1, 0.8, 0.7), run("lstm", 0, 0.5, 0.4)]})
+    )
+    second.write_text(json.dumps(setting | {"runs": [run("hcam", 0, 0.9, 0.6)]}))
     main(["--summarise", str(first), str(second)])
     hcam, lstm = capsys.readouterr().out.splitlines()
     assert hcam.startswith("hcam         seeds 0,1: accuracy 0.85 [")
@@ -118,3 +121,16 @@ def test_the_summary_gives_the_mean_over_seeds_and_each_seed(tmp_path: Path, cap
         "lstm         seeds 0: accuracy 0.50 [0.50, 0.50] (0.50); "
         "length test 0.40 [0.40, 0.40] (0.40)"
     )
+
+
+def test_the_summary_refuses_runs_of_other_experiments_or_twice_the_same(tmp_path: Path):
+    run = {"core": "hcam", "seed": 0, "accuracy": [0.5], "test_accuracy": None}
+    files = []
+    for name, delay in (("a", 16), ("b", 16), ("c", 48)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps({"task": "Ballet", "params": {"delay": delay}, "runs": [run]}))
+        files.append(str(path))
+    with pytest.raises(ValueError, match="summarise: hcam seed 0 is in more than one file"):
+        main(["--summarise", files[0], files[1]])
+    with pytest.raises(ValueError, match=r"c\.json is another experiment"):
+        main(["--summarise", files[0], files[2]])

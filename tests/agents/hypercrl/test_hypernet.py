@@ -8,7 +8,7 @@ from torch import nn
 
 from agents.hypercrl.hypernet import HypernetSpec, Hypernetwork, TargetSpec, target_forward
 from agents.hypercrl.regulariser import (
-    adam_lookahead,
+    adam_look_ahead,
     output_regulariser,
     regularised_step,
     stored_outputs,
@@ -24,7 +24,7 @@ def test_the_generated_weights_have_the_target_mlps_shapes_and_run_it(chunk_size
     hypernet.add_task()
     flat = hypernet(0)
     mlp = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))
-    assert flat.shape == (sum(p.numel() for p in mlp.parameters()),) == (TARGET.parameters,)
+    assert flat.shape == (sum(p.numel() for p in mlp.parameters()),) == (TARGET.size,)
     weights = hypernet.split(flat)
     assert [tuple(w.shape) for w in weights] == [tuple(p.shape) for p in mlp.parameters()]
     with torch.no_grad():
@@ -41,7 +41,7 @@ def test_the_chunked_hypernetwork_is_smaller_for_a_large_target() -> None:
     sizes = [sum(p.numel() for p in net.shared_parameters()) for net in (plain, chunked)]
     assert sizes[1] < sizes[0] / 10
     chunked.add_task()
-    assert chunked(0).shape == (large.parameters,)
+    assert chunked(0).shape == (large.size,)
 
 
 def test_each_task_has_its_own_embedding_and_the_old_ones_freeze() -> None:
@@ -59,11 +59,17 @@ def test_each_task_has_its_own_embedding_and_the_old_ones_freeze() -> None:
 def test_the_lookahead_is_the_step_adam_then_takes(lr) -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 2))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.8, 0.95), eps=1e-6)
+    unused = nn.Parameter(torch.ones(3))  # no gradient: Adam leaves it, so does the look-ahead
+    groups = [
+        {"params": model[0].parameters()},
+        {"params": [*model[2].parameters(), unused], "lr": 3 * lr, "betas": (0.5, 0.9)},
+    ]
+    optimizer = torch.optim.Adam(groups, lr=lr, betas=(0.8, 0.95), eps=1e-6)
     for _ in range(4):  # the first step (no state) and later ones (moments, bias correction)
         optimizer.zero_grad()
         model(torch.randn(9, 4)).square().mean().backward()
-        expected = adam_lookahead(optimizer)
+        expected = adam_look_ahead(optimizer)
+        assert unused not in expected
         before = {parameter: parameter.detach().clone() for parameter in model.parameters()}
         optimizer.step()
         for parameter in model.parameters():
@@ -78,7 +84,7 @@ def test_the_lookahead_refuses_adam_variants_it_does_not_follow() -> None:
     optimizer = torch.optim.Adam(model.parameters(), weight_decay=0.1)
     model(torch.ones(1, 2)).sum().backward()
     with pytest.raises(ValueError, match="optimizer"):
-        adam_lookahead(optimizer)
+        adam_look_ahead(optimizer)
 
 
 def test_the_regulariser_is_zero_at_the_stored_outputs_and_counts_the_lookahead() -> None:
@@ -100,6 +106,36 @@ def test_the_regulariser_is_zero_at_the_stored_outputs_and_counts_the_lookahead(
     assert gradient.abs().sum() > 0
     with pytest.raises(ValueError, match="stored"):
         output_regulariser(hypernet, [], None)
+
+
+def test_the_step_regularises_at_the_lookahead_and_refuses_the_new_tasks_output() -> None:
+    torch.manual_seed(0)
+    hypernet = Hypernetwork(HypernetSpec(hidden=(12,)), TARGET)
+    hypernet.add_task()
+    shared = torch.optim.Adam(hypernet.shared_parameters(), lr=0.01)
+    for _ in range(3):  # moments in Adam's state, so that the look-ahead is not sign(grad) * lr
+        shared.zero_grad()
+        hypernet(0).square().sum().backward()
+        shared.step()
+    stored = stored_outputs(hypernet)
+    hypernet.add_task()
+    embedding = torch.optim.Adam([hypernet.embeddings[1]], lr=0.01)
+
+    def task_loss() -> torch.Tensor:
+        return (hypernet(1) - 1.0).square().sum()
+
+    with pytest.raises(ValueError, match="stored: outputs of the old tasks only"):
+        regularised_step(
+            hypernet, task_loss(), [*stored, hypernet(1).detach()], shared, embedding, 1.0
+        )
+    shared.zero_grad()
+    task_loss().backward()
+    expected = output_regulariser(hypernet, stored, adam_look_ahead(shared)).item()
+    without = output_regulariser(hypernet, stored, None).item()
+    taken = regularised_step(hypernet, task_loss(), stored, shared, embedding, beta=1.0)
+    assert taken is not None
+    assert taken.item() == pytest.approx(expected, rel=1e-5)
+    assert abs(expected - without) > 1e-3 * expected
 
 
 def fit_tasks(beta: float) -> tuple[float, float, float]:

@@ -114,8 +114,9 @@ def test_batched_returns_equal_rolling_each_sequence_out_alone() -> None:
             assert batched[env, sample].item() == pytest.approx(total, abs=1e-5)
 
 
-def test_a_seed_fixes_the_plan() -> None:
-    config = PlannerConfig(horizon=3, samples=50, elites=5, iterations=2)
+@pytest.mark.parametrize("method", ["cem", "mppi"])
+def test_a_seed_fixes_the_plan(method: str) -> None:
+    config = PlannerConfig(method=method, horizon=3, samples=50, elites=5, iterations=2)
     bounds = np.full(2, -1.0), np.full(2, 1.0)
     reward = distance_to(torch.tensor([0.3, 0.3]))
     plans = [
@@ -133,6 +134,8 @@ def test_a_seed_fixes_the_plan() -> None:
         ({"samples": 10, "elites": 11}, "elites"),
         ({"noise": 0.0}, "noise"),
         ({"temperature": -1.0}, "temperature"),
+        ({"horizon": 2.5}, "horizon"),
+        ({"samples": True}, "samples"),
     ],
 )
 def test_a_bad_planner_size_is_a_clear_error(change, field) -> None:
@@ -143,3 +146,37 @@ def test_a_bad_planner_size_is_a_clear_error(change, field) -> None:
 def test_unbounded_actions_are_refused() -> None:
     with pytest.raises(ValueError, match="action bounds"):
         Planner(PlannerConfig(), np.array([-np.inf]), np.array([np.inf]), seed=0)
+
+
+def test_the_method_may_be_named_by_a_string_and_a_wrong_name_is_refused() -> None:
+    assert PlannerConfig(method="mppi").method is PlanningMethod.mppi
+    with pytest.raises(ValueError, match=r"^method: one of \['cem', 'mppi'\], got 'cme'"):
+        PlannerConfig(method="cme")
+
+
+@pytest.mark.parametrize("method", ["cem", "mppi"])
+def test_sequences_whose_return_is_nan_count_as_the_worst(method: str) -> None:
+    def reward(observations: Tensor, actions: Tensor, following: Tensor) -> Tensor:
+        # The model "blows up" for large actions; otherwise the larger the better.
+        return torch.where(actions[:, 0] > 0.5, torch.nan, actions[:, 0])
+
+    config = PlannerConfig(
+        method=method, horizon=2, samples=200, elites=10, noise=0.5, temperature=0.05
+    )
+    action = Planner(config, np.array([-1.0]), np.array([1.0]), seed=0).plan(
+        torch.zeros(3, 1), integrator, reward
+    )
+    assert not action.isnan().any()
+    assert (action <= 0.5).all()
+    assert (action > 0.0).all()
+
+
+def test_observations_must_be_a_batch_and_are_cast_to_the_planners_dtype() -> None:
+    planner = Planner(
+        PlannerConfig(horizon=2, samples=20, elites=4), np.full(2, -1.0), np.ones(2), 0
+    )
+    goal = torch.tensor([0.3, 0.3])
+    with pytest.raises(ValueError, match=r"observations: must be \[envs, size\], got shape \(2,\)"):
+        planner.plan(torch.zeros(2), integrator, distance_to(goal))
+    action = planner.plan(torch.zeros(1, 2, dtype=torch.float64), integrator, distance_to(goal))
+    assert action.dtype == torch.float32

@@ -79,6 +79,11 @@ def closeness(distance: float, margin: float) -> float:
     return margin * margin / (margin * margin + distance * distance)
 
 
+def observed_points(observation: Array) -> tuple[Array, Array, Array]:
+    """Batched observations' grip point, first object's position and goal (each ``[..., 3]``)."""
+    return observation[..., GRIP], observation[..., OBJECT_POSITION], observation[..., GOAL]
+
+
 def closeness_of_squared(squared_distance: Array, margin: float) -> Array:
     """:func:`closeness` of batched squared distances (numpy or torch)."""
     return margin * margin / (margin * margin + squared_distance)

@@ -9,15 +9,13 @@ import numpy as np
 
 from envsuite.manipulation.simulation import Simulation
 from envsuite.manipulation.task import (
-    GOAL,
-    GRIP,
-    OBJECT_POSITION,
     ManipulationTask,
     clamp_unit,
     closeness,
     closeness_of_squared,
     distance,
     free_object_params,
+    observed_points,
     sample_around,
     squared_distance,
 )
@@ -80,11 +78,7 @@ class Push(BlockTask):
 
     @staticmethod
     def observed_components(xp: ModuleType, observation: Array) -> tuple[Array, ...]:
-        grip, block, goal = (
-            observation[..., GRIP],
-            observation[..., OBJECT_POSITION],
-            observation[..., GOAL],
-        )
+        grip, block, goal = observed_points(observation)
         return (
             closeness_of_squared(squared_distance(grip, block), 0.05),
             closeness_of_squared(squared_distance(block[..., :2], goal[..., :2]), 0.05),
@@ -111,11 +105,7 @@ class PickPlace(BlockTask):
 
     @staticmethod
     def observed_components(xp: ModuleType, observation: Array) -> tuple[Array, ...]:
-        grip, block, goal = (
-            observation[..., GRIP],
-            observation[..., OBJECT_POSITION],
-            observation[..., GOAL],
-        )
+        grip, block, goal = observed_points(observation)
         to_block = squared_distance(grip, block)
         raised = xp.clip((block[..., 2] - BLOCK_HALF_SIZE) / 0.05, 0.0, 1.0)
         lift = xp.where(to_block < 0.03**2, raised, 0.0 * raised)

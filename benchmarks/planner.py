@@ -20,14 +20,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from agents.hypercrl.planner import Dynamics, Planner, PlannerConfig, Reward
+from agents.hypercrl.planner import Dynamics, Planner, PlannerConfig
+from envsuite.planning import RewardFn
 
 
 class PerSequencePlanner(Planner):
     """The naive form: every action sequence rolled out through the model on its own."""
 
     def returns(
-        self, observations: Tensor, sequences: Tensor, dynamics: Dynamics, reward: Reward
+        self, observations: Tensor, sequences: Tensor, dynamics: Dynamics, reward: RewardFn
     ) -> Tensor:
         return torch.cat(
             [
@@ -50,7 +51,7 @@ def dynamics_mlp(state_size: int, action_size: int, hidden: list[int]) -> nn.Mod
     return nn.Sequential(*layers, nn.Linear(width, state_size))
 
 
-def time_plan(planner: Planner, observation: Tensor, dynamics: Dynamics, reward: Reward) -> float:
+def time_plan(planner: Planner, observation: Tensor, dynamics: Dynamics, reward: RewardFn) -> float:
     """Seconds of one plan (synchronised on a GPU)."""
     if observation.device.type == "cuda":
         torch.cuda.synchronize()

@@ -27,10 +27,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from envsuite.planning import RewardFn
+
 Dynamics = Callable[[Tensor, Tensor], Tensor]
 """``(observations [N, S], actions [N, A]) -> next observations [N, S]``."""
-Reward = Callable[[Tensor, Tensor, Tensor], Tensor]
-"""``(observations, actions, next observations) -> rewards [N]``, the env's own reward."""
 
 
 class PlanningMethod(str, Enum):
@@ -113,7 +113,7 @@ class Planner:
         self.generator = torch.Generator(self.device).manual_seed(seed)
 
     def returns(
-        self, observations: Tensor, sequences: Tensor, dynamics: Dynamics, reward: Reward
+        self, observations: Tensor, sequences: Tensor, dynamics: Dynamics, reward: RewardFn
     ) -> Tensor:
         """``[B, K]`` summed rewards of ``[B, K, H, A]`` normalised action sequences rolled out
         through ``dynamics`` from each env's ``[B, S]`` observation; NaN returns (a model that
@@ -128,7 +128,7 @@ class Planner:
             state = following
         return total.view(envs, samples).nan_to_num(nan=-torch.inf)
 
-    def plan(self, observations: Tensor, dynamics: Dynamics, reward: Reward) -> Tensor:
+    def plan(self, observations: Tensor, dynamics: Dynamics, reward: RewardFn) -> Tensor:
         """``[B, A]`` actions (in the action space's bounds) for ``[B, S]`` observations, which
         are moved to the planner's device and dtype (float32, as its samples) first."""
         if observations.ndim != 2:

@@ -3,16 +3,17 @@ planning reward."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 from gymnasium.envs.classic_control.pendulum import PendulumEnv
 
+from envsuite.params import Param, resolve_params
 from envsuite.planning import Array, RewardFn, array_namespace
 
 MAX_TORQUE = 2.0  # gymnasium's Pendulum clips the torque to this
-MAX_ACTION_GAIN = 4.0
+GRAVITY = Param("g", 10.0, 0.0, 100.0, "gravity, m/s²")
+ACTION_GAIN = Param("action_gain", 1.0, -4.0, 4.0, "torque per unit of action; not 0")
 
 
 class GainPendulum(PendulumEnv):
@@ -48,8 +49,8 @@ class GainPendulum(PendulumEnv):
     def __init__(
         self, render_mode: str | None = None, g: float = 10.0, action_gain: float = 1.0
     ) -> None:
-        g = _number(g, "g", "a number in [0, 100]", 0.0, 100.0)
-        super().__init__(render_mode=render_mode, g=g)
+        (g,) = resolve_params("envsuite/Pendulum-v0", (GRAVITY,), {}, "default", {"g": g})
+        super().__init__(render_mode=render_mode, g=float(g))
         self.action_gain = checked_action_gain(action_gain)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
@@ -58,21 +59,12 @@ class GainPendulum(PendulumEnv):
 
 def checked_action_gain(action_gain: Any) -> float:
     """``action_gain`` as a float if it is allowed (non-zero, in [-4, 4]); else a clear error."""
-    allowed = f"a non-zero number in [-{MAX_ACTION_GAIN:g}, {MAX_ACTION_GAIN:g}]"
-    gain = _number(action_gain, "action_gain", allowed, -MAX_ACTION_GAIN, MAX_ACTION_GAIN)
+    (gain,) = resolve_params(
+        "envsuite/Pendulum-v0", (ACTION_GAIN,), {}, "default", {"action_gain": action_gain}
+    )
     if gain == 0.0:
         raise ValueError("action_gain: must be non-zero (0 leaves the pendulum unactuated)")
-    return gain
-
-
-def _number(value: Any, name: str, allowed: str, low: float, high: float) -> float:
-    """``value`` as a float if it is a real number in ``[low, high]``; else a clear error."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: must be {allowed}, got {value!r}")
-    number = float(value)
-    if not (math.isfinite(number) and low <= number <= high):
-        raise ValueError(f"{name}: must be {allowed}, got {value!r}")
-    return number
+    return float(gain)
 
 
 def pendulum_reward_fn(action_gain: float = 1.0) -> RewardFn:

@@ -31,9 +31,6 @@ def reward_fn(task: str) -> RewardFn:
         components = definition.observed_components(
             array_namespace(next_observation), next_observation
         )
-        total = weights[0] * components[0]
-        for weight, component in zip(weights[1:], components[1:], strict=True):
-            total = total + weight * component
-        return total
+        return sum(weight * term for weight, term in zip(weights, components, strict=True))
 
     return reward

@@ -108,7 +108,7 @@ class PickPlace(BlockTask):
         grip, block, goal = observed_points(observation)
         to_block = squared_distance(grip, block)
         raised = xp.clip((block[..., 2] - BLOCK_HALF_SIZE) / 0.05, 0.0, 1.0)
-        lift = xp.where(to_block < 0.03**2, raised, 0.0 * raised)
+        lift = xp.where(to_block < 0.03**2, raised, 0.0)
         return (
             closeness_of_squared(to_block, 0.05),
             lift,

@@ -19,6 +19,7 @@ from envsuite.manipulation.task import (
     closeness_of_squared,
     distance,
     jointed_object_params,
+    squared_distance,
 )
 from envsuite.planning import Array
 
@@ -80,12 +81,15 @@ class DoorOpen(ManipulationTask):
         x, y, z = (float(value) for value in PANEL_IN_DOOR - HANDLE_IN_DOOR)
         cosine, sine = xp.cos(angle), xp.sin(angle)
         handle = observation[..., OBJECT_POSITION]
-        grip = observation[..., GRIP]
-        to_door = (
-            (grip[..., 0] - handle[..., 0] - (cosine * x - sine * y)) ** 2
-            + (grip[..., 1] - handle[..., 1] - (sine * x + cosine * y)) ** 2
-            + (grip[..., 2] - handle[..., 2] - z) ** 2
+        panel = xp.stack(
+            [
+                handle[..., 0] + cosine * x - sine * y,
+                handle[..., 1] + sine * x + cosine * y,
+                handle[..., 2] + z,
+            ],
+            -1,
         )
+        to_door = squared_distance(observation[..., GRIP], panel)
         return closeness_of_squared(to_door, 0.15), xp.clip(angle / OPEN_ANGLE, 0.0, 1.0)
 
 

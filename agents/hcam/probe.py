@@ -137,6 +137,9 @@ class ProbeRun:
     updates: list[int] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    """The run's wall-clock time, evaluations included."""
+    seconds_per_update: float = 0.0
+    """One update's time: the batch's episodes, forward, backward and Adam step."""
     test_accuracy: float | None = None
     """The length test's accuracy (``--test-delay``), if run."""
 
@@ -182,6 +185,7 @@ def train_probe(
     )
     evaluation_env = task.make_env(batch)
     started = time.perf_counter()
+    evaluating = 0.0
     for update in range(1, updates + 1):
         parts, answers = recall_episodes(task, env, seed * SEEDS_PER_RUN + update * batch)
         loss = F.cross_entropy(model(parts), torch.as_tensor(answers, device=device))
@@ -190,11 +194,14 @@ def train_probe(
         nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         if update % evaluate_every == 0 or update == updates:
+            evaluation_started = time.perf_counter()
             run.updates.append(update)
             run.accuracy.append(accuracy(model, task, evaluation_env, evaluation_batches))
+            evaluating += time.perf_counter() - evaluation_started
             if report is not None:
                 report(f"{run.core} seed {seed} update {update}: accuracy {run.accuracy[-1]:.3f}")
     run.seconds = time.perf_counter() - started
+    run.seconds_per_update = (run.seconds - evaluating) / updates
     if test_task is not None:
         run.test_accuracy = accuracy(
             model, test_task, test_task.make_env(batch), evaluation_batches
@@ -316,7 +323,8 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(
                 f"{core:12s} seed {seed}: accuracy {run.accuracy[-1]:.3f}{test} "
-                f"({run.core_parameters} core parameters, {run.seconds:.0f} s)",
+                f"({run.core_parameters} core parameters, {run.seconds:.0f} s, "
+                f"{run.seconds_per_update:.2f} s per update)",
                 flush=True,
             )
             if args.out is not None:

@@ -68,6 +68,7 @@ def test_a_tiny_run_trains_evaluates_and_tests_the_longer_delay():
     assert run.test_accuracy is not None
     assert 0 <= run.test_accuracy <= 1
     assert run.core_parameters < run.parameters
+    assert 0 < 3 * run.seconds_per_update < run.seconds  # evaluations left out
 
 
 def test_the_command_writes_every_run_and_summarises_them(tmp_path: Path, capsys):
